@@ -1,0 +1,3 @@
+from ashiguard.entrypoints.cli import main
+
+main()

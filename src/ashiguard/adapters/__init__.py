@@ -1,0 +1,1 @@
+"""Adapters: the outside world (files, sensors, databases) behind small contracts."""

@@ -1,0 +1,1 @@
+"""The pure core: standard library, numpy/scipy and pydantic only; no files, network or clock."""

@@ -1,0 +1,49 @@
+"""Shared CLI behaviour: one-line errors with exit code 2, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+
+from ashiguard.domain.errors import InputError
+
+__all__ = ["EXIT_BAD_INPUT", "fail", "print_json", "read_text_arg", "refusing_bad_input"]
+
+EXIT_BAD_INPUT = 2
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``ashiguard: error: MESSAGE`` as one line on stderr and exit with code 2."""
+    one_line = " ".join(str(message).split())
+    typer.echo(f"ashiguard: error: {one_line}", err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@contextmanager
+def refusing_bad_input(*extra: type[BaseException]) -> Iterator[None]:
+    """Turn :class:`InputError` (and ``extra`` exception types) into :func:`fail`."""
+    try:
+        yield
+    except (InputError, *extra) as exc:
+        fail(str(exc))
+
+
+def read_text_arg(path: str) -> str:
+    """Read a file argument, ``-`` meaning standard input; unreadable files fail with exit 2."""
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{path}: cannot read: {exc.strerror if isinstance(exc, OSError) else exc}")
+
+
+def print_json(obj: Any, *, default: Callable[[Any], Any] | None = None) -> None:
+    """Print ``obj`` as JSON on stdout."""
+    typer.echo(json.dumps(obj, ensure_ascii=False, default=default))
