@@ -1,0 +1,152 @@
+"""Importers for real pressure-sensor exports, with format detection from the content.
+
+``import_file(path, fmt=None)`` reads a vendor export into an :class:`ImportedRecording`
+(pressure in kPa, time in s, pitch in mm); ``write_imported(imported, out)`` stores it as an
+``ashiguard.recording/1`` file. Formats register in :data:`FORMATS`; each has
+``detect(head_text) -> bool`` over the first bytes of the file and ``read(source)``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ashiguard.adapters.importers import moticon, novel, popu, tekscan, xsensor
+from ashiguard.adapters.importers._base import (
+    KPA_PER_UNIT,
+    Format,
+    ImportedRecording,
+    InsoleSeries,
+    SourceText,
+)
+from ashiguard.domain.errors import InputError
+
+__all__ = [
+    "FORMATS",
+    "KPA_PER_UNIT",
+    "Format",
+    "ImportedRecording",
+    "InsoleSeries",
+    "detect_format",
+    "import_file",
+    "write_imported",
+]
+
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        tekscan.FORMAT,
+        xsensor.FORMAT,
+        novel.PLIANCE,
+        novel.PEDAR,
+        moticon.FORMAT,
+        popu.FORMAT,
+    )
+}
+_HEAD_BYTES = 8192
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    if not raw.strip():
+        raise InputError(f"{path.name}: file is empty")
+    for enc in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise InputError(f"{path.name}: not a text export")  # pragma: no cover - cp1252 decodes all
+
+
+def detect_format(head: str) -> str | None:
+    """Name of the first format whose ``detect`` accepts ``head`` (the file's first bytes)."""
+    for name, f in FORMATS.items():
+        if f.detect(head):
+            return name
+    return None
+
+
+def import_file(
+    path: str | Path, fmt: str | None = None, *, side: str | None = None
+) -> ImportedRecording:
+    """Read a vendor export; ``fmt`` forces a format, else it is detected from the content.
+
+    ``side`` (``left``/``right``) picks the foot for grid exports holding both feet (XSENSOR)
+    or marks a Tekscan grid as under that foot; other formats refuse it.
+
+    Raises
+    ------
+    InputError
+        Unknown format, or a file the format cannot read (the message names the line).
+    """
+    p = Path(path)
+    if side is not None and side not in ("left", "right"):
+        raise InputError(f"--side: {side!r} is not left or right")
+    if fmt is not None and fmt not in FORMATS:
+        raise InputError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    text = _read_text(p)
+    name = fmt or detect_format(text[:_HEAD_BYTES])
+    if name is None:
+        raise InputError(f"{p.name}: unknown export format (known: {', '.join(FORMATS)})")
+    return FORMATS[name].read(SourceText(p, text), side)
+
+
+def write_imported(imported: ImportedRecording, out_path: str | Path) -> Path:
+    """Write an imported export as an ``ashiguard.recording/1`` file and return its path."""
+    from ashiguard.adapters.recording import RecordingWriter
+
+    out = Path(out_path)
+    shape = imported.shape
+    mat_attrs: dict[str, Any] = {
+        "source_format": imported.source_format,
+        "source_file": Path(imported.source_path).name,
+        "source_header": json.dumps(imported.header, ensure_ascii=False, default=str),
+        "source_units": imported.source_units,
+    }
+    if imported.scale_to_kpa is not None:
+        mat_attrs["scale_to_kpa"] = float(imported.scale_to_kpa)
+    if imported.notes:
+        mat_attrs["import_notes"] = json.dumps(list(imported.notes))
+    with RecordingWriter(
+        out,
+        rows=shape[0] if shape else None,
+        cols=shape[1] if shape else None,
+        pitch_mm=imported.pitch_mm if shape else None,
+        row_pitch_mm=imported.row_pitch_mm,
+        placement=imported.placement,
+        side=imported.side,
+        started_at=imported.started_at,
+        client=imported.client,
+        units=imported.units,
+        mat_attrs=mat_attrs,
+        flush_interval_s=0.5,
+    ) as w:
+        if imported.pressure is not None and imported.time is not None:
+            block = 256
+            for i in range(0, imported.frames, block):
+                w.append(imported.time[i : i + block], imported.pressure[i : i + block])
+        for side, ins in imported.insoles.items():
+            attrs: dict[str, Any] = {
+                "source_format": imported.source_format,
+                "source_file": Path(imported.source_path).name,
+            }
+            if ins.sensor_ids:
+                attrs["sensor_ids"] = np.asarray(ins.sensor_ids, dtype=np.int32)
+            if not imported.shape:
+                attrs["source_header"] = mat_attrs["source_header"]
+            w.append_insole(
+                side,
+                ins.time,
+                ins.force,
+                pressure=ins.pressure,
+                cop_mm=ins.cop_mm,
+                cop_norm=ins.cop_norm,
+                attrs=attrs,
+            )
+    return out

@@ -1,0 +1,66 @@
+"""``ashiguard import``: convert a vendor pressure export into an ashiguard recording."""
+
+from __future__ import annotations
+
+import typer
+
+from ashiguard.entrypoints.cli._common import print_json, refusing_bad_input
+
+
+def import_cmd(
+    source: str = typer.Argument(
+        ..., help="Vendor export (Tekscan, XSENSOR, novel, Moticon, PoPu)."
+    ),
+    out: str = typer.Option(..., "-o", "--output", help="Recording to write (HDF5)."),
+    fmt: str = typer.Option(
+        None, "--format", help="Force a format instead of detecting it (see --list-formats)."
+    ),
+    side: str = typer.Option(
+        None, "--side", help="left/right: which foot of a two-sensor export (XSENSOR)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Import a vendor pressure export (format detected from content) into REC.h5."""
+    from ashiguard.adapters.importers import import_file, write_imported
+
+    with refusing_bad_input():
+        imported = import_file(source, fmt, side=side)
+        path = write_imported(imported, out)
+    summary = {
+        "output": str(path),
+        "format": imported.source_format,
+        "frames": imported.frames,
+        "grid": list(imported.shape) if imported.shape else None,
+        "pitch_mm": imported.pitch_mm,
+        "units": imported.units,
+        "source_units": imported.source_units,
+        "scale_to_kpa": imported.scale_to_kpa,
+        "placement": imported.placement,
+        "side": imported.side,
+        "insoles": sorted(imported.insoles),
+        "notes": list(imported.notes),
+    }
+    if as_json:
+        print_json(summary)
+        return
+    grid = "x".join(map(str, imported.shape)) if imported.shape else "none"
+    typer.echo(
+        f"{path}: {imported.source_format}, {imported.frames} frames, grid {grid}, "
+        f"units {imported.units} (from {imported.source_units}), placement {imported.placement}"
+        + (f", insoles {'+'.join(sorted(imported.insoles))}" if imported.insoles else "")
+    )
+    for note in imported.notes:
+        typer.echo(f"note: {note}")
+
+
+def list_formats() -> None:
+    """List the import formats and what each reads."""
+    from ashiguard.adapters.importers import FORMATS
+
+    for f in FORMATS.values():
+        typer.echo(f"{f.name:10} {f.description}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_cmd)
+    app.command("import-formats")(list_formats)

@@ -1,0 +1,71 @@
+"""``ashiguard info``: summarize a recording."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from ashiguard.entrypoints.cli._common import print_json, refusing_bad_input
+
+
+def _fmt(v: Any, unit: str = "") -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4g}{unit}"
+    return f"{v}{unit}"
+
+
+def info(
+    recording: str = typer.Argument(..., help="Recording (HDF5, ashiguard.recording/1)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Summarize a recording: duration, rate, grid, units, peak, missing sensels, extras."""
+    from ashiguard.adapters.recording import open_recording
+
+    with refusing_bad_input(), open_recording(recording) as rec:
+        s = rec.summary()
+    if as_json:
+        print_json(s)
+        return
+    grid = "-" if s["grid"] is None else f"{s['grid'][0]} x {s['grid'][1]}"
+    pitch = _fmt(s["pitch_mm"], " mm")
+    if s["row_pitch_mm"] not in (None, s["pitch_mm"]):
+        pitch += f" (rows {_fmt(s['row_pitch_mm'], ' mm')})"
+    lines = [
+        f"recording   {s['path']}"
+        + ("" if s["complete"] else "  (INCOMPLETE: writer did not close)"),
+        f"started     {_fmt(s['started_at'])}   source {_fmt(s['source_format'])}",
+        f"duration    {s['duration_s']:.3f} s   frames {s['frames']}   "
+        f"rate {_fmt(s['rate_hz'], ' Hz')}",
+        f"grid        {grid}   pitch {pitch}   origin {_fmt(s['origin_mm'])}",
+        f"placement   {_fmt(s['placement'])}" + (f" ({s['side']})" if s["side"] else ""),
+        f"units       {_fmt(s['units'])}   peak {_fmt(s['peak'])}   "
+        f"missing sensels {_fmt(s['missing_sensels'])} ({_fmt(s['missing_fraction'])} of values)",
+        f"bars        {'yes, ' + str(s['bars_samples']) + ' samples' if s['bars'] else 'no'}",
+    ]
+    if s["insoles"]:
+        for side, ins in s["insoles"].items():
+            lines.append(
+                f"insole      {side}: {ins['samples']} samples, {ins['sensors']} sensors, "
+                f"rate {_fmt(ins['rate_hz'], ' Hz')}, "
+                f"peak force {_fmt(ins['peak_force_n'], ' N')}, "
+                f"peak {_fmt(ins['peak_pressure_kpa'], ' kPa')}"
+            )
+    else:
+        lines.append("insoles     none")
+    lines.append(
+        f"truth       {s['truth_events']} events   alerts {s['alerts']}   "
+        f"dropped frames {_fmt(s['dropped_frames'])}   reordered {_fmt(s['reordered_frames'])}"
+    )
+    if s["therapist_mass_kg"] is not None or s["client"]:
+        lines.append(
+            f"people      therapist {_fmt(s['therapist_mass_kg'], ' kg')}   client {s['client']}"
+        )
+    for line in lines:
+        typer.echo(line)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("info")(info)
