@@ -8,6 +8,7 @@ Bad input anywhere ends as one line on standard error and exit code 2 (see ``_co
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import typer
 
@@ -22,10 +23,30 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"max_content_width": 120},
 )
 
 # Modules that register commands, in the order they appear in --help.
-_COMMAND_MODULES: tuple[str, ...] = ("bench",)
+_COMMAND_MODULES: tuple[str, ...] = (
+    "screen",
+    "ready",
+    "demo",
+    "zones",
+    "contact",
+    "plan",
+    "registering",
+    "serve",
+    "admin",
+    "importing",
+    "info",
+    "simulate",
+    "record",
+    "analyze",
+    "report",
+    "monitor",
+    "fhir",
+    "bench",
+)
 
 
 def _version(value: bool) -> None:
@@ -43,12 +64,27 @@ def _root(
     """Safety platform for barefoot massage (Ashiatsu)."""
 
 
+_loaded: list[str] = []
+
+
 def _load_commands() -> None:
     for name in _COMMAND_MODULES:
-        importlib.import_module(f"{__name__}.{name}").register(app)
+        if name not in _loaded:
+            importlib.import_module(f"{__name__}.{name}").register(app)
+            _loaded.append(name)
+
+
+def _full_first_lines(group: Any) -> None:
+    # click cuts each command's help to 45 characters in the command list; show the whole
+    # first line of the docstring instead, so `ashiguard --help` reads one full line each.
+    for sub in getattr(group, "commands", {}).values():
+        if sub.short_help is None and sub.help:
+            sub.short_help = sub.help.strip().splitlines()[0]
 
 
 def main() -> None:
     """Run the command line (console script ``ashiguard``)."""
     _load_commands()
-    app()
+    command = typer.main.get_command(app)
+    _full_first_lines(command)
+    command(prog_name="ashiguard")
