@@ -1,0 +1,148 @@
+"""``ashiguard monitor``: the alarm engine live on a frame source, in the terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+
+from ashiguard.entrypoints.cli._common import fail, read_text_arg, refusing_bad_input
+
+__all__ = ["register"]
+
+_COLOURS = {"high": "bold white on red", "medium": "black on yellow", "low": "cyan"}
+_STATE = {"ok": "bold green", "alarm": "bold red", "unknown": "bold yellow"}
+
+
+def _json_file(path: str, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(read_text_arg(path))
+    except json.JSONDecodeError as exc:
+        fail(f"{path}: {what} is not JSON (line {exc.lineno})")
+    if not isinstance(data, dict):
+        fail(f"{path}: {what} must be a JSON object")
+    return data
+
+
+def monitor(
+    source: str = typer.Option("sim", "--source", help="sim, sim:SCENARIO, replay:FILE, lsl:NAME"),
+    screening: str | None = typer.Option(None, "--screening", help="Screening result JSON."),
+    intake: str | None = typer.Option(None, "--intake", help="Intake JSON: screen it for limits."),
+    config: str | None = typer.Option(None, "--config", help="Clinic limits file (TOML)."),
+    duration: float | None = typer.Option(None, "--duration", help="Stop after S seconds."),
+    speed: float = typer.Option(1.0, "--speed", help="sim/replay pace (1 = real time)."),
+    therapist_mass: float | None = typer.Option(
+        None, "--therapist-mass", help="Therapist's mass, kg (overrides the source's)."
+    ),
+) -> None:
+    """Watch a live source: load, hottest zones, alarms (press a to acknowledge, q to quit)."""
+    from ashiguard.adapters.sources import open_source
+    from ashiguard.services.analyze import limits_from_files
+    from ashiguard.services.monitor import LiveMonitor
+
+    if intake and screening:
+        fail("--intake and --screening: give one of them, not both")
+    if duration is not None and not duration > 0:
+        fail(f"--duration: must be positive, got {duration}")
+    with refusing_bad_input(OSError):
+        cfg = limits_from_files(
+            config_text=read_text_arg(config) if config else None,
+            screening=_json_file(screening, "screening") if screening else None,
+            intake=_json_file(intake, "intake") if intake else None,
+        )
+        opts: dict[str, Any] = {}
+        if source.startswith(("sim", "replay")):
+            opts["speed"] = speed
+        src = open_source(source, **opts)
+        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+        on_alert = None if interactive else _print_event
+        mon = LiveMonitor(src, cfg, on_alert=on_alert, therapist_mass_kg=therapist_mass)
+        if interactive:
+            _interactive(mon, duration)
+        else:
+            mon.run(duration)
+    snap = mon.snapshot()
+    typer.echo(
+        f"monitor: {snap['frames']} frames, state {snap['state']}, "
+        f"dropped {snap['frames_dropped']}, alerts dropped {snap['alerts_dropped']}",
+        err=True,
+    )
+
+
+def _print_event(ev: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(ev) + "\n")
+    sys.stdout.flush()
+
+
+def _interactive(mon: Any, duration: float | None) -> None:
+    import select
+    import termios
+    import tty
+
+    from rich.live import Live
+
+    fd = sys.stdin.fileno()
+    old = termios.tcgetattr(fd)
+    mon.start(duration)
+    try:
+        tty.setcbreak(fd)
+        with Live(_view(mon.snapshot()), refresh_per_second=10, screen=False) as live:
+            while mon.running:
+                ready, _, _ = select.select([sys.stdin], [], [], 0.1)
+                if ready:
+                    key = sys.stdin.read(1).lower()
+                    if key == "q":
+                        break
+                    if key == "a":
+                        mon.acknowledge_all_latched()
+                live.update(_view(mon.snapshot()))
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, old)
+        mon.stop()
+    if mon.error is not None:
+        raise mon.error
+
+
+def _view(snap: dict[str, Any]) -> Any:
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    state = snap["state"]
+    head = Text.assemble(
+        ("state ", ""),
+        (f" {state.upper()} ", _STATE.get(state, "")),
+        f"   t {snap['t'] or 0:.2f} s   frames {snap['frames']}",
+    )
+    share = "-" if snap["share"] is None else f"{100 * snap['share']:.0f} %"
+    load = "-" if snap["load_n"] is None else f"{snap['load_n']:.0f} N"
+    head.append(
+        f"\nload on client {load} ({share} of weight, allowed {100 * snap['allowed_share']:.0f} %)"
+    )
+    zones = Table(title="hottest zones (2x2 peak)", expand=False)
+    for col in ("zone", "kPa", "limit"):
+        zones.add_column(col)
+    for z in snap["hottest_zones"]:
+        zones.add_row(z["zone"], f"{z['kpa']:.0f}", f"{z['limit_kpa']:.0f}")
+    alarms = Table(title="active alarms (a: acknowledge latched, q: quit)", expand=False)
+    for col in ("id", "priority", "kind", "zone", "value", "limit", "since", "status"):
+        alarms.add_column(col)
+    for a in snap["active_alarms"]:
+        status = "latched" if a["latched"] else ("ack" if a["acknowledged"] else "active")
+        alarms.add_row(
+            str(a["alarm_id"]),
+            Text(a["priority"], style=_COLOURS.get(a["priority"], "")),
+            a["kind"],
+            a["zone"] or "-",
+            f"{a['peak']:.3g} {a['unit']}",
+            f"{a['limit']:.3g}",
+            f"{a['t_start']:.2f}",
+            status,
+        )
+    return Group(head, zones, alarms)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("monitor")(monitor)
