@@ -1,0 +1,820 @@
+"""Drawing session reports with matplotlib (Agg, no pyplot): PDF pages, a one-page PNG, HTML.
+
+Input is a :class:`ashiguard.services.report.ReportData` (or, for the single plots the web app
+uses, the summary / alerts objects themselves). Body maps reuse
+:func:`ashiguard.adapters.drawing.draw_body`. Everything is readable in grayscale: the heatmap
+colour map (``inferno``) is monotone in lightness and alarm priorities differ in lightness
+and hatching as well as hue.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import textwrap
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from ashiguard.adapters.drawing import draw_body
+from ashiguard.domain.alarms import KINDS
+
+if TYPE_CHECKING:
+    from ashiguard.services.report import BodyFrame, ReportData, SessionMaps
+
+__all__ = [
+    "A4_IN",
+    "PAGE_DPI",
+    "PDF_PAGES",
+    "draw_alert_list",
+    "draw_checks_table",
+    "draw_header",
+    "draw_load",
+    "draw_map",
+    "draw_timeline",
+    "draw_zone_table",
+    "render_alarm_timeline_png",
+    "render_html",
+    "render_load_plot_png",
+    "render_map_png",
+    "render_page_png",
+    "write_pdf",
+    "zone_rows",
+]
+
+A4_IN = (8.27, 11.69)
+PAGE_DPI = 150
+PDF_PAGES = 3
+_PRIORITY = {  # face colour, hatch: dark / mid / light so grayscale keeps them apart
+    "high": ("#8c1c13", "xxxx"),
+    "medium": ("#e0892b", "////"),
+    "low": ("#f6e3a1", ""),
+}
+_INK = "#1d1d1d"
+_MUTED = "#666666"
+_OVER = "#f4cccc"
+_BASE_FONT = 8
+
+
+# ------------------------------------------------------------------------------- small helpers
+
+
+def _figure(size: tuple[float, float]) -> Figure:
+    fig = Figure(figsize=size)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig: Figure, dpi: int = PAGE_DPI) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": "ashiguard"})
+    return buf.getvalue()
+
+
+def _num(v: Any, spec: str = ".1f") -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "–"
+    return format(v, spec)
+
+
+def _fig_width(ax: Axes) -> float:
+    fig = ax.get_figure(root=True)
+    return float(fig.get_figwidth()) if isinstance(fig, Figure) else A4_IN[0]
+
+
+def _note(ax: Axes, text: str, *, y: float = 0.5, size: float = _BASE_FONT) -> None:
+    width_in = ax.get_position().width * _fig_width(ax)
+    chars = max(20, int(width_in * 72 / (size * 0.55)))  # about 0.55 em per character
+    ax.text(
+        0.5,
+        y,
+        "\n".join(textwrap.wrap(text, chars)),
+        ha="center",
+        va="center",
+        fontsize=size,
+        color=_MUTED,
+        transform=ax.transAxes,
+    )
+
+
+def _blank(ax: Axes) -> None:
+    ax.set_axis_off()
+
+
+def _title(ax: Axes, text: str) -> None:
+    ax.set_title(text, fontsize=10, loc="left", fontweight="bold", color=_INK)
+
+
+# -------------------------------------------------------------------------------------- header
+
+
+def draw_header(ax: Axes, data: ReportData) -> None:
+    """Title and the key facts of the session as two columns of label / value."""
+    _blank(ax)
+    ax.text(
+        0.0,
+        1.0,
+        "Ashiatsu session report",
+        fontsize=16,
+        fontweight="bold",
+        va="top",
+        color=_INK,
+        transform=ax.transAxes,
+    )
+    ax.text(
+        1.0,
+        1.0,
+        "ashiguard",
+        fontsize=9,
+        ha="right",
+        va="top",
+        color=_MUTED,
+        transform=ax.transAxes,
+    )
+    rows = data.header
+    half = math.ceil(len(rows) / 2)
+    top, step = 0.78, 0.78 / max(half, 1)
+    for col, chunk in enumerate((rows[:half], rows[half:])):
+        x = 0.0 if col == 0 else 0.5
+        for i, (label, value) in enumerate(chunk):
+            y = top - i * step
+            ax.text(x, y, label, fontsize=7.5, color=_MUTED, va="top", transform=ax.transAxes)
+            ax.text(
+                x + 0.14,
+                y,
+                _clip(value, 62),
+                fontsize=7.5,
+                color=_INK,
+                va="top",
+                transform=ax.transAxes,
+            )
+    ax.plot(
+        [0, 1],
+        [-0.04, -0.04],
+        color="#999999",
+        linewidth=0.8,
+        transform=ax.transAxes,
+        clip_on=False,
+    )
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+# ----------------------------------------------------------------------------------------- maps
+
+
+def draw_map(
+    fig: Figure,
+    ax: Axes,
+    maps: SessionMaps | None,
+    body: BodyFrame | None,
+    note: str,
+    which: str = "peak",
+) -> None:
+    """Peak (``which='peak'``, kPa) or dose (``'dose'``, kPa·s) map: on the body outline when
+    the grid is in the body frame, otherwise the plain grid with ``note``."""
+    label = "peak pressure" if which == "peak" else "pressure-time dose"
+    if maps is None:
+        _blank(ax)
+        _title(ax, label.capitalize())
+        _note(ax, note)
+        return
+    values = maps.peak_kpa if which == "peak" else maps.dose_kpa_s
+    unit = maps.units if which == "peak" else f"{maps.units}·s"
+    finite = values[np.isfinite(values)]
+    vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    if body is not None:
+        mesh = draw_body(ax, body.zone_map, values, body.grid, vmax_kpa=vmax, labels=True)
+        if mesh is not None:
+            mesh.set_rasterized(True)  # thousands of quads: an image in the PDF, not paths
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.tick_params(labelsize=5)
+        caption = body.caption
+    else:
+        mesh = _draw_grid(ax, values, maps, vmax)
+        caption = note
+    if body is not None:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    lines = textwrap.wrap(caption, 70)
+    ax.set_title(
+        f"{label.capitalize()} per sensel, {unit}", fontsize=9, color=_INK, pad=6 + 8 * len(lines)
+    )
+    ax.text(
+        0.5,
+        1.01,
+        "\n".join(lines),
+        ha="center",
+        va="bottom",
+        fontsize=6.3,
+        color=_MUTED,
+        wrap=True,
+        transform=ax.transAxes,
+    )
+    ax.set_anchor("N")
+    if mesh is not None:
+        # the plain grid has an x label under it, the body map none
+        cax = _under(fig, ax, 0.1 if body is not None else 0.5, 0.12)
+        cbar = fig.colorbar(mesh, cax=cax, orientation="horizontal")
+        cbar.set_label(f"{label}, {unit} (max {vmax:.0f})", fontsize=7)
+        cbar.ax.tick_params(labelsize=6)
+
+
+def _under(fig: Figure, ax: Axes, gap_in: float, height_in: float) -> Axes:
+    """An inset axes ``gap_in`` below the drawn (equal-aspect) box of ``ax``, as wide as it."""
+    pos = ax.get_position()
+    fig_w, fig_h = fig.get_size_inches()
+    w_in, h_in = pos.width * fig_w, pos.height * fig_h
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    ratio = abs(y1 - y0) / max(abs(x1 - x0), 1e-9)
+    drawn_h = min(h_in, w_in * ratio)
+    return ax.inset_axes((0.0, -(gap_in + height_in) / drawn_h, 1.0, height_in / drawn_h))
+
+
+def _draw_grid(ax: Axes, values: npt.NDArray[np.float64], maps: SessionMaps, vmax: float) -> Any:
+    rows, cols = values.shape
+    masked = np.ma.masked_less_equal(np.ma.masked_invalid(values), 0.0)
+    extent = (0.0, cols * maps.pitch_mm, rows * maps.row_pitch_mm, 0.0)
+    ax.set_facecolor("#eeeeee")
+    img = ax.imshow(
+        masked,
+        cmap="inferno",
+        vmin=0.0,
+        vmax=vmax,
+        extent=extent,
+        interpolation="nearest",
+        aspect="equal",
+    )
+    ax.set_xlabel("column, mm", fontsize=7)
+    ax.set_ylabel("row, mm", fontsize=7)
+    ax.tick_params(labelsize=6)
+    ax.text(
+        0.02,
+        0.98,
+        "no body frame\ngrey: no load or not reporting",
+        transform=ax.transAxes,
+        fontsize=7,
+        va="top",
+        color="white",
+        bbox={"fc": "#333333", "ec": "none", "pad": 2},
+    )
+    return img
+
+
+def render_map_png(
+    maps: SessionMaps | None,
+    body: BodyFrame | None,
+    note: str,
+    which: str = "peak",
+    dpi: int = PAGE_DPI,
+) -> bytes:
+    """PNG bytes of one map (see :func:`draw_map`)."""
+    fig = _figure((4.6, 8.4) if body is not None else (4.6, 6.0))
+    ax = fig.add_axes((0.12, 0.14, 0.82, 0.8))
+    draw_map(fig, ax, maps, body, note, which)
+    return _png(fig, dpi)
+
+
+# ----------------------------------------------------------------------------------------- load
+
+
+def draw_load(
+    ax: Axes,
+    summary: Mapping[str, Any],
+    bars: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None,
+) -> None:
+    """Load on the client over time, N, with % of the therapist's weight and the allowed share.
+
+    Parameters
+    ----------
+    summary : dict
+        ``ashiguard.analysis/1`` summary: ``load.series`` (1 s bins of mean and max load, N),
+        ``therapist_weight_n`` and ``load.allowed_share``.
+    bars : (time s, force [n, 2] N), optional
+        Left and right overhead-bar forces, drawn on the same axis.
+    """
+    load = summary.get("load", {})
+    series = load.get("series") or []
+    weight = summary.get("therapist_weight_n")
+    _title(ax, "Load on the client")
+    if not series and bars is None:
+        ax.set_axis_off()
+        reason = summary.get("checks", {}).get("unsupported_weight", {}).get("reason", "")
+        _note(ax, "Load on the client was not measured" + (f": {reason}." if reason else "."))
+        return
+    if series:
+        t = np.array([float(s["t"]) for s in series]) + 0.5 * float(load.get("bin_s", 1.0))
+        mean = np.array([_float(s.get("load_n")) for s in series])
+        peak = np.array([_float(s.get("max_load_n")) for s in series])
+        ax.fill_between(
+            t, mean, peak, color="#bbbbbb", alpha=0.6, linewidth=0, label="max within 1 s"
+        )
+        ax.plot(t, mean, color=_INK, linewidth=1.3, label="load on the client (1 s mean)")
+    if bars is not None:
+        bt, bf = bars
+        ax.plot(bt, bf[:, 0], color="#2b6cb0", linewidth=0.7, linestyle="--", label="left bar")
+        ax.plot(bt, bf[:, 1], color="#2b6cb0", linewidth=0.7, linestyle=":", label="right bar")
+    share = load.get("allowed_share")
+    w = float(weight or 0.0)
+    known = bool(summary.get("therapist_mass_known", True)) and w > 0
+    if share is not None and known:
+        ax.axhline(
+            share * w,
+            color="#8c1c13",
+            linewidth=1.1,
+            linestyle=(0, (6, 3)),
+            label=f"allowed: {share * 100:.0f} % of body weight",
+        )
+    if known:
+
+        def to_pct(n: Any) -> Any:
+            return np.asarray(n, dtype=np.float64) / w * 100.0
+
+        def to_n(p: Any) -> Any:
+            return np.asarray(p, dtype=np.float64) * w / 100.0
+
+        sec = ax.secondary_yaxis("right", functions=(to_pct, to_n))
+        sec.set_ylabel("% of therapist's weight", fontsize=7)
+        sec.tick_params(labelsize=6)
+    top = ax.get_ylim()[1]
+    ax.set_ylim(0, top * 1.3)  # headroom for the legend
+    ax.set_xlabel("time, s", fontsize=7)
+    ax.set_ylabel("force, N", fontsize=7)
+    ax.tick_params(labelsize=6)
+    ax.grid(True, color="#dddddd", linewidth=0.5)
+    wide = ax.get_position().width * _fig_width(ax) > 5.0
+    ax.legend(fontsize=6 if wide else 5.5, loc="upper left", ncols=3 if wide else 2, frameon=False)
+    source = load.get("source")
+    if source:
+        ax.text(
+            1.0,
+            1.01,
+            f"source: {source}",
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=6,
+            color=_MUTED,
+        )
+
+
+def _float(v: Any) -> float:
+    return float("nan") if v is None else float(v)
+
+
+def render_load_plot_png(
+    summary: Mapping[str, Any],
+    bars: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None,
+    dpi: int = PAGE_DPI,
+) -> bytes:
+    """PNG bytes of :func:`draw_load` (8 x 3 in)."""
+    fig = _figure((8.0, 3.0))
+    ax = fig.add_axes((0.08, 0.16, 0.82, 0.72))
+    draw_load(ax, summary, bars)
+    return _png(fig, dpi)
+
+
+# ------------------------------------------------------------------------------------- timeline
+
+
+def draw_timeline(
+    ax: Axes, alerts: Sequence[Mapping[str, Any]], duration_s: float, t0_s: float = 0.0
+) -> None:
+    """One row per alarm kind, spans ``t_start``..``t_end`` (s) coloured by priority."""
+    _title(ax, "Alarm timeline")
+    end = t0_s + max(float(duration_s), 1e-6)
+    for a in alerts:
+        end = max(end, float(a["t_end"]))
+    min_w = (end - t0_s) * 0.004
+    for row, kind in enumerate(KINDS):
+        y = len(KINDS) - 1 - row
+        ax.axhspan(y - 0.5, y + 0.5, color="#f5f5f5" if row % 2 else "white", zorder=0)
+        for a in (a for a in alerts if a["kind"] == kind):
+            colour, hatch = _PRIORITY.get(str(a.get("priority")), _PRIORITY["medium"])
+            t0 = float(a["t_start"])
+            w = max(float(a["t_end"]) - t0, min_w)
+            ax.broken_barh(
+                [(t0, w)],
+                (y - 0.34, 0.68),
+                facecolors=colour,
+                edgecolor=_INK,
+                linewidth=0.4,
+                hatch=hatch,
+                zorder=2,
+            )
+    counts = {k: sum(1 for a in alerts if a["kind"] == k) for k in KINDS}
+    ax.set_yticks(range(len(KINDS)))
+    ax.set_yticklabels([f"{k} ({counts[k]})" for k in reversed(KINDS)], fontsize=6.5)
+    ax.set_ylim(-0.5, len(KINDS) - 0.5)
+    ax.set_xlim(t0_s, end)
+    ax.set_xlabel("time, s", fontsize=7)
+    ax.tick_params(axis="x", labelsize=6)
+    ax.grid(True, axis="x", color="#dddddd", linewidth=0.5)
+    handles = [
+        Patch(facecolor=c, hatch=h, edgecolor=_INK, linewidth=0.4, label=p)
+        for p, (c, h) in _PRIORITY.items()
+    ]
+    ax.legend(
+        handles=handles,
+        fontsize=6,
+        loc="upper right",
+        bbox_to_anchor=(1.0, -0.16),
+        ncols=3,
+        frameon=False,
+        borderaxespad=0.2,
+        title_fontsize=6,
+    )
+    if not alerts:
+        ax.text(
+            0.5,
+            0.5,
+            "no alarm episodes",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=8,
+            color=_MUTED,
+        )
+
+
+def render_alarm_timeline_png(
+    alerts: Sequence[Mapping[str, Any]], duration_s: float, dpi: int = PAGE_DPI
+) -> bytes:
+    """PNG bytes of :func:`draw_timeline` (8 x 3 in); time axis 0..``duration_s`` s."""
+    fig = _figure((8.0, 3.0))
+    ax = fig.add_axes((0.22, 0.15, 0.74, 0.7))
+    draw_timeline(ax, alerts, duration_s)
+    return _png(fig, dpi)
+
+
+# --------------------------------------------------------------------------------------- tables
+
+
+def zone_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per-zone table rows (zone, peak, mean, contact, over limit, dose, limit) in contract zone
+    order; ``is_over`` is True when the zone went over its limit or an avoided zone (screening
+    or clinic ``avoid_zones``, limit shown as ``avoid``) was touched."""
+    avoid = set((summary.get("limits") or {}).get("avoid_zones") or ())
+    out = []
+    for zone, z in summary.get("zones", {}).items():
+        peak = z.get("peak_kpa")
+        peak_txt = _num(peak) if peak is not None else f"< {_num(z.get('peak_below_kpa'))}"
+        in_contact = (z.get("contact_s") or 0) > 0
+        limit = _num(z.get("limit_kpa"), ".0f")
+        out.append(
+            {
+                "zone": zone,
+                "peak": peak_txt,
+                "mean": _num(z.get("mean_kpa")),
+                "contact": _num(z.get("contact_s")),
+                "over": _num(z.get("over_limit_s")),
+                "dose": _num(z.get("dose_kpa_s"), ".0f"),
+                "limit": f"avoid ({limit})" if zone in avoid else limit,
+                "is_over": (z.get("over_limit_s") or 0) > 0 or (zone in avoid and in_contact),
+                "in_contact": in_contact,
+            }
+        )
+    return out
+
+
+_ZONE_COLS = (
+    ("zone", "zone"),
+    ("peak", "peak kPa"),
+    ("mean", "mean kPa"),
+    ("contact", "contact s"),
+    ("over", "over limit s"),
+    ("dose", "dose kPa·s"),
+    ("limit", "limit kPa"),
+)
+
+
+def _table(
+    ax: Axes,
+    header: Sequence[str],
+    cells: Sequence[Sequence[str]],
+    widths: Sequence[float],
+    *,
+    highlight: Sequence[bool] = (),
+    font: float = 7.0,
+) -> None:
+    ax.set_axis_off()
+    table = ax.table(
+        cellText=[list(r) for r in cells],
+        colLabels=list(header),
+        colWidths=list(widths),
+        loc="upper center",
+        cellLoc="left",
+    )
+    table.auto_set_font_size(False)
+    table.set_fontsize(font)
+    table.scale(1.0, 1.25)
+    for (r, _c), cell in table.get_celld().items():
+        cell.PAD = 0.04  # the default pads a wide column by a tenth of its width
+        cell.set_edgecolor("#cccccc")
+        cell.set_linewidth(0.4)
+        if r == 0:
+            cell.set_facecolor("#e6e6e6")
+            cell.get_text().set_fontweight("bold")
+        elif r - 1 < len(highlight) and highlight[r - 1]:
+            cell.set_facecolor(_OVER)
+            cell.get_text().set_fontweight("bold")
+
+
+def draw_zone_table(ax: Axes, summary: Mapping[str, Any], *, max_rows: int | None = None) -> None:
+    """Per-zone table; rows over their limit are shaded and bold. ``max_rows`` keeps the zones
+    in contact first (most over limit, then highest dose) and says how many were left out."""
+    _title(ax, "Zones")
+    rows = zone_rows(summary)
+    if not rows:
+        ax.set_axis_off()
+        reason = summary.get("checks", {}).get("zone_pressure", {}).get("reason", "")
+        _note(ax, "No body zones on this sensor" + (f": {reason}." if reason else "."), y=0.85)
+        return
+    left_out = 0
+    if max_rows is not None:
+        left_out = sum(1 for r in rows if not r["in_contact"])
+        rows = [r for r in rows if r["in_contact"]]
+        if not rows:
+            ax.set_axis_off()
+            _note(ax, f"No contact in any of the {left_out} body zones.", y=0.85)
+            return
+    if max_rows is not None and len(rows) > max_rows:
+        zones = summary["zones"]
+        rows = sorted(
+            rows,
+            key=lambda r: (
+                -(zones[r["zone"]].get("over_limit_s") or 0),
+                -(zones[r["zone"]].get("dose_kpa_s") or 0),
+            ),
+        )
+        left_out += len(rows) - max_rows
+        rows = rows[:max_rows]
+    cells = [[r[k] for k, _ in _ZONE_COLS] for r in rows]
+    _table(
+        ax,
+        [h for _, h in _ZONE_COLS],
+        cells,
+        (0.25, 0.12, 0.12, 0.12, 0.13, 0.13, 0.12),
+        highlight=[r["is_over"] for r in rows],
+        font=6.5 if max_rows else 7.0,
+    )
+    foot = "Peak: max over 2x2-sensel boxes inside the zone; '< x' = never near a limit (bound)."
+    if left_out:
+        foot = (
+            f"{left_out} zones with less or no contact not shown (full table: PDF or HTML "
+            "report). " + foot
+        )
+    ax.text(
+        1.0,
+        1.01,
+        foot,
+        fontsize=5.5,
+        color=_MUTED,
+        transform=ax.transAxes,
+        ha="right",
+        va="bottom",
+        wrap=True,
+    )
+
+
+def draw_checks_table(ax: Axes, summary: Mapping[str, Any], *, font: float = 7.0) -> None:
+    """Which checks applied to this data and why (the summary's ``checks``)."""
+    _title(ax, "Checks")
+    checks = summary.get("checks", {})
+    cells = [
+        [
+            name,
+            "applied" if c.get("status") == "applied" else "not applicable",
+            _clip(str(c.get("reason", "")), 80 if font >= 7 else 62),
+        ]
+        for name, c in checks.items()
+    ]
+    _table(ax, ["check", "status", "why"], cells, (0.22, 0.15, 0.63), font=font)
+
+
+def draw_alert_list(ax: Axes, alerts: Sequence[Mapping[str, Any]], max_rows: int = 18) -> None:
+    """The first ``max_rows`` alarm episodes as a table (kind, priority, zone, times, peak)."""
+    _title(ax, "Alarm episodes")
+    if not alerts:
+        ax.set_axis_off()
+        _note(ax, "No alarm episodes in this session.", y=0.85)
+        return
+    cells = [
+        [
+            str(a["kind"]),
+            str(a.get("priority", "")),
+            str(a.get("zone") or "–"),
+            f"{float(a['t_start']):.2f} – {float(a['t_end']):.2f}",
+            f"{_num(a.get('peak'))} / {_num(a.get('limit'))} {a.get('unit', '')}".strip(),
+        ]
+        for a in alerts[:max_rows]
+    ]
+    _table(
+        ax,
+        ["kind", "priority", "zone", "t start – end, s", "peak / limit"],
+        cells,
+        (0.22, 0.11, 0.22, 0.2, 0.25),
+        highlight=[a.get("priority") == "high" for a in alerts[:max_rows]],
+    )
+    if len(alerts) > max_rows:
+        ax.text(
+            0.0,
+            0.0,
+            f"… and {len(alerts) - max_rows} more (full list in the alerts file).",
+            fontsize=6.5,
+            color=_MUTED,
+            transform=ax.transAxes,
+            va="top",
+        )
+
+
+# ---------------------------------------------------------------------------------------- pages
+
+
+def _footer(fig: Figure, data: ReportData, page: int, pages: int) -> None:
+    name = Path(data.recording).name
+    fig.text(0.06, 0.015, f"ashiguard session report · {name}", fontsize=6.5, color=_MUTED)
+    fig.text(0.94, 0.015, f"page {page} of {pages}", fontsize=6.5, color=_MUTED, ha="right")
+
+
+def _page_maps(data: ReportData) -> Figure:
+    fig = _figure(A4_IN)
+    draw_header(fig.add_axes((0.06, 0.83, 0.88, 0.14)), data)
+    if data.body is not None or data.maps is None:
+        draw_map(
+            fig, fig.add_axes((0.05, 0.1, 0.42, 0.68)), data.maps, data.body, data.map_note, "peak"
+        )
+        draw_map(
+            fig, fig.add_axes((0.53, 0.1, 0.42, 0.68)), data.maps, data.body, data.map_note, "dose"
+        )
+    else:
+        draw_map(fig, fig.add_axes((0.08, 0.14, 0.38, 0.62)), data.maps, None, data.map_note)
+        draw_map(
+            fig, fig.add_axes((0.56, 0.14, 0.38, 0.62)), data.maps, None, data.map_note, "dose"
+        )
+    for i, note in enumerate(data.notes):
+        fig.text(0.06, 0.06 - i * 0.015, note, fontsize=7, color=_MUTED)
+    return fig
+
+
+def _page_time(data: ReportData) -> Figure:
+    fig = _figure(A4_IN)
+    draw_load(fig.add_axes((0.1, 0.67, 0.8, 0.26)), data.summary, data.bars)
+    draw_timeline(fig.add_axes((0.27, 0.4, 0.65, 0.2)), data.alerts, data.duration_s, data.t0_s)
+    draw_alert_list(fig.add_axes((0.06, 0.05, 0.88, 0.28)), data.alerts)
+    return fig
+
+
+def _page_tables(data: ReportData) -> Figure:
+    fig = _figure(A4_IN)
+    draw_zone_table(fig.add_axes((0.06, 0.36, 0.88, 0.6)), data.summary)
+    draw_checks_table(fig.add_axes((0.06, 0.06, 0.88, 0.24)), data.summary)
+    return fig
+
+
+def write_pdf(data: ReportData, path: str | Path) -> Path:
+    """Write the report as a PDF of :data:`PDF_PAGES` A4 portrait pages."""
+    pages = (_page_maps, _page_time, _page_tables)
+    meta = {
+        "Title": f"Ashiatsu session report: {Path(data.recording).name}",
+        "Author": "ashiguard",
+        "Subject": "barefoot massage session report",
+    }
+    with PdfPages(path, metadata=meta) as pdf:
+        for i, page in enumerate(pages, start=1):
+            fig = page(data)
+            _footer(fig, data, i, len(pages))
+            pdf.savefig(fig, dpi=200)  # resolution of the rasterized heatmaps
+    return Path(path)
+
+
+def render_page_png(data: ReportData, dpi: int = PAGE_DPI) -> bytes:
+    """The whole report on one A4 portrait PNG (``A4_IN`` x ``dpi`` pixels)."""
+    fig = _figure(A4_IN)
+    draw_header(fig.add_axes((0.05, 0.855, 0.9, 0.125)), data)
+    draw_map(fig, fig.add_axes((0.03, 0.35, 0.38, 0.44)), data.maps, data.body, data.map_note)
+    draw_load(fig.add_axes((0.5, 0.67, 0.42, 0.14)), data.summary, data.bars)
+    draw_timeline(fig.add_axes((0.62, 0.465, 0.33, 0.15)), data.alerts, data.duration_s, data.t0_s)
+    draw_checks_table(fig.add_axes((0.45, 0.225, 0.52, 0.15)), data.summary, font=5.5)
+    draw_zone_table(fig.add_axes((0.05, 0.03, 0.9, 0.2)), data.summary, max_rows=8)
+    return _png(fig, dpi)
+
+
+# ----------------------------------------------------------------------------------------- html
+
+
+def _img(png: bytes, alt: str) -> str:
+    b64 = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{b64}">'
+
+
+def _html_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], classes: Sequence[str]
+) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        f'<tr class="{c}">' + "".join(f"<td>{html.escape(str(v))}</td>" for v in r) + "</tr>"
+        for r, c in zip(rows, classes, strict=True)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_CSS = """
+body{font-family:Helvetica,Arial,sans-serif;color:#1d1d1d;max-width:58em;margin:2em auto;
+padding:0 1em;font-size:14px}
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.15em;border-bottom:1px solid #999;
+margin-top:1.6em}
+table{border-collapse:collapse;width:100%;font-size:.9em}th,td{border:1px solid #ccc;
+padding:3px 6px;text-align:left}th{background:#e6e6e6}
+tr.over td,tr.high td{background:#f4cccc;font-weight:bold}
+dl{display:grid;grid-template-columns:11em 1fr;gap:2px 1em}dt{color:#666}dd{margin:0}
+.maps{display:flex;gap:1em;flex-wrap:wrap}.maps img{width:48%;min-width:18em}
+img{max-width:100%}.note{color:#666;font-size:.9em}
+@media print{body{margin:0}h2{break-after:avoid}}
+"""
+
+
+def render_html(data: ReportData) -> str:
+    """The report as one self-contained HTML page (PNG images embedded as base64)."""
+    e = html.escape
+    facts = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in data.header)
+    maps = [render_map_png(data.maps, data.body, data.map_note, w) for w in ("peak", "dose")]
+    zr = zone_rows(data.summary)
+    zones = (
+        _html_table(
+            [h for _, h in _ZONE_COLS],
+            [[r[k] for k, _ in _ZONE_COLS] for r in zr],
+            ["over" if r["is_over"] else "" for r in zr],
+        )
+        if zr
+        else '<p class="note">No body zones on this sensor: '
+        + e(data.summary.get("checks", {}).get("zone_pressure", {}).get("reason", ""))
+        + ".</p>"
+    )
+    checks = data.summary.get("checks", {})
+    check_rows = [
+        [k, "applied" if c.get("status") == "applied" else "not applicable", c.get("reason", "")]
+        for k, c in checks.items()
+    ]
+    alerts = _html_table(
+        ["kind", "priority", "zone", "t start, s", "t end, s", "peak", "limit", "unit"],
+        [
+            [
+                a["kind"],
+                a.get("priority", ""),
+                a.get("zone") or "–",
+                f"{float(a['t_start']):.2f}",
+                f"{float(a['t_end']):.2f}",
+                _num(a.get("peak")),
+                _num(a.get("limit")),
+                a.get("unit", ""),
+            ]
+            for a in data.alerts
+        ],
+        ["high" if a.get("priority") == "high" else "" for a in data.alerts],
+    )
+    notes = "".join(f'<p class="note">{e(n)}</p>' for n in data.notes)
+    title = f"Ashiatsu session report: {Path(data.recording).name}"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
+<meta name="generator" content="ashiguard"><style>{_CSS}</style></head><body>
+<h1>Ashiatsu session report</h1>
+<dl>{facts}</dl>{notes}
+<h2>Pressure maps</h2>
+<p class="note">{e(data.body.caption if data.body is not None else data.map_note)}</p>
+<div class="maps">{_img(maps[0], "peak pressure map")}{_img(maps[1], "dose map")}</div>
+<h2>Load on the client</h2>
+{_img(render_load_plot_png(data.summary, data.bars), "load on the client over time")}
+<h2>Alarm timeline</h2>
+{_img(_timeline_png(data), "alarm timeline")}
+<h2>Alarm episodes ({len(data.alerts)})</h2>
+{alerts if data.alerts else '<p class="note">No alarm episodes in this session.</p>'}
+<h2>Zones</h2>
+{zones}
+<h2>Checks</h2>
+{_html_table(["check", "status", "why"], check_rows, [""] * len(check_rows))}
+<p class="note">Generated by ashiguard. Limits are engineering defaults unless a clinic limits
+file or a screening set them; they are not clinically validated thresholds.</p>
+</body></html>
+"""
+
+
+def _timeline_png(data: ReportData) -> bytes:
+    fig = _figure((8.0, 3.0))
+    ax = fig.add_axes((0.22, 0.15, 0.74, 0.7))
+    draw_timeline(ax, data.alerts, data.duration_s, data.t0_s)
+    return _png(fig)

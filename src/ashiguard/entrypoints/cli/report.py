@@ -1,0 +1,73 @@
+"""``ashiguard report``: a session report to file and print (PDF, PNG or HTML)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ashiguard.entrypoints.cli._common import fail, read_text_arg, refusing_bad_input
+
+__all__ = ["register"]
+
+
+def _json_arg(path: str, what: str) -> Any:
+    try:
+        return json.loads(read_text_arg(path))
+    except json.JSONDecodeError as exc:
+        fail(f"{path}: {what} is not JSON (line {exc.lineno})")
+
+
+def _object_arg(path: str, what: str) -> dict[str, Any]:
+    data = _json_arg(path, what)
+    if not isinstance(data, dict):
+        fail(f"{path}: {what} must be a JSON object")
+    return data
+
+
+def report(
+    recording: Path = typer.Argument(..., help="Recording (ashiguard.recording/1, HDF5)."),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="Report to write: .pdf (A4 pages), .png (one page) or .html."
+    ),
+    intake: str | None = typer.Option(None, "--intake", help="Intake JSON: screen it for limits."),
+    screening: str | None = typer.Option(None, "--screening", help="Screening result JSON."),
+    alerts: str | None = typer.Option(
+        None, "--alerts", help="Alert episodes (JSON Lines) from ashiguard analyze."
+    ),
+    summary: str | None = typer.Option(
+        None, "--summary", help="Summary JSON from ashiguard analyze."
+    ),
+    config: str | None = typer.Option(None, "--config", help="Clinic limits file (TOML)."),
+    therapist_mass: float | None = typer.Option(
+        None, "--therapist-mass", help="Therapist's mass, kg (overrides the recording's)."
+    ),
+) -> None:
+    """Write a session report (PDF, PNG or HTML) for a recording, analyzing it if needed."""
+    from ashiguard.services.analyze import read_alerts_jsonl
+    from ashiguard.services.report import FORMATS, build_report
+
+    if intake and screening:
+        fail("--intake and --screening: give one of them, not both")
+    if output.suffix.lower() not in FORMATS:
+        fail(f"--output: {output}: name the report *.pdf, *.png or *.html")
+    if not recording.is_file():
+        fail(f"{recording}: no such recording")
+    with refusing_bad_input():
+        out = build_report(
+            recording,
+            output,
+            screening=_object_arg(screening, "screening") if screening else None,
+            intake=_object_arg(intake, "intake") if intake else None,
+            alerts=read_alerts_jsonl(read_text_arg(alerts), alerts) if alerts else None,
+            summary=_object_arg(summary, "summary") if summary else None,
+            config_text=read_text_arg(config) if config else None,
+            therapist_mass_kg=therapist_mass,
+        )
+    typer.echo(f"wrote {out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
