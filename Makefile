@@ -19,7 +19,7 @@ system-deps:
 
 ## run: install into .venv and start the main job (see README)
 run: $(STAMP)
-	$(BIN)/ashiguard demo
+	$(BIN)/ashiguard serve --demo --data-dir data
 
 ## test: everything the tests need (system packages included), lint, types, the whole suite
 test: $(STAMP) system-deps lint

@@ -1,0 +1,211 @@
+"""SQLAlchemy 2 tables of the clinic database (users, clinic records, sessions, audit log).
+
+The schema is created only by the Alembic migrations in ``migrations/``; these classes describe
+it for queries. Times are naive UTC ``datetime`` values, dates are calendar dates.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = [
+    "ROLES",
+    "ApiToken",
+    "AuditEntry",
+    "Bar",
+    "BarInspection",
+    "Base",
+    "Client",
+    "Intake",
+    "Practitioner",
+    "Room",
+    "Screening",
+    "TreatmentSession",
+    "User",
+    "WebSession",
+]
+
+ROLES: tuple[str, ...] = ("owner", "therapist", "front_desk", "researcher")
+
+_NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=_NAMING)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class WebSession(Base):
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Practitioner(Base):
+    __tablename__ = "practitioners"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    technique: Mapped[str] = mapped_column(String(80), default="ashiatsu")
+    certification: Mapped[str] = mapped_column(String(200), default="")  # issuer
+    certified_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    certified_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    training_hours: Mapped[float] = mapped_column(Float, default=0.0)
+    mass_kg: Mapped[float] = mapped_column(Float)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Room(Base):
+    __tablename__ = "rooms"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    bars: Mapped[list[Bar]] = relationship(back_populates="room", order_by="Bar.id")
+
+
+class Bar(Base):
+    __tablename__ = "bars"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(100))
+    rated_load_n: Mapped[float] = mapped_column(Float)
+    inspection_interval_days: Mapped[int] = mapped_column(Integer, default=90)
+    room: Mapped[Room] = relationship(back_populates="bars")
+    inspections: Mapped[list[BarInspection]] = relationship(
+        back_populates="bar", order_by="BarInspection.inspected_on"
+    )
+
+
+class BarInspection(Base):
+    __tablename__ = "bar_inspections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bar_id: Mapped[int] = mapped_column(ForeignKey("bars.id", ondelete="CASCADE"), index=True)
+    inspected_on: Mapped[date] = mapped_column(Date)
+    inspector: Mapped[str] = mapped_column(String(200))
+    passed: Mapped[bool] = mapped_column(Boolean)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    bar: Mapped[Bar] = relationship(back_populates="inspections")
+
+
+class Client(Base):
+    __tablename__ = "clients"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64), unique=True)  # intake client.id
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    sex: Mapped[str] = mapped_column(String(20), default="")
+    phone: Mapped[str] = mapped_column(String(50), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Intake(Base):
+    """One version of a client's intake; an edit adds a version, nothing is overwritten."""
+
+    __tablename__ = "intakes"
+    __table_args__ = (UniqueConstraint("client_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    pain_sites: Mapped[list[str]] = mapped_column(JSON, default=list)  # zone slugs
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+class Screening(Base):
+    __tablename__ = "screenings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intakes.id"), index=True)
+    screened_for: Mapped[date] = mapped_column(Date)
+    decision: Mapped[str] = mapped_column(String(32))
+    rules_version: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class TreatmentSession(Base):
+    __tablename__ = "treatment_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"))
+    screening_id: Mapped[int] = mapped_column(ForeignKey("screenings.id"))
+    status: Mapped[str] = mapped_column(String(20))  # live, ended, signed
+    source: Mapped[str] = mapped_column(String(500), default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    recording_path: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    recording_meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    alerts: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    signed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    client: Mapped[Client] = relationship(lazy="joined")
+    practitioner: Mapped[Practitioner] = relationship(lazy="joined")
+    room: Mapped[Room] = relationship(lazy="joined")
+
+
+class AuditEntry(Base):
+    """Append-only: who did what to which record, when and from where."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    username: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(64), default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")

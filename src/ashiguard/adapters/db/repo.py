@@ -1,0 +1,186 @@
+"""Queries and writes over the clinic tables, shared by the web pages, the API and the CLI."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from ashiguard.adapters.db.models import (
+    AuditEntry,
+    Bar,
+    Client,
+    Intake,
+    Practitioner,
+    Room,
+    Screening,
+    TreatmentSession,
+)
+
+__all__ = [
+    "add_intake_version",
+    "audit",
+    "bar_due_on",
+    "bars_due",
+    "certifications_expiring",
+    "clients_awaiting_clearance",
+    "latest_screening",
+    "next_client_ref",
+    "search_clients",
+    "sessions_on",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    """Now, as a naive UTC datetime (the database convention)."""
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def audit(
+    s: Session,
+    user: Any,
+    action: str,
+    entity: str,
+    entity_id: object = "",
+    *,
+    ip: str = "",
+    detail: str = "",
+) -> None:
+    """Append one audit entry (never updated, never deleted).
+
+    ``user`` is anything with ``id`` and ``username`` (None: an anonymous request).
+    """
+    s.add(
+        AuditEntry(
+            at=utcnow(),
+            user_id=user.id if user else None,
+            username=user.username if user else "-",
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            ip=ip,
+            detail=detail[:2000],
+        )
+    )
+
+
+def search_clients(s: Session, q: str, page: int, per_page: int) -> tuple[list[Any], int]:
+    """Clients whose name or reference contains ``q`` (case-insensitive), by name; and the total.
+
+    Rows carry ``id``, ``ref``, ``name``, ``birth_date`` and ``sex`` (plain rows, no ORM objects:
+    the list page is the busiest page of the app).
+    """
+    cols = (Client.id, Client.ref, Client.name, Client.birth_date, Client.sex)
+    stmt = select(*cols)
+    count = select(func.count(Client.id))
+    if q:
+        like = f"%{q.lower()}%"
+        cond = or_(func.lower(Client.name).like(like), func.lower(Client.ref).like(like))
+        stmt = stmt.where(cond)
+        count = count.where(cond)
+    total = int(s.scalar(count) or 0)
+    rows = s.execute(
+        stmt.order_by(Client.name, Client.id).offset((page - 1) * per_page).limit(per_page)
+    ).all()
+    return list(rows), total
+
+
+def next_client_ref(s: Session) -> str:
+    """A fresh client reference ``c-00042`` (used as ``client.id`` in intakes)."""
+    n = int(s.scalar(select(func.max(Client.id))) or 0) + 1
+    while s.scalar(select(Client.id).where(Client.ref == f"c-{n:05d}")) is not None:
+        n += 1
+    return f"c-{n:05d}"
+
+
+def add_intake_version(s: Session, client: Client, payload: dict[str, Any], user: Any) -> Intake:
+    """Store ``payload`` as the client's next intake version (earlier versions stay as they are)."""
+    last = s.scalar(select(func.max(Intake.version)).where(Intake.client_id == client.id))
+    intake = Intake(
+        client_id=client.id,
+        version=int(last or 0) + 1,
+        payload=payload,
+        created_at=utcnow(),
+        created_by=user.id if user else None,
+    )
+    s.add(intake)
+    s.flush()
+    return intake
+
+
+def latest_screening(s: Session, client_id: int) -> Screening | None:
+    return s.scalars(
+        select(Screening)
+        .where(Screening.client_id == client_id)
+        .order_by(Screening.id.desc())
+        .limit(1)
+    ).first()
+
+
+def clients_awaiting_clearance(s: Session) -> list[tuple[Client, Screening]]:
+    """Clients whose latest screening says ``clearance_required``."""
+    latest = (
+        select(Screening.client_id, func.max(Screening.id).label("sid"))
+        .group_by(Screening.client_id)
+        .subquery()
+    )
+    rows = s.execute(
+        select(Client, Screening)
+        .join(latest, latest.c.client_id == Client.id)
+        .join(Screening, Screening.id == latest.c.sid)
+        .where(Screening.decision == "clearance_required")
+        .order_by(Client.name)
+    ).all()
+    return [(c, sc) for c, sc in rows]
+
+
+def _last_passed(bar: Bar) -> date | None:
+    passed = [i.inspected_on for i in bar.inspections if i.passed]
+    return max(passed) if passed else None
+
+
+def bar_due_on(bar: Bar) -> date | None:
+    """The day the bar's next inspection is due (None: never passed an inspection)."""
+    last = _last_passed(bar)
+    return None if last is None else last + timedelta(days=bar.inspection_interval_days)
+
+
+def bars_due(s: Session, today: date, within_days: int = 14) -> list[tuple[Room, Bar, date | None]]:
+    """Bars never inspected, or due for inspection within ``within_days``."""
+    out = []
+    for room in s.scalars(select(Room).order_by(Room.name)).all():
+        for bar in room.bars:
+            due = bar_due_on(bar)
+            if due is None or due <= today + timedelta(days=within_days):
+                out.append((room, bar, due))
+    return out
+
+
+def certifications_expiring(s: Session, today: date, within_days: int = 30) -> list[Practitioner]:
+    """Active practitioners with no certification date or one expiring within ``within_days``."""
+    limit = today + timedelta(days=within_days)
+    return list(
+        s.scalars(
+            select(Practitioner)
+            .where(Practitioner.active.is_(True))
+            .where(
+                or_(Practitioner.certified_until.is_(None), Practitioner.certified_until <= limit)
+            )
+            .order_by(Practitioner.certified_until)
+        ).all()
+    )
+
+
+def sessions_on(s: Session, day: date) -> list[TreatmentSession]:
+    start = datetime(day.year, day.month, day.day)
+    return list(
+        s.scalars(
+            select(TreatmentSession)
+            .where(TreatmentSession.started_at >= start)
+            .where(TreatmentSession.started_at < start + timedelta(days=1))
+            .order_by(TreatmentSession.started_at)
+        ).all()
+    )

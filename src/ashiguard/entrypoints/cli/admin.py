@@ -1,0 +1,93 @@
+"""``ashiguard admin``: user administration of the clinic database."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from ashiguard.entrypoints.cli._common import fail, print_json, refusing_bad_input
+
+admin_app = typer.Typer(help="Administer the clinic database (users).", no_args_is_help=True)
+
+PASSWORD_ENV = "ASHIGUARD_PASSWORD"
+
+
+@admin_app.command("create-user")
+def create_user_cmd(
+    username: str = typer.Argument(..., help="Login name."),
+    role: str = typer.Option("owner", "--role", help="owner, therapist, front_desk or researcher."),
+    display_name: str = typer.Option("", "--name", help="Name shown in the app."),
+    data_dir: Path = typer.Option(Path("data"), "--data-dir", help="The app's data directory."),
+) -> None:
+    """Create a user (the first owner); password prompted or read from ASHIGUARD_PASSWORD."""
+    from ashiguard.adapters.db import repo
+    from ashiguard.bootstrap import Settings, open_database
+    from ashiguard.entrypoints.web.security import create_user
+
+    password = os.environ.get(PASSWORD_ENV)
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True, err=True)
+    settings = Settings.from_env(data_dir)
+    with refusing_bad_input():
+        db = open_database(settings)
+        try:
+            with db.session() as s:
+                user = create_user(s, username, password, role, display_name)
+                repo.audit(
+                    s, None, "create", "user", user.id, detail=f"{user.username} ({role}) via cli"
+                )
+                out = {"id": user.id, "username": user.username, "role": user.role}
+        finally:
+            db.dispose()
+    print_json(out)
+
+
+@admin_app.command("list-users")
+def list_users_cmd(
+    data_dir: Path = typer.Option(Path("data"), "--data-dir", help="The app's data directory."),
+) -> None:
+    """List the users as JSON."""
+    from sqlalchemy import select
+
+    from ashiguard.adapters.db.models import User
+    from ashiguard.bootstrap import Settings, open_database
+
+    settings = Settings.from_env(data_dir)
+    with refusing_bad_input():
+        db = open_database(settings)
+    with db.session() as s:
+        rows = [
+            {"id": u.id, "username": u.username, "role": u.role, "active": u.active}
+            for u in s.scalars(select(User).order_by(User.username))
+        ]
+    db.dispose()
+    print_json(rows)
+
+
+@admin_app.command("migrate")
+def migrate_cmd(
+    revision: str = typer.Argument("head", help="Target revision (head, base or an id)."),
+    data_dir: Path = typer.Option(Path("data"), "--data-dir", help="The app's data directory."),
+) -> None:
+    """Upgrade (or with 'base' downgrade) the database schema."""
+    from ashiguard.bootstrap import Settings, open_database
+
+    settings = Settings.from_env(data_dir)
+    with refusing_bad_input():
+        db = open_database(settings, migrate=False)
+    try:
+        if revision == "base":
+            db.downgrade("base")
+        else:
+            db.migrate(revision)
+    except Exception as exc:  # alembic reports unknown revisions with its own types
+        fail(f"revision: {exc}")
+    finally:
+        db.dispose()
+    typer.echo(f"database at {revision}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(admin_app, name="admin", help="Administer the clinic database (users).")

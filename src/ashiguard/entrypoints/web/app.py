@@ -1,0 +1,166 @@
+"""The FastAPI application: pages, the JSON API, the live WebSocket and static assets."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from ashiguard.adapters.db import Database
+from ashiguard.bootstrap import Settings
+from ashiguard.domain.errors import InputError
+from ashiguard.entrypoints.web.rendering import render
+from ashiguard.entrypoints.web.security import NotAuthenticated
+
+__all__ = [
+    "SecurityHeaders",
+    "create_app",
+    "validation_message",
+]
+
+_HERE = Path(__file__).parent
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    """One line naming the first bad field, e.g. ``body.name: Field required``."""
+    errs = exc.errors()
+    if not errs:
+        return "invalid request"
+    e = errs[0]
+    loc = ".".join(str(x) for x in e.get("loc", ()))
+    return f"{loc}: {e.get('msg', 'invalid')}"
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotAuthenticated)
+    async def _not_auth(request: Request, exc: NotAuthenticated) -> Response:
+        if exc.api or _is_api(request):
+            return JSONResponse(
+                {"detail": "login required: send 'Authorization: Bearer TOKEN'"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        return render(
+            request,
+            "error.html",
+            {"status": exc.status_code, "message": exc.detail},
+            status_code=exc.status_code,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        msg = validation_message(exc)
+        if _is_api(request):
+            return JSONResponse({"detail": msg}, status_code=422)
+        return render(request, "error.html", {"status": 400, "message": msg}, status_code=400)
+
+    @app.exception_handler(InputError)
+    async def _input(request: Request, exc: InputError) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": str(exc)}, status_code=422)
+        return render(request, "error.html", {"status": 400, "message": str(exc)}, status_code=400)
+
+
+_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        b"connect-src 'self' ws: wss:; frame-ancestors 'none'",
+    ),
+]
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware: security headers on every response, ``no-store`` except static."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith("/static/")
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in _HEADERS if k not in names]
+                if not static and b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _secret(settings: Settings) -> str:
+    """A random per-clinic secret kept in the data directory (keys research pseudonyms)."""
+    path = settings.data_dir / "secret.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def create_app(settings: Settings, db: Database) -> FastAPI:
+    """Build the app over an opened, migrated database."""
+    from ashiguard.entrypoints.web import (
+        api,
+        pages_admin,
+        pages_auth,
+        pages_clients,
+        pages_sessions,
+    )
+    from ashiguard.entrypoints.web.live import LiveHub
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.live.stop_all()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="ashiguard clinic API",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.pseudonym_secret = _secret(settings)
+    app.state.live = LiveHub(settings, db)
+    app.state.live.recover()
+    _install_handlers(app)
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
+    for module in (pages_auth, pages_clients, pages_sessions, pages_admin, api):
+        app.router.routes.extend(module.router.routes)
+
+    return app

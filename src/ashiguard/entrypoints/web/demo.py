@@ -1,0 +1,321 @@
+"""The demo clinic behind ``ashiguard serve --demo`` (and ``make run``).
+
+Creates, once per data directory: an owner, two therapists, a front-desk user and a researcher
+(demo passwords, printed at start: never use them outside the demo); two practitioners; two
+rooms with overhead bars (one bar never inspected); clients whose intakes cover every screening
+decision; and past sessions recorded from the simulator and analysed by the monitor's analyzer.
+Each start also opens one live simulated session.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from ashiguard.adapters.db import Database, repo
+from ashiguard.adapters.db.models import (
+    Bar,
+    BarInspection,
+    Client,
+    Practitioner,
+    Room,
+    TreatmentSession,
+    User,
+)
+from ashiguard.bootstrap import Settings
+from ashiguard.entrypoints.web.clinic import screen_and_store
+from ashiguard.entrypoints.web.security import Actor, create_user
+
+__all__ = ["DEMO_USERS", "seed_demo", "start_demo_session"]
+
+DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
+    ("owner", "demo-owner-2026", "owner", "Olivia Owens"),
+    ("mia", "demo-therapist-2026", "therapist", "Mia Tanaka"),
+    ("noah", "demo-therapist-2026", "therapist", "Noah Berg"),
+    ("frontdesk", "demo-frontdesk-2026", "front_desk", "Fay Desk"),
+    ("research", "demo-research-2026", "researcher", "Rita Search"),
+)
+
+# name, birth date, sex, intake facts (beyond client and date) -> decision
+_CLIENTS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
+    ("Anna Lindqvist", "1984-03-12", "female", {}),
+    (
+        "Ben Okafor",
+        "1976-09-30",
+        "male",
+        {
+            "conditions": [{"code": "hypertension", "status": "active", "controlled": True}],
+            "vitals": {"systolic_mmhg": 128, "diastolic_mmhg": 82},
+        },
+    ),
+    (
+        "Carla Mendes",
+        "1969-01-22",
+        "female",
+        {"conditions": [{"code": "kidney_stones", "status": "resolved", "onset": "2019-05-01"}]},
+    ),
+    ("David Cho", "1958-07-04", "male", {"vitals": {"systolic_mmhg": 168, "diastolic_mmhg": 101}}),
+    (
+        "Elena Rossi",
+        "1972-11-15",
+        "female",
+        {"procedures": [{"code": "spinal_fusion", "date": "2021-02-10", "site": "L4-L5"}]},
+    ),
+    (
+        "Farid Haddad",
+        "1950-05-28",
+        "male",
+        {"conditions": [{"code": "osteoporosis", "status": "active"}]},
+    ),
+    (
+        "Greta Vogel",
+        "1990-08-08",
+        "female",
+        {"symptoms": ["fever"], "vitals": {"temperature_c": 38.4}},
+    ),
+    (
+        "Hiro Sato",
+        "1981-12-01",
+        "male",
+        {
+            "conditions": [
+                {"code": "deep_vein_thrombosis", "status": "resolved", "onset": "2015-04-01"}
+            ]
+        },
+    ),
+)
+_MORE_NAMES = (
+    "Ida",
+    "Jonas",
+    "Kira",
+    "Lars",
+    "Maya",
+    "Nils",
+    "Olga",
+    "Pavel",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tara",
+    "Ugo",
+    "Vera",
+    "Wim",
+    "Xena",
+    "Yara",
+    "Zeno",
+)
+_SURNAMES = ("Andersen", "Brooks", "Costa", "Diaz", "Eklund", "Fischer")
+
+
+def _intake(ref: str, birth: str, sex: str, facts: dict[str, Any], day: date) -> dict[str, Any]:
+    return {
+        "schema": "ashiguard.intake/1",
+        "date": day.isoformat(),
+        "client": {"id": ref, "birth_date": birth, "sex": sex, "height_cm": 170, "weight_kg": 70},
+        **facts,
+    }
+
+
+def _people(s: Any, today: date) -> tuple[Actor, dict[str, int]]:
+    ids = {}
+    for username, pw, role, name in DEMO_USERS:
+        ids[username] = create_user(s, username, pw, role, name).id
+    owner = Actor.of(s.get(User, ids["owner"]))
+    mia = Practitioner(
+        name="Mia Tanaka",
+        user_id=ids["mia"],
+        technique="ashiatsu",
+        certification="Ashiatsu Guild",
+        certified_on=today - timedelta(days=700),
+        certified_until=today + timedelta(days=400),
+        training_hours=240,
+        mass_kg=61.0,
+        active=True,
+    )
+    noah = Practitioner(
+        name="Noah Berg",
+        user_id=ids["noah"],
+        technique="ashiatsu",
+        certification="DeepFeet Academy",
+        certified_on=today - timedelta(days=720),
+        certified_until=today + timedelta(days=18),
+        training_hours=150,
+        mass_kg=78.0,
+        active=True,
+    )
+    s.add_all([mia, noah])
+    a = Room(name="Studio A", notes="Two ceiling-mounted steel bars")
+    b = Room(name="Studio B", notes="New wall-mounted bar, awaiting inspection")
+    s.add_all([a, b])
+    s.flush()
+    for label in ("left bar", "right bar"):
+        bar = Bar(room_id=a.id, label=label, rated_load_n=2500.0, inspection_interval_days=90)
+        s.add(bar)
+        s.flush()
+        s.add(
+            BarInspection(
+                bar_id=bar.id,
+                inspected_on=today - timedelta(days=30),
+                inspector="SafeLift Ltd",
+                passed=True,
+                notes="torque and anchors checked",
+            )
+        )
+    s.add(Bar(room_id=b.id, label="wall bar", rated_load_n=2000.0, inspection_interval_days=90))
+    s.flush()
+    return owner, {"mia": mia.id, "noah": noah.id, "studio_a": a.id}
+
+
+def _clients(s: Any, owner: Actor, today: date) -> dict[str, Any]:
+    screenings = {}
+    for name, birth, sex, facts in _CLIENTS:
+        c = Client(
+            ref=repo.next_client_ref(s),
+            name=name,
+            birth_date=date.fromisoformat(birth),
+            sex=sex,
+            phone="",
+            email="",
+            created_at=repo.utcnow(),
+        )
+        s.add(c)
+        s.flush()
+        _, sc = screen_and_store(s, c, _intake(c.ref, birth, sex, facts, today), [], owner, "demo")
+        screenings[name] = (c, sc)
+    for i, first in enumerate(_MORE_NAMES):
+        name = f"{first} {_SURNAMES[i % len(_SURNAMES)]}"
+        c = Client(
+            ref=repo.next_client_ref(s),
+            name=name,
+            birth_date=date(1960 + i, 1 + i % 12, 10),
+            sex="female" if i % 2 else "male",
+            created_at=repo.utcnow(),
+        )
+        s.add(c)
+        s.flush()
+        screen_and_store(
+            s, c, _intake(c.ref, c.birth_date.isoformat(), c.sex, {}, today), [], owner, "demo"
+        )
+    return screenings
+
+
+def _past_session(
+    s: Any,
+    settings: Settings,
+    client: Client,
+    sc: Any,
+    pr_id: int,
+    room_id: int,
+    seed: int,
+    started: datetime,
+    signed_by: int | None,
+) -> None:
+    from ashiguard.adapters.sources import open_source
+    from ashiguard.services.analyze import analyze_recording, limits_from_files
+    from ashiguard.services.record import record_source
+
+    t = TreatmentSession(
+        client_id=client.id,
+        practitioner_id=pr_id,
+        room_id=room_id,
+        screening_id=sc.id,
+        status="ended",
+        source="sim:mixed",
+        started_at=started,
+        notes="",
+    )
+    s.add(t)
+    s.flush()
+    name = f"session-{t.id:06d}.h5"
+    path = settings.recordings_dir / name
+    pr = s.get(Practitioner, pr_id)
+    src = open_source(
+        "sim:mixed",
+        speed=0,
+        duration_s=90.0,
+        seed=seed,
+        therapist_mass_kg=pr.mass_kg,
+        client_height_cm=170.0,
+        client_weight_kg=70.0,
+    )
+    rec = record_source(src, path, 90.0)
+    analysis = analyze_recording(path, limits_from_files(screening=sc.payload))
+    t.recording_path = f"recordings/{name}"
+    t.recording_meta = {
+        "frames": rec.frames,
+        "bytes": path.stat().st_size,
+        "skipped_late": rec.skipped_late,
+        "error": None,
+    }
+    t.alerts = [a.to_json() for a in analysis.alerts]
+    t.summary = analysis.summary
+    t.ended_at = started + timedelta(seconds=rec.duration_s)
+    if signed_by is not None:
+        t.status = "signed"
+        t.notes = (
+            "Erector and hamstring work; client comfortable. "
+            "Kidney alarm at the flank: adjusted foot."
+        )
+        t.signed_by = signed_by
+        t.signed_at = t.ended_at + timedelta(minutes=5)
+
+
+def seed_demo(settings: Settings, db: Database) -> list[tuple[str, str, str]]:
+    """Create the demo clinic once (idempotent); returns the demo logins (user, password, role)."""
+    today = date.today()
+    logins = [(u, pw, role) for u, pw, role, _ in DEMO_USERS]
+    with db.session() as s:
+        if s.scalar(select(User.id).where(User.username == "owner")) is not None:
+            return logins
+        owner, ids = _people(s, today)
+        clients = _clients(s, owner, today)
+        now = repo.utcnow()
+        for k, (name, seed) in enumerate(
+            (("Anna Lindqvist", 11), ("Carla Mendes", 12), ("Ben Okafor", 13))
+        ):
+            c, sc = clients[name]
+            started = now - timedelta(days=1 + k, hours=2)
+            _past_session(
+                s,
+                settings,
+                c,
+                sc,
+                ids["mia" if k != 1 else "noah"],
+                ids["studio_a"],
+                seed,
+                started,
+                signed_by=s.scalar(select(User.id).where(User.username == "mia"))
+                if k != 2
+                else None,
+            )
+    return logins
+
+
+def start_demo_session(app: Any) -> int:
+    """Open one live simulated session (Mia with the first demo client) and start streaming."""
+    db: Database = app.state.db
+    with db.session() as s:
+        client = s.scalar(select(Client).where(Client.name == _CLIENTS[0][0]))
+        pr = s.scalar(select(Practitioner).where(Practitioner.name == "Mia Tanaka"))
+        room = s.scalar(select(Room).where(Room.name == "Studio A"))
+        if client is None or pr is None or room is None:
+            raise RuntimeError("demo clinic missing: run seed_demo first")
+        sc = repo.latest_screening(s, client.id)
+        assert sc is not None
+        t = TreatmentSession(
+            client_id=client.id,
+            practitioner_id=pr.id,
+            room_id=room.id,
+            screening_id=sc.id,
+            status="live",
+            source="sim:mixed",
+            started_at=repo.utcnow(),
+            notes="",
+        )
+        s.add(t)
+        s.flush()
+        sid = t.id
+    app.state.live.start(sid)
+    return sid

@@ -1,0 +1,259 @@
+"""Client pages: list and search, new client, client record, intake form, screening result."""
+
+from __future__ import annotations
+
+from datetime import date
+from math import ceil
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ashiguard.adapters.db import repo
+from ashiguard.adapters.db.models import (
+    Client,
+    Intake,
+    Practitioner,
+    Screening,
+    TreatmentSession,
+)
+from ashiguard.domain.codes import CONDITION_CODES, MEDICATION_CODES, PROCEDURE_CODES, SYMPTOM_CODES
+from ashiguard.domain.errors import InputError
+from ashiguard.domain.zone_names import ZONE_SLUGS
+from ashiguard.entrypoints.web import forms
+from ashiguard.entrypoints.web.clinic import (
+    create_client,
+    get_or_404,
+    intakes_of,
+    screen_and_store,
+    screenings_of,
+    validate_client_fields,
+)
+from ashiguard.entrypoints.web.rendering import render
+from ashiguard.entrypoints.web.security import (
+    Principal,
+    check_csrf,
+    client_ip,
+    db_session,
+    html_user,
+)
+
+__all__ = ["PER_PAGE", "router"]
+
+router = APIRouter()
+PER_PAGE = 25
+CLIENT_ROLES = ("owner", "therapist", "front_desk")
+
+
+@router.get("/clients", include_in_schema=False)
+def client_list(
+    request: Request,
+    q: str = "",
+    page: int = 1,
+    p: Principal = Depends(html_user(*CLIENT_ROLES)),
+    s: Session = Depends(db_session),
+) -> Response:
+    q = q.strip()[:100]
+    page = max(1, page)
+    rows, total = repo.search_clients(s, q, page, PER_PAGE)
+    pages = max(1, ceil(total / PER_PAGE))
+    return render(
+        request,
+        "clients.html",
+        {"clients": rows, "q": q, "page": page, "pages": pages, "total": total},
+    )
+
+
+@router.get("/clients/new", include_in_schema=False)
+def client_new_form(request: Request, p: Principal = Depends(html_user(*CLIENT_ROLES))) -> Response:
+    return render(request, "client_new.html", {"values": {}, "error": "", "field": ""})
+
+
+@router.post("/clients/new", include_in_schema=False)
+async def client_new(
+    request: Request,
+    p: Principal = Depends(html_user(*CLIENT_ROLES)),
+    s: Session = Depends(db_session),
+) -> Response:
+    form = await request.form()
+    check_csrf(p, str(form.get("csrf_token", "")))
+    values = {k: str(form.get(k, "")) for k in ("name", "birth_date", "sex", "phone", "email")}
+    try:
+        fields = validate_client_fields(values)
+    except InputError as exc:
+        return render(
+            request,
+            "client_new.html",
+            {"values": values, "error": str(exc), "field": forms.error_field(str(exc))},
+            status_code=400,
+        )
+    client = create_client(s, fields, p.user, client_ip(request))
+    return RedirectResponse(f"/clients/{client.id}/intake", status_code=303)
+
+
+@router.get("/clients/{client_id}", include_in_schema=False)
+def client_page(
+    request: Request,
+    client_id: int,
+    p: Principal = Depends(html_user(*CLIENT_ROLES)),
+    s: Session = Depends(db_session),
+) -> Response:
+    client = get_or_404(s, Client, client_id)
+    repo.audit(s, p.user, "read", "client", client.id, ip=client_ip(request))
+    sessions = []
+    if p.user.role in ("owner", "therapist"):
+        sessions = list(
+            s.scalars(
+                select(TreatmentSession)
+                .where(TreatmentSession.client_id == client.id)
+                .order_by(TreatmentSession.started_at.desc())
+            )
+        )
+    screenings = screenings_of(s, client.id)
+    by_intake = {sc.intake_id: sc for sc in screenings}
+    return render(
+        request,
+        "client.html",
+        {
+            "client": client,
+            "intakes": intakes_of(s, client.id),
+            "screenings": screenings,
+            "by_intake": by_intake,
+            "sessions": sessions,
+        },
+    )
+
+
+def _intake_page(
+    request: Request, client: Client, values: dict[str, object], error: str = "", status: int = 200
+) -> Response:
+    n = {
+        kind: max(
+            base,
+            1 + max((int(k.split(".")[1]) for k in values if k.startswith(kind + ".")), default=-1),
+        )
+        for kind, base in (
+            ("conditions", forms.CONDITION_ROWS),
+            ("procedures", forms.PROCEDURE_ROWS),
+            ("medications", forms.MEDICATION_ROWS),
+        )
+    }
+    return render(
+        request,
+        "intake.html",
+        {
+            "client": client,
+            "v": values,
+            "error": error,
+            "field": forms.error_field(error) if error else "",
+            "rows": n,
+            "conditions": CONDITION_CODES,
+            "procedures": PROCEDURE_CODES,
+            "medications": MEDICATION_CODES,
+            "symptom_codes": SYMPTOM_CODES,
+            "zones": ZONE_SLUGS,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/clients/{client_id}/intake", include_in_schema=False)
+def intake_form(
+    request: Request,
+    client_id: int,
+    p: Principal = Depends(html_user(*CLIENT_ROLES)),
+    s: Session = Depends(db_session),
+) -> Response:
+    client = get_or_404(s, Client, client_id)
+    repo.audit(s, p.user, "read", "client", client.id, ip=client_ip(request), detail="intake form")
+    last = intakes_of(s, client.id)
+    if last:
+        values = forms.intake_to_form(last[0].payload)
+        values["pain_sites"] = list(last[0].pain_sites or [])
+    else:
+        values = {
+            "client.birth_date": client.birth_date.isoformat() if client.birth_date else "",
+            "client.sex": client.sex,
+        }
+    values["date"] = date.today().isoformat()
+    return _intake_page(request, client, values)
+
+
+@router.post("/clients/{client_id}/intake", include_in_schema=False)
+async def intake_submit(
+    request: Request,
+    client_id: int,
+    p: Principal = Depends(html_user(*CLIENT_ROLES)),
+    s: Session = Depends(db_session),
+) -> Response:
+    client = get_or_404(s, Client, client_id)
+    form = await request.form()
+    check_csrf(p, str(form.get("csrf_token", "")))
+    symptoms = [str(x) for x in form.getlist("symptoms")]
+    pain = [str(x) for x in form.getlist("pain_sites")]
+    values: dict[str, object] = {
+        k: str(v) for k, v in form.items() if k not in ("symptoms", "pain_sites")
+    }
+    values["symptoms"] = symptoms
+    values["pain_sites"] = pain
+    try:
+        payload = forms.form_to_intake(form, symptoms, client.ref)
+        _, sc = screen_and_store(s, client, payload, pain, p.user, client_ip(request))
+    except InputError as exc:
+        s.rollback()
+        return _intake_page(request, client, values, str(exc), status=400)
+    return RedirectResponse(f"/screenings/{sc.id}", status_code=303)
+
+
+@router.get("/screenings/{screening_id}", include_in_schema=False)
+def screening_page(
+    request: Request,
+    screening_id: int,
+    practitioner_id: int | None = None,
+    p: Principal = Depends(html_user(*CLIENT_ROLES)),
+    s: Session = Depends(db_session),
+) -> Response:
+    sc = get_or_404(s, Screening, screening_id)
+    client = s.get(Client, sc.client_id)
+    intake = s.get(Intake, sc.intake_id)
+    repo.audit(
+        s,
+        p.user,
+        "read",
+        "screening",
+        sc.id,
+        ip=client_ip(request),
+        detail=f"client {sc.client_id}",
+    )
+    practitioners = s.scalars(
+        select(Practitioner).where(Practitioner.active.is_(True)).order_by(Practitioner.name)
+    ).all()
+    chosen = next((x for x in practitioners if x.id == practitioner_id), None)
+    chosen = chosen or next((x for x in practitioners if x.user_id == p.user.id), None)
+    chosen = chosen or (practitioners[0] if practitioners else None)
+    plan = None
+    if chosen is not None:
+        from ashiguard.domain.plan import make_plan
+        from ashiguard.domain.screening import parse_screening
+        from ashiguard.domain.zones import ZONES
+
+        result = make_plan(parse_screening(sc.payload), chosen.mass_kg).to_json()
+        plan = {
+            "summary": result["summary"],
+            "barefoot": result["barefoot_work"],
+            "max_load_fraction": result["max_load_fraction"],
+            "zones": [(z, result["zones"][z]) for z in ZONES if z in result["zones"]],
+        }
+    return render(
+        request,
+        "screening.html",
+        {
+            "sc": sc,
+            "client": client,
+            "intake": intake,
+            "plan": plan,
+            "chosen": chosen,
+            "practitioners": practitioners,
+        },
+    )

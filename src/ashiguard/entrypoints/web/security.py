@@ -1,0 +1,265 @@
+"""Passwords, login throttling, server-side sessions, API tokens, CSRF and role checks.
+
+Notes
+-----
+- Passwords are hashed with argon2id (argon2-cffi defaults); only hashes are stored.
+- Session cookies and API tokens are random 256-bit values; the database keeps only their
+  SHA-256, so a leaked database does not leak live sessions.
+- After ``MAX_FAILED`` consecutive failed logins an account is locked for ``LOCK_BASE_S``
+  seconds, doubling with every further failure up to ``LOCK_MAX_S``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ashiguard.adapters.db.models import ROLES, ApiToken, User, WebSession
+from ashiguard.adapters.db.repo import utcnow
+from ashiguard.domain.errors import InputError
+
+__all__ = [
+    "COOKIE",
+    "LOCK_BASE_S",
+    "LOCK_MAX_S",
+    "MAX_FAILED",
+    "Actor",
+    "LoginRefused",
+    "NotAuthenticated",
+    "Principal",
+    "api_user",
+    "authenticate",
+    "check_csrf",
+    "client_ip",
+    "create_user",
+    "db_session",
+    "end_session",
+    "hash_password",
+    "html_user",
+    "issue_api_token",
+    "principal_from_request",
+    "start_session",
+    "token_id",
+    "verify_password",
+]
+
+COOKIE = "ashiguard_session"
+MAX_FAILED = 5
+LOCK_BASE_S = 60
+LOCK_MAX_S = 3600
+MIN_PASSWORD = 10
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not-a-real-password-just-for-timing")
+
+
+class LoginRefused(Exception):
+    """A refused login; the message is safe to show."""
+
+
+class NotAuthenticated(Exception):
+    """No valid session or token: 401 for the API, a redirect to /login for pages."""
+
+    def __init__(self, api: bool) -> None:
+        super().__init__("login required")
+        self.api = api
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The logged-in user as plain values (usable after the request's database session ends)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        return cls(user.id, user.username, user.display_name, user.role)
+
+
+@dataclass
+class Principal:
+    user: Actor
+    csrf: str
+    via: str  # "cookie" or "token"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def client_ip(request: Any) -> str:
+    c = getattr(request, "client", None)
+    return c.host if c else ""
+
+
+def create_user(
+    s: Session, username: str, password: str, role: str, display_name: str = ""
+) -> User:
+    """Add a user; refuses a taken name, an unknown role or a short password."""
+    username = username.strip()
+    if (
+        not username
+        or len(username) > 80
+        or not username.replace(".", "").replace("-", "").replace("_", "").isalnum()
+    ):
+        raise InputError("username: letters, digits, '.', '-' or '_' (1 to 80 characters)")
+    if role not in ROLES:
+        raise InputError(f"role: must be one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise InputError(f"password: at least {MIN_PASSWORD} characters")
+    if s.scalar(select(User.id).where(User.username == username)) is not None:
+        raise InputError(f"username: {username!r} is taken")
+    user = User(
+        username=username,
+        display_name=display_name.strip() or username,
+        role=role,
+        password_hash=hash_password(password),
+        active=True,
+        failed_logins=0,
+        created_at=utcnow(),
+    )
+    s.add(user)
+    s.flush()
+    return user
+
+
+def authenticate(s: Session, username: str, password: str, now: datetime | None = None) -> User:
+    """The user with these credentials, or :class:`LoginRefused` (failures are counted)."""
+    now = now or utcnow()
+    user = s.scalar(select(User).where(User.username == username.strip()))
+    if user is None or not user.active:
+        verify_password(_DUMMY_HASH, password)
+        raise LoginRefused("Invalid username or password.")
+    if user.locked_until is not None and user.locked_until > now:
+        raise LoginRefused("Too many failed logins: this account is locked for a while; try later.")
+    if not verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED:
+            wait = min(LOCK_MAX_S, LOCK_BASE_S * 2 ** (user.failed_logins - MAX_FAILED))
+            user.locked_until = now + timedelta(seconds=wait)
+        s.commit()
+        raise LoginRefused("Invalid username or password.")
+    user.failed_logins = 0
+    user.locked_until = None
+    return user
+
+
+def start_session(s: Session, user: User, hours: float, ip: str) -> str:
+    """Create a server-side session; returns the cookie value."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    s.execute(delete(WebSession).where(WebSession.expires_at < now))
+    s.add(
+        WebSession(
+            id=token_id(token),
+            user_id=user.id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+            ip=ip,
+        )
+    )
+    return token
+
+
+def end_session(s: Session, token: str) -> None:
+    s.execute(delete(WebSession).where(WebSession.id == token_id(token)))
+
+
+def issue_api_token(s: Session, user: User, hours: float) -> str:
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    s.add(
+        ApiToken(
+            id=token_id(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+    )
+    return token
+
+
+def principal_from_request(s: Session, request: Any) -> Principal | None:
+    """The logged-in user of a request or WebSocket: bearer token first, then the cookie."""
+    now = utcnow()
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        tok = s.get(ApiToken, token_id(auth[7:].strip()))
+        if tok is None or tok.expires_at < now or not tok.user.active:
+            return None
+        return Principal(Actor.of(tok.user), "", "token")
+    cookie = request.cookies.get(COOKIE)
+    if not cookie:
+        return None
+    ws = s.get(WebSession, token_id(cookie))
+    if ws is None or ws.expires_at < now or not ws.user.active:
+        return None
+    return Principal(Actor.of(ws.user), ws.csrf_token, "cookie")
+
+
+async def db_session(request: Request) -> AsyncIterator[Session]:
+    """One database session per request (committed when the handler succeeds).
+
+    An async dependency on purpose: opening and committing a session is quick, and this saves
+    two thread-pool round trips per request (the handlers themselves run in the thread pool).
+    """
+    with request.app.state.db.session() as s:
+        yield s
+
+
+def _checker(api: bool, roles: tuple[str, ...]) -> Callable[..., Principal]:
+    async def dep(request: Request, s: Session = Depends(db_session)) -> Principal:
+        p = principal_from_request(s, request)
+        if p is None:
+            raise NotAuthenticated(api=api)
+        if roles and p.user.role not in roles:
+            raise HTTPException(403, f"role {p.user.role!r} may not use this page")
+        request.state.principal = p
+        return p
+
+    dep.roles = roles  # type: ignore[attr-defined]
+    return dep
+
+
+def html_user(*roles: str) -> Callable[..., Principal]:
+    """Dependency for pages: redirect to /login without a session, 403 for other roles."""
+    return _checker(False, roles)
+
+
+def api_user(*roles: str) -> Callable[..., Principal]:
+    """Dependency for /api/v1: 401 without a token or session, 403 for other roles."""
+    return _checker(True, roles)
+
+
+def check_csrf(p: Principal, submitted: str | None) -> None:
+    """Refuse a cookie-authenticated change without the session's CSRF token."""
+    if p.via == "token":
+        return
+    if not submitted or not hmac.compare_digest(submitted, p.csrf):
+        raise HTTPException(403, "csrf_token: missing or wrong (reload the page and try again)")

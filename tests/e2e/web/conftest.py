@@ -1,0 +1,135 @@
+"""Browser tests: a real uvicorn server on a free loopback port and Debian's chromium.
+
+Playwright drives ``/usr/bin/chromium`` (``playwright install`` is never used). A failed test
+leaves a screenshot in ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browserhelpers import USERS
+
+from ashiguard.adapters.db.models import Bar, BarInspection, Practitioner, Room
+from ashiguard.bootstrap import Settings, make_app, open_database
+from ashiguard.entrypoints.web.security import create_user
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, f"rep_{rep.when}", rep)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _seed(db: Any) -> None:
+    today = date.today()
+    with db.session() as s:
+        for role, (name, pw) in USERS.items():
+            create_user(s, name, pw, role, name.title())
+        s.add(
+            Practitioner(
+                name="Tess Therapist",
+                technique="ashiatsu",
+                certification="Ashiatsu Guild",
+                certified_on=today - timedelta(days=200),
+                certified_until=today + timedelta(days=200),
+                training_hours=100,
+                mass_kg=60.0,
+                active=True,
+            )
+        )
+        room = Room(name="Browser room", notes="")
+        s.add(room)
+        s.flush()
+        for label in ("left", "right"):
+            bar = Bar(
+                room_id=room.id, label=label, rated_load_n=3000.0, inspection_interval_days=90
+            )
+            s.add(bar)
+            s.flush()
+            s.add(
+                BarInspection(
+                    bar_id=bar.id,
+                    inspected_on=today - timedelta(days=5),
+                    inspector="Ivo",
+                    passed=True,
+                    notes="",
+                )
+            )
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app in a real uvicorn server (SQLite in a temp data dir); yields its base URL."""
+    import uvicorn
+
+    data = tmp_path_factory.mktemp("browser-data")
+    settings = Settings(data_dir=data)
+    db = open_database(settings)
+    _seed(db)
+    app = make_app(settings, db)
+    app.state.live.speed = 4.0  # simulated sessions run 4x faster than the wall clock
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(30)
+    db.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (make system-deps)")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    # bypass_csp lets Playwright evaluate its wait predicates; the app itself needs no eval
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    pg = context.new_page()
+    pg.set_default_timeout(20_000)
+    yield pg
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()

@@ -1,0 +1,142 @@
+"""Owner pages and the dashboard: users, practitioners, rooms, bars, inspections, audit filters."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from webhelpers import csrf_of, login, make_client
+
+from ashiguard.adapters.db.models import Bar, BarInspection, Practitioner, Room, User
+
+TODAY = date.today()
+
+
+def test_a_bad_practitioner_form_keeps_the_values_and_stores_nothing(as_role, db):
+    c = as_role("owner")
+    token = csrf_of(c, "/admin/practitioners")
+    r = c.post(
+        "/admin/practitioners",
+        data={
+            "csrf_token": token,
+            "name": "Kim Feet",
+            "mass_kg": "12",
+            "certification": "Guild",
+            "training_hours": "40",
+        },
+    )
+    assert r.status_code == 400
+    assert "mass_kg: 12 kg is outside 30 to 250 kg" in r.text
+    assert 'value="Kim Feet"' in r.text and 'value="Guild"' in r.text
+    r = c.post(
+        "/admin/practitioners",
+        data={"csrf_token": token, "name": "Kim Feet", "mass_kg": "64", "certification": "Guild"},
+    )
+    assert r.status_code == 400 and "certified_on: required when a certification is given" in r.text
+    with db.session() as s:
+        assert s.scalar(select(func.count(Practitioner.id))) == 0
+    r = c.post(
+        "/admin/practitioners",
+        data={
+            "csrf_token": token,
+            "name": "Kim Feet",
+            "mass_kg": "64",
+            "certification": "Guild",
+            "certified_on": "2025-01-01",
+            "certified_until": (TODAY + timedelta(days=10)).isoformat(),
+        },
+    )
+    assert r.status_code == 303
+    dash = c.get("/")
+    assert "Kim Feet" in dash.text  # certification expiring within 30 days
+
+
+def test_rooms_bars_and_inspections_drive_the_dashboard(as_role, db):
+    c = as_role("owner")
+    token = csrf_of(c, "/admin/rooms")
+    assert c.post("/admin/rooms", data={"csrf_token": token, "name": "Room Q"}).status_code == 303
+    assert c.post("/admin/rooms", data={"csrf_token": token, "name": "Room Q"}).status_code == 400
+    with db.session() as s:
+        room_id = s.scalar(select(Room.id))
+    r = c.post(
+        f"/admin/rooms/{room_id}/bars",
+        data={"csrf_token": token, "label": "L", "rated_load_n": "heavy"},
+    )
+    assert r.status_code == 400 and "rated_load_n: must be a number (got &#39;heavy&#39;)" in r.text
+    assert 'value="heavy"' in r.text
+    r = c.post(
+        f"/admin/rooms/{room_id}/bars",
+        data={"csrf_token": token, "label": "L", "rated_load_n": "2500"},
+    )
+    assert r.status_code == 303
+    assert "never inspected" in c.get("/").text
+    with db.session() as s:
+        bar_id = s.scalar(select(Bar.id))
+    future = (TODAY + timedelta(days=1)).isoformat()
+    r = c.post(
+        f"/admin/bars/{bar_id}/inspections",
+        data={"csrf_token": token, "inspected_on": future, "inspector": "Ida", "passed": "yes"},
+    )
+    assert r.status_code == 400 and "inspected_on: lies in the future" in r.text
+    r = c.post(
+        f"/admin/bars/{bar_id}/inspections",
+        data={
+            "csrf_token": token,
+            "inspected_on": TODAY.isoformat(),
+            "inspector": "Ida",
+            "passed": "yes",
+        },
+    )
+    assert r.status_code == 303
+    with db.session() as s:
+        assert s.scalar(select(func.count(BarInspection.id))) == 1
+    assert "All bars inspected." in c.get("/").text
+    audit = c.get("/admin/audit?entity=bar_inspection")
+    assert "Ida" not in audit.text and "bar 1: passed" in audit.text
+    assert "1 entries" in audit.text
+    assert c.get("/admin/audit?since=notadate").status_code == 400
+
+
+def test_the_owner_adds_and_deactivates_a_user_who_then_cannot_log_in(as_role, app, db):
+    c = as_role("owner")
+    token = csrf_of(c, "/admin/users")
+    r = c.post(
+        "/admin/users",
+        data={"csrf_token": token, "username": "newbie", "password": "short", "role": "therapist"},
+    )
+    assert r.status_code == 400 and "password: at least 10 characters" in r.text
+    assert (
+        'value="newbie"' in r.text
+        and "short" not in r.text.split("Add a user")[1].split("</form>")[0]
+    )
+    bad_role = c.post(
+        "/admin/users",
+        data={
+            "csrf_token": token,
+            "username": "newbie",
+            "password": "long-enough-pw",
+            "role": "boss",
+        },
+    )
+    assert bad_role.status_code == 400
+    assert "role: must be one of owner, therapist, front_desk, researcher" in bad_role.text
+    r = c.post(
+        "/admin/users",
+        data={
+            "csrf_token": token,
+            "username": "newbie",
+            "password": "long-enough-pw",
+            "role": "therapist",
+        },
+    )
+    assert r.status_code == 303
+    with db.session() as s:
+        uid = s.scalar(select(User.id).where(User.username == "newbie"))
+    assert (
+        c.post(
+            f"/admin/users/{uid}/active", data={"csrf_token": token, "active": "false"}
+        ).status_code
+        == 303
+    )
+    with make_client(app) as other:
+        assert login(other, "newbie", "long-enough-pw").status_code == 401
