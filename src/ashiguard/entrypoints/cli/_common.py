@@ -13,7 +13,14 @@ import typer
 
 from ashiguard.domain.errors import InputError
 
-__all__ = ["EXIT_BAD_INPUT", "fail", "print_json", "read_text_arg", "refusing_bad_input"]
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "fail",
+    "print_json",
+    "read_json_object",
+    "read_text_arg",
+    "refusing_bad_input",
+]
 
 EXIT_BAD_INPUT = 2
 
@@ -42,6 +49,20 @@ def read_text_arg(path: str) -> str:
         return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"{path}: cannot read: {exc.strerror if isinstance(exc, OSError) else exc}")
+
+
+def read_json_object(path: str, what: str) -> dict[str, Any]:
+    """Read a JSON object from a file argument (``-`` = stdin); anything else fails with exit 2.
+
+    ``what`` names the argument in the message, e.g. ``screening`` or ``intake``.
+    """
+    try:
+        data = json.loads(read_text_arg(path))
+    except json.JSONDecodeError as exc:
+        fail(f"{path}: {what} is not JSON (line {exc.lineno})")
+    if not isinstance(data, dict):
+        fail(f"{path}: {what} must be a JSON object")
+    return data
 
 
 def print_json(obj: Any, *, default: Callable[[Any], Any] | None = None) -> None:

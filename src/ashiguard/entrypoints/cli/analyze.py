@@ -8,19 +8,15 @@ from pathlib import Path
 
 import typer
 
-from ashiguard.entrypoints.cli._common import fail, print_json, read_text_arg, refusing_bad_input
+from ashiguard.entrypoints.cli._common import (
+    fail,
+    print_json,
+    read_json_object,
+    read_text_arg,
+    refusing_bad_input,
+)
 
 __all__ = ["register"]
-
-
-def _json_arg(path: str, what: str) -> dict[str, object]:
-    try:
-        data = json.loads(read_text_arg(path))
-    except json.JSONDecodeError as exc:
-        fail(f"{path}: {what} is not JSON (line {exc.lineno})")
-    if not isinstance(data, dict):
-        fail(f"{path}: {what} must be a JSON object")
-    return data
 
 
 def analyze(
@@ -51,8 +47,8 @@ def analyze(
     with refusing_bad_input(OSError):
         cfg = limits_from_files(
             config_text=read_text_arg(config) if config else None,
-            screening=_json_arg(screening, "screening") if screening else None,
-            intake=_json_arg(intake, "intake") if intake else None,
+            screening=read_json_object(screening, "screening") if screening else None,
+            intake=read_json_object(intake, "intake") if intake else None,
         )
         if not recording.is_file():
             fail(f"{recording}: no such recording")

@@ -8,22 +8,17 @@ from typing import Any
 
 import typer
 
-from ashiguard.entrypoints.cli._common import fail, read_text_arg, refusing_bad_input
+from ashiguard.entrypoints.cli._common import (
+    fail,
+    read_json_object,
+    read_text_arg,
+    refusing_bad_input,
+)
 
 __all__ = ["register"]
 
 _COLOURS = {"high": "bold white on red", "medium": "black on yellow", "low": "cyan"}
 _STATE = {"ok": "bold green", "alarm": "bold red", "unknown": "bold yellow"}
-
-
-def _json_file(path: str, what: str) -> dict[str, Any]:
-    try:
-        data = json.loads(read_text_arg(path))
-    except json.JSONDecodeError as exc:
-        fail(f"{path}: {what} is not JSON (line {exc.lineno})")
-    if not isinstance(data, dict):
-        fail(f"{path}: {what} must be a JSON object")
-    return data
 
 
 def monitor(
@@ -49,8 +44,8 @@ def monitor(
     with refusing_bad_input(OSError):
         cfg = limits_from_files(
             config_text=read_text_arg(config) if config else None,
-            screening=_json_file(screening, "screening") if screening else None,
-            intake=_json_file(intake, "intake") if intake else None,
+            screening=read_json_object(screening, "screening") if screening else None,
+            intake=read_json_object(intake, "intake") if intake else None,
         )
         opts: dict[str, Any] = {}
         if source.startswith(("sim", "replay")):

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from ashiguard.entrypoints.cli._common import fail, read_text_arg, refusing_bad_input
+from ashiguard.entrypoints.cli._common import (
+    fail,
+    read_json_object,
+    read_text_arg,
+    refusing_bad_input,
+)
 
 __all__ = ["register"]
-
-
-def _json_arg(path: str, what: str) -> Any:
-    try:
-        return json.loads(read_text_arg(path))
-    except json.JSONDecodeError as exc:
-        fail(f"{path}: {what} is not JSON (line {exc.lineno})")
-
-
-def _object_arg(path: str, what: str) -> dict[str, Any]:
-    data = _json_arg(path, what)
-    if not isinstance(data, dict):
-        fail(f"{path}: {what} must be a JSON object")
-    return data
 
 
 def report(
@@ -59,10 +48,10 @@ def report(
         out = build_report(
             recording,
             output,
-            screening=_object_arg(screening, "screening") if screening else None,
-            intake=_object_arg(intake, "intake") if intake else None,
+            screening=read_json_object(screening, "screening") if screening else None,
+            intake=read_json_object(intake, "intake") if intake else None,
             alerts=read_alerts_jsonl(read_text_arg(alerts), alerts) if alerts else None,
-            summary=_object_arg(summary, "summary") if summary else None,
+            summary=read_json_object(summary, "summary") if summary else None,
             config_text=read_text_arg(config) if config else None,
             therapist_mass_kg=therapist_mass,
         )

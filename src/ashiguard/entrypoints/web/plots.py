@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import io
-import warnings
+from pathlib import Path
 from typing import Any
 
 from ashiguard.bootstrap import Settings
 
 __all__ = ["render_plot"]
-
-_PRIORITY_COLOURS = {"high": "#b3261e", "medium": "#f0a020", "low": "#d8b44a"}
-_KIND_ORDER = (
-    "spine_pressure",
-    "kidney_pressure",
-    "zone_pressure",
-    "restricted_zone",
-    "unsupported_weight",
-    "sudden_shift",
-    "uneven_load",
-    "sensor_fault",
-)
 
 
 def _figure(w: float = 7.5, h: float = 3.0) -> Any:
@@ -42,35 +30,19 @@ def _empty(ax: Any, text: str) -> None:
     ax.set_yticks([])
 
 
+def _recording(t: Any, settings: Settings) -> Path | None:
+    path = settings.data_dir / t.recording_path if t.recording_path else None
+    return path if path is not None and path.exists() else None
+
+
 def _load(t: Any) -> bytes:
-    fig = _figure()
-    ax = fig.add_subplot()
-    load = (t.summary or {}).get("load") or {}
-    series = load.get("series") or []
-    if not series:
-        _empty(ax, "no load data in this session")
+    from ashiguard.services.report import render_load_plot_png
+
+    if not ((t.summary or {}).get("load") or {}).get("series"):
+        fig = _figure()
+        _empty(fig.add_subplot(), "no load data in this session")
         return _png(fig)
-    xs = [p["t"] for p in series]
-    ax.fill_between(
-        xs, [p["max_load_n"] for p in series], color="#9cc3e0", alpha=0.6, label="max in bin"
-    )
-    ax.plot(xs, [p["load_n"] for p in series], color="#1f5f8b", lw=1.2, label="mean load")
-    weight = (t.summary or {}).get("therapist_weight_n")
-    allowed = load.get("allowed_share")
-    if weight and allowed:
-        ax.axhline(
-            weight * allowed,
-            color="#b3261e",
-            ls="--",
-            lw=1,
-            label=f"allowed {allowed * 100:.0f} % of body weight",
-        )
-    ax.set_xlabel("time, s")
-    ax.set_ylabel("load on the client, N")
-    ax.set_title(f"Load on the client ({load.get('source') or 'unknown source'})", fontsize=10)
-    ax.legend(fontsize=7, loc="upper right")
-    ax.grid(alpha=0.3)
-    return _png(fig)
+    return render_load_plot_png(t.summary)
 
 
 def _dose(t: Any) -> bytes:
@@ -92,64 +64,32 @@ def _dose(t: Any) -> bytes:
     return _png(fig)
 
 
-def _alarms(t: Any) -> bytes:
+def _alarms(t: Any, settings: Settings) -> bytes:
+    from ashiguard.adapters.recording import open_recording
+    from ashiguard.services.report import render_alarm_timeline_png
+
     alerts = t.alerts or []
-    fig = _figure(7.5, 2.8)
-    ax = fig.add_subplot()
     if not alerts:
-        _empty(ax, "no alarm in this session")
+        fig = _figure(7.5, 2.8)
+        _empty(fig.add_subplot(), "no alarm in this session")
         return _png(fig)
-    kinds = [k for k in _KIND_ORDER if any(a["kind"] == k for a in alerts)]
-    for a in alerts:
-        y = kinds.index(a["kind"])
-        width = max(float(a["t_end"]) - float(a["t_start"]), 0.2)
-        ax.barh(
-            y,
-            width,
-            left=float(a["t_start"]),
-            height=0.6,
-            color=_PRIORITY_COLOURS.get(a.get("priority", "low"), "#888"),
-        )
-    ax.set_yticks(range(len(kinds)), [k.replace("_", " ") for k in kinds], fontsize=7)
-    ax.set_xlabel("time, s (red high, orange medium, yellow low priority)")
-    ax.set_title("Alarm timeline", fontsize=10)
-    ax.grid(axis="x", alpha=0.3)
-    return _png(fig)
+    duration = max(float(a["t_end"]) for a in alerts)
+    path = _recording(t, settings)
+    if path is not None:
+        with open_recording(path) as rec:
+            duration = max(duration, float(rec.meta.duration_s or 0.0))
+    return render_alarm_timeline_png(alerts, duration)
 
 
 def _body(t: Any, settings: Settings) -> bytes:
-    import numpy as np
+    from ashiguard.services.report import render_peak_map_png
 
-    from ashiguard.adapters.drawing import render_png
-    from ashiguard.adapters.recording import open_recording
-    from ashiguard.domain.zones import Grid, ZoneMap
-
-    path = settings.data_dir / t.recording_path if t.recording_path else None
-    if path is None or not path.exists():
+    path = _recording(t, settings)
+    if path is None:
         fig = _figure(4, 3)
         _empty(fig.add_subplot(), "no recording for this session")
         return _png(fig)
-    with open_recording(path) as rec:
-        meta = rec.meta
-        height = (meta.client or {}).get("height_cm")
-        if (
-            meta.rows is None
-            or meta.origin_mm is None
-            or not height
-            or meta.placement != "on_client"
-        ):
-            fig = _figure(4, 3)
-            _empty(fig.add_subplot(), "recording has no contact sheet on the body frame")
-            return _png(fig)
-        peak = np.full((meta.rows, meta.cols), np.nan, dtype=np.float32)
-        for _, p in rec.iter_chunks(1024):
-            if p.size:
-                with warnings.catch_warnings():  # all-NaN sensels stay NaN (transparent)
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    peak = np.fmax(peak, np.nanmax(p, axis=0))
-        grid = Grid(meta.rows, meta.cols, meta.pitch_mm, origin_mm=tuple(meta.origin_mm))
-        zm = ZoneMap.from_height(float(height) * 10.0)
-    return render_png(zm, peak, grid, title="Peak pressure over the session", dpi=90)
+    return render_peak_map_png(path, "peak")
 
 
 def render_plot(name: str, t: Any, settings: Settings) -> bytes:
@@ -159,5 +99,5 @@ def render_plot(name: str, t: Any, settings: Settings) -> bytes:
     if name == "dose":
         return _dose(t)
     if name == "alarms":
-        return _alarms(t)
+        return _alarms(t, settings)
     return _body(t, settings)
