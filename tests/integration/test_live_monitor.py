@@ -85,3 +85,19 @@ def test_monitor_turns_unknown_when_the_signal_is_lost() -> None:
     assert "unknown" in states
     assert mon.snapshot()["state"] == "ok"  # frames came back: trusted again
     assert mon.snapshot()["frames"] == 40
+
+
+def test_started_source_stamps_frame_arrival_and_alarm_latency_is_measured() -> None:
+    src = ArraySource(_frames(150))
+    mon = LiveMonitor(src, on_frame=lambda fr, _f: stamps.append(fr.arrived))
+    stamps: list[float | None] = []
+    mon.run()
+    assert stamps and all(s is not None for s in stamps)
+    assert stamps == sorted(stamps)  # type: ignore[type-var]
+    assert len(mon.raise_latencies_ms) == 1  # one raised alarm: spine_lumbar
+    assert mon.raise_latencies_ms[0] >= 0.0
+    direct = LiveMonitor(ArraySource(_frames(150)))
+    for fr in direct.source.frames():  # not through the queue: no stamp, not measured
+        assert fr.arrived is None
+        direct.process_frame(fr)
+    assert direct.raise_latencies_ms == []

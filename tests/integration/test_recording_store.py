@@ -252,3 +252,15 @@ def test_an_open_writer_is_readable_in_swmr_mode_with_flushed_frames(tmp_path):
         w.close()
     with open_recording(path) as rec:
         assert rec.meta.complete is True
+
+
+def test_mat_attrs_returns_the_mat_group_attributes_as_plain_values(tmp_path):
+    _write(tmp_path / "r.h5", n=10)
+    with h5py.File(tmp_path / "r.h5", "a") as f:
+        f["mat"].attrs["sensor_max_kpa"] = np.float64(500.0)
+        f["mat"].attrs["truth_restrictions"] = b'{"avoid_zones": ["kidney_left"]}'
+    with open_recording(tmp_path / "r.h5") as rec:
+        attrs = rec.mat_attrs()
+    assert attrs["sensor_max_kpa"] == 500.0
+    assert type(attrs["sensor_max_kpa"]) is float
+    assert json.loads(attrs["truth_restrictions"]) == {"avoid_zones": ["kidney_left"]}

@@ -941,6 +941,17 @@ class RecordingReader:
         """Number of valid frames N."""
         return self._frames
 
+    def mat_attrs(self) -> dict[str, Any]:
+        """All attributes of the ``/mat`` group as plain Python values ({} without a mat).
+
+        Bytes become ``str``, arrays lists, numpy scalars Python numbers; e.g.
+        ``sensor_max_kpa`` (sensor full scale, kPa) and a simulated file's
+        ``truth_restrictions`` (JSON text).
+        """
+        if "mat" not in self._f:
+            return {}
+        return {str(k): _attr_value(v) for k, v in self._f["mat"].attrs.items()}
+
     def chunk_frames(self) -> int:
         """Frames per HDF5 chunk of ``/mat/pressure`` (reading in multiples of it is cheapest)."""
         if "mat" not in self._f:

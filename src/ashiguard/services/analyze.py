@@ -216,7 +216,7 @@ def analyze_recording(
 
     with open_recording(path) as rec:
         meta = rec.meta
-        config = _recording_limits(path, config, use_truth_restrictions)
+        config = _recording_limits(path, rec.mat_attrs(), config, use_truth_restrictions)
         bars = rec.bars()
         insoles = rec.insoles()
         has_feet = "left" in insoles and "right" in insoles
@@ -307,12 +307,11 @@ def analyze_recording(
     return Analysis(alerts, out)
 
 
-def _recording_limits(path: str | Path, config: AlarmConfig, use_truth: bool) -> AlarmConfig:
-    """Apply the recording's sensor full scale and, when asked, its truth restrictions."""
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        attrs = dict(f["mat"].attrs) if "mat" in f else {}
+def _recording_limits(
+    path: str | Path, attrs: dict[str, Any], config: AlarmConfig, use_truth: bool
+) -> AlarmConfig:
+    """Apply the recording's sensor full scale and, when asked, its truth restrictions
+    (``attrs``: the ``/mat`` attributes, :meth:`RecordingReader.mat_attrs`)."""
     full = attrs.get("sensor_max_kpa")
     if full is not None and math.isfinite(float(full)) and float(full) > 0:
         config = replace(config, saturation_kpa=float(full))

@@ -128,6 +128,10 @@ class LiveMonitor:
         self._stress_max: list[float] | None = None
         self.error: BaseException | None = None
         self.latencies_ms: list[float] = []
+        # arrival of the frame that raised an alarm (stamped when it entered the source's
+        # queue) -> the alarm raised (just before on_alert), ms; frames without a stamp
+        # (driven through process_frame directly) are not measured
+        self.raise_latencies_ms: list[float] = []
         self._stress = None
         if depth_stress and self.setup.layout is not None and self.setup.layout.has_zones:
             from ashiguard.domain.mechanics import DepthStress
@@ -151,17 +155,20 @@ class LiveMonitor:
         arrived = time.perf_counter()
         last = frames[-1]
         times = np.array([fr.t for fr in frames], dtype=np.float64)
-        pressure = np.stack([np.asarray(fr.pressure, dtype=np.float32) for fr in frames])
         bars = None
-        if all(fr.bars is not None for fr in frames):
-            bars = np.stack([np.asarray(fr.bars, dtype=np.float64) for fr in frames])
+        if len(frames) == 1:  # the usual live case: views, no copies
+            pressure = np.asarray(last.pressure, dtype=np.float32)[None]
+            if last.bars is not None:
+                bars = np.asarray(last.bars, dtype=np.float64)[None]
+        else:
+            pressure = np.stack([np.asarray(fr.pressure, dtype=np.float32) for fr in frames])
+            if all(fr.bars is not None for fr in frames):
+                bars = np.stack([np.asarray(fr.bars, dtype=np.float64) for fr in frames])
         with self._lock:
             feats = self.engine.process(times, pressure, bars_n=bars, exact_all=True)
             if self._stress is not None:
-                p = pressure[-1]
-                if np.isnan(p).any():  # sensels not reporting count as no load
-                    p = np.where(np.isnan(p), np.float32(0.0), p)
-                sig = self._stress(np.maximum(p, np.float32(0.0)))
+                # fmax: negative readings and sensels not reporting (NaN) count as no load
+                sig = self._stress(np.fmax(pressure[-1], np.float32(0.0)))
                 self._stress_max = [float(v) for v in sig.reshape(len(DEPTHS_MM), -1).max(1)]
             self._frames += len(frames)
             if feats.times.size:
@@ -175,6 +182,13 @@ class LiveMonitor:
         out = [event_to_json(ev) for ev in new]
         if out:
             self.latencies_ms.append((time.perf_counter() - arrived) * 1e3)
+            for ev_obj in new:
+                if ev_obj.action != "raised":
+                    continue
+                # the raising frame: the first of this chunk at or after the raise time
+                fr = next((f for f in frames if f.t >= ev_obj.t - 1e-9), None)
+                if fr is not None and fr.arrived is not None:
+                    self.raise_latencies_ms.append((time.monotonic() - fr.arrived) * 1e3)
         for ev in out:
             self._publish(ev)
         if self.on_frame is not None:

@@ -46,7 +46,8 @@ def test_a_therapist_screens_a_new_client_runs_a_live_session_and_signs_it(serve
     page.wait_for_selector(".banner.high", timeout=60_000)
     assert "spine pressure" in page.inner_text("#banner-text")
     page.click("button.ack >> nth=0")
-    page.wait_for_function("window.ashiguardLive.lastAlarm.action === 'acknowledged'")
+    # later alarm events may follow the acknowledgement: count acknowledgements instead
+    page.wait_for_function("window.ashiguardLive.acknowledged > 0")
     page.click("#stop")
     page.wait_for_selector("text=Session review", timeout=60_000)
     assert page.inner_text("#status") == "ended"

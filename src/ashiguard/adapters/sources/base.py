@@ -15,6 +15,7 @@ by the ``speed`` factor has passed on a monotonic clock (``speed=0``: no pacing)
 from __future__ import annotations
 
 import abc
+import dataclasses
 import queue
 import threading
 import time
@@ -53,12 +54,16 @@ class Frame:
         float32 ``[rows, cols]``, kPa; NaN = sensel not reporting.
     bars : ndarray or None
         float32 ``[2]``: load on the left and right overhead bar, N (None: no bar sensors).
+    arrived : float or None, s
+        :func:`time.monotonic` when the frame entered the consumer's queue
+        (:meth:`FrameSource.start`); None for frames read directly with ``frames()``.
     """
 
     counter: int
     t: float
     pressure: np.ndarray
     bars: np.ndarray | None = None
+    arrived: float | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -322,7 +327,8 @@ class FrameSource(abc.ABC):
         assert self._queue is not None
         try:
             for frame in self.frames():
-                self._put(frame)
+                # arrival stamp: the moment the frame is handed to the consumer's queue
+                self._put(dataclasses.replace(frame, arrived=time.monotonic()))
                 if self._stop.is_set():
                     break
         except BaseException as exc:  # handed to the consumer by get()

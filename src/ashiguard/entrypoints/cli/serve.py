@@ -39,7 +39,9 @@ def serve(
         typer.echo("preparing the demo clinic ...", err=True)
         logins = seed_demo(settings, db)
         start_demo_session(app)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", lifespan="on", access_log=False
+    )
     server = uvicorn.Server(config)
     shown = host if ":" not in host else f"[{host}]"
     typer.echo(f"ashiguard clinic on http://{shown}:{port}/  (data: {data_dir.resolve()})")

@@ -9,7 +9,7 @@
   const $ = (id) => document.getElementById(id);
   const PRI = { high: 0, medium: 1, low: 2 };
   let init = null, view = null, lastFrame = null, active = [];
-  window.ashiguardLive = { frames: 0, alarms: 0, lastAlarm: null, lastFrameT: null, peak: 0 };
+  window.ashiguardLive = { frames: 0, alarms: 0, acknowledged: 0, lastAlarm: null, lastFrameT: null, peak: 0 };
 
   function fitView(m) {
     // Body-frame mm -> canvas px; x (client's left) to the viewer's right, y (feet) down.
@@ -168,7 +168,10 @@
     window.ashiguardLive.alarms += 1; window.ashiguardLive.lastAlarm = e;
     if (e.action === "raised") log(`t=${e.t.toFixed(1)} s RAISED ${e.priority}: ${describe(e)}`);
     else if (e.action === "cleared") log(`t=${e.t.toFixed(1)} s cleared: ${e.kind.replace(/_/g, " ")}`);
-    else if (e.action === "acknowledged") log(`alarm ${e.alarm_id} acknowledged`);
+    else if (e.action === "acknowledged") {
+      window.ashiguardLive.acknowledged += 1;
+      log(`alarm ${e.alarm_id} acknowledged`);
+    }
     else if (e.action === "signal_lost") log(`signal lost (${e.value} s without frames)`);
     alarms(); banner();
   }
