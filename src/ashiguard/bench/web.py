@@ -48,7 +48,7 @@ def _free_port() -> int:
 def _seed(data: Path, n_clients: int) -> list[int]:
     """Users, a certified practitioner, an inspected room, 8 screened clients and many more."""
     from ashiguard.adapters.db import repo
-    from ashiguard.adapters.db.models import Bar, BarInspection, Client, Practitioner, Room
+    from ashiguard.adapters.db.models import Client, Practitioner
     from ashiguard.bootstrap import Settings, open_database
     from ashiguard.entrypoints.web.clinic import screen_and_store
     from ashiguard.entrypoints.web.security import Actor, create_user
@@ -69,20 +69,14 @@ def _seed(data: Path, n_clients: int) -> list[int]:
                 active=True,
             )
         )
-        room = Room(name="Bench room", notes="")
-        s.add(room)
-        s.flush()
-        for label in ("left", "right"):
-            bar = Bar(
-                room_id=room.id, label=label, rated_load_n=3000.0, inspection_interval_days=90
-            )
-            s.add(bar)
-            s.flush()
-            s.add(
-                BarInspection(
-                    bar_id=bar.id, inspected_on=today, inspector="bench", passed=True, notes=""
-                )
-            )
+        repo.add_room_with_bars(
+            s,
+            "Bench room",
+            ("left", "right"),
+            rated_load_n=3000.0,
+            inspected_on=today,
+            inspector="bench",
+        )
         live_ids = []
         for i in range(SESSIONS):
             c = Client(ref=f"b-{i:05d}", name=f"Live {i}", created_at=repo.utcnow())

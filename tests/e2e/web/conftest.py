@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from browserhelpers import USERS
 
-from ashiguard.adapters.db.models import Bar, BarInspection, Practitioner, Room
+from ashiguard.adapters.db import repo
+from ashiguard.adapters.db.models import Practitioner
 from ashiguard.bootstrap import Settings, make_app, open_database
 from ashiguard.entrypoints.web.security import create_user
 
@@ -63,24 +64,14 @@ def _seed(db: Any) -> None:
                 active=True,
             )
         )
-        room = Room(name="Browser room", notes="")
-        s.add(room)
-        s.flush()
-        for label in ("left", "right"):
-            bar = Bar(
-                room_id=room.id, label=label, rated_load_n=3000.0, inspection_interval_days=90
-            )
-            s.add(bar)
-            s.flush()
-            s.add(
-                BarInspection(
-                    bar_id=bar.id,
-                    inspected_on=today - timedelta(days=5),
-                    inspector="Ivo",
-                    passed=True,
-                    notes="",
-                )
-            )
+        repo.add_room_with_bars(
+            s,
+            "Browser room",
+            ("left", "right"),
+            rated_load_n=3000.0,
+            inspected_on=today - timedelta(days=5),
+            inspector="Ivo",
+        )
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ashiguard.adapters.db.models import (
     AuditEntry,
     Bar,
+    BarInspection,
     Client,
     Intake,
     Practitioner,
@@ -21,6 +22,7 @@ from ashiguard.adapters.db.models import (
 
 __all__ = [
     "add_intake_version",
+    "add_room_with_bars",
     "audit",
     "bar_due_on",
     "bars_due",
@@ -184,3 +186,39 @@ def sessions_on(s: Session, day: date) -> list[TreatmentSession]:
             .order_by(TreatmentSession.started_at)
         ).all()
     )
+
+
+def add_room_with_bars(
+    s: Session,
+    name: str,
+    labels: tuple[str, ...],
+    *,
+    rated_load_n: float,
+    inspected_on: date | None,
+    inspector: str = "",
+    notes: str = "",
+    inspection_notes: str = "",
+) -> Room:
+    """A treatment room with overhead bars, each with one passed inspection on ``inspected_on``
+    (``None``: never inspected); rated load in N, default interval 90 days."""
+    room = Room(name=name, notes=notes)
+    s.add(room)
+    s.flush()
+    for label in labels:
+        bar = Bar(
+            room_id=room.id, label=label, rated_load_n=rated_load_n, inspection_interval_days=90
+        )
+        s.add(bar)
+        s.flush()
+        if inspected_on is not None:
+            s.add(
+                BarInspection(
+                    bar_id=bar.id,
+                    inspected_on=inspected_on,
+                    inspector=inspector,
+                    passed=True,
+                    notes=inspection_notes,
+                )
+            )
+    s.flush()
+    return room

@@ -16,8 +16,6 @@ from sqlalchemy import select
 
 from ashiguard.adapters.db import Database, repo
 from ashiguard.adapters.db.models import (
-    Bar,
-    BarInspection,
     Client,
     Practitioner,
     Room,
@@ -146,25 +144,24 @@ def _people(s: Any, today: date) -> tuple[Actor, dict[str, int]]:
         active=True,
     )
     s.add_all([mia, noah])
-    a = Room(name="Studio A", notes="Two ceiling-mounted steel bars")
-    b = Room(name="Studio B", notes="New wall-mounted bar, awaiting inspection")
-    s.add_all([a, b])
-    s.flush()
-    for label in ("left bar", "right bar"):
-        bar = Bar(room_id=a.id, label=label, rated_load_n=2500.0, inspection_interval_days=90)
-        s.add(bar)
-        s.flush()
-        s.add(
-            BarInspection(
-                bar_id=bar.id,
-                inspected_on=today - timedelta(days=30),
-                inspector="SafeLift Ltd",
-                passed=True,
-                notes="torque and anchors checked",
-            )
-        )
-    s.add(Bar(room_id=b.id, label="wall bar", rated_load_n=2000.0, inspection_interval_days=90))
-    s.flush()
+    a = repo.add_room_with_bars(
+        s,
+        "Studio A",
+        ("left bar", "right bar"),
+        rated_load_n=2500.0,
+        inspected_on=today - timedelta(days=30),
+        inspector="SafeLift Ltd",
+        notes="Two ceiling-mounted steel bars",
+        inspection_notes="torque and anchors checked",
+    )
+    repo.add_room_with_bars(
+        s,
+        "Studio B",
+        ("wall bar",),
+        rated_load_n=2000.0,
+        inspected_on=None,
+        notes="New wall-mounted bar, awaiting inspection",
+    )
     return owner, {"mia": mia.id, "noah": noah.id, "studio_a": a.id}
 
 
