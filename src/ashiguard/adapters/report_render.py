@@ -49,6 +49,7 @@ __all__ = [
     "render_map_png",
     "render_page_png",
     "write_pdf",
+    "zone_load_rows",
     "zone_rows",
 ]
 
@@ -491,6 +492,62 @@ def zone_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def zone_load_rows(summary: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Rows of the "where the load goes" table of a mat under the client (``zone_load``),
+    by share, zones that took some of the load only; empty when it was not applied."""
+    zl = summary.get("zone_load") or {}
+    if zl.get("status") != "applied":
+        return []
+    items = sorted(
+        ((z, v) for z, v in (zl.get("zones") or {}).items() if (v.get("share") or 0) > 0),
+        key=lambda kv: -float(kv[1]["share"]),
+    )
+    return [
+        {
+            "zone": z,
+            "share": f"{100.0 * float(v['share']):.1f}",
+            "mean": _num(v.get("mean_n"), ".0f"),
+            "peak": _num(v.get("peak_n"), ".0f"),
+            "impulse": _num(v.get("impulse_n_s"), ".0f"),
+        }
+        for z, v in items
+    ]
+
+
+_ZONE_LOAD_COLS = (
+    ("zone", "zone"),
+    ("share", "share %"),
+    ("mean", "mean N"),
+    ("peak", "peak N"),
+    ("impulse", "impulse N·s"),
+)
+_ZONE_LOAD_NOTE = (
+    "Mat under the client: the therapist's load transmitted through the body, per zone "
+    "(change against the client-alone frames; the body spreads it to neighbouring zones)."
+)
+
+
+def _draw_zone_load_table(ax: Axes, summary: Mapping[str, Any], max_rows: int) -> bool:
+    rows = zone_load_rows(summary)
+    if not rows:
+        return False
+    _title(ax, "Where the load goes")
+    cells = [[r[k] for k, _ in _ZONE_LOAD_COLS] for r in rows[:max_rows]]
+    _table(ax, [h for _, h in _ZONE_LOAD_COLS], cells, (0.3, 0.16, 0.16, 0.16, 0.18))
+    ax.text(
+        1.0,
+        1.01,
+        "therapist's load through the body: change vs the client-alone frames",
+        fontsize=5.5,
+        color=_MUTED,
+        transform=ax.transAxes,
+        ha="right",
+        va="bottom",
+        wrap=True,
+    )
+    return True
+
+
 _ZONE_COLS = (
     ("zone", "zone"),
     ("peak", "peak kPa"),
@@ -539,6 +596,8 @@ def draw_zone_table(ax: Axes, summary: Mapping[str, Any], *, max_rows: int | Non
     in contact first (most over limit, then highest dose) and says how many were left out."""
     _title(ax, "Zones")
     rows = zone_rows(summary)
+    if not rows and _draw_zone_load_table(ax, summary, max_rows or 23):
+        return
     if not rows:
         ax.set_axis_off()
         reason = summary.get("checks", {}).get("zone_pressure", {}).get("reason", "")
@@ -765,6 +824,16 @@ def render_html(data: ReportData) -> str:
         + e(data.summary.get("checks", {}).get("zone_pressure", {}).get("reason", ""))
         + ".</p>"
     )
+    zl = zone_load_rows(data.summary)
+    if not zr and zl:
+        zones += (
+            f'<h3>Where the load goes</h3><p class="note">{e(_ZONE_LOAD_NOTE)}</p>'
+            + _html_table(
+                [h for _, h in _ZONE_LOAD_COLS],
+                [[r[k] for k, _ in _ZONE_LOAD_COLS] for r in zl],
+                [""] * len(zl),
+            )
+        )
     checks = data.summary.get("checks", {})
     check_rows = [
         [k, "applied" if c.get("status") == "applied" else "not applicable", c.get("reason", "")]

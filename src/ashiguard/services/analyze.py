@@ -256,6 +256,11 @@ def analyze_recording(
             symmetry_source=setup.symmetry_source,
         )
         summary = SessionSummary(engine)
+        zone_load, zone_load_info = None, None
+        if meta.placement == "under_client":
+            from ashiguard.services.zone_load import plan_zone_load
+
+            zone_load, zone_load_info = plan_zone_load(rec)
         total = meta.frames
         done = 0
         if meta.rows is not None:
@@ -265,6 +270,8 @@ def analyze_recording(
                 feet = _feet_at(insoles, t) if has_feet else None
                 feats = engine.process(t, pressure, bars_n=b, feet_n=feet, contact_counts=True)
                 summary.add(feats, pressure if setup.layout is not None else None)
+                if zone_load is not None:
+                    zone_load.add(t, pressure)
                 done += t.size
                 if progress is not None:
                     progress(done, total)
@@ -304,6 +311,11 @@ def analyze_recording(
         "sensels_never_reporting": engine.never_reported,
         **out,
     }
+    if zone_load_info is not None:
+        out["zone_load"] = {
+            **zone_load_info,
+            **(zone_load.to_json() if zone_load is not None else {}),
+        }
     return Analysis(alerts, out)
 
 

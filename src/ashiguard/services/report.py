@@ -11,9 +11,9 @@ Notes
 -----
 - A body map is drawn only where the frames are in the body frame: an ``on_client`` sheet with
   ``origin_mm`` and the client's height, or an ``under_client`` mat with a stored
-  ``origin_mm`` (registered; its map is then the client's own weight plus the transmitted
-  load, and the report says so). Every other placement gets a plain grid map and a note that
-  there is no body frame; a body map is never faked.
+  ``origin_mm`` or registered by the analysis (``zone_load``; its map is then the client's own
+  weight plus the transmitted load, and the report says so). Every other placement gets a
+  plain grid map and a note that there is no body frame; a body map is never faked.
 - The dose map integrates each sensel's pressure over time with each frame weighted by the
   time since the previous frame, capped at the engine's ``max_frame_gap_s`` (as the summary's
   zone dose), so a signal gap never counts as contact.
@@ -131,8 +131,40 @@ def session_maps(reader: Any, max_gap_s: float | None = None) -> SessionMaps | N
     return SessionMaps(peak, dose, float(m.pitch_mm), float(m.row_pitch_mm), m.units or "kPa")
 
 
-def _body_frame(meta: Any) -> tuple[BodyFrame | None, str]:
-    """The body frame of a recording's grid, or None and why not."""
+def _registered_frame(meta: Any, summary: Mapping[str, Any] | None) -> BodyFrame | None:
+    """The body frame an ``under_client`` mat got from registration in the analysis
+    (``zone_load.registration``, docs/monitor.md), when there is one."""
+    from ashiguard.domain.zones import Grid, ZoneMap
+
+    zl = (summary or {}).get("zone_load") or {}
+    reg = zl.get("registration") if zl.get("status") == "applied" else None
+    height = meta.client.get("height_cm")
+    if meta.placement != "under_client" or not isinstance(reg, dict) or not height:
+        return None
+    try:
+        g = reg["grid"]
+        grid = Grid(
+            int(meta.rows),
+            int(meta.cols),
+            float(meta.pitch_mm),
+            origin_mm=(float(g["origin_mm"][0]), float(g["origin_mm"][1])),
+            rotation_deg=float(g["rotation_deg"]),
+        )
+        quality = float(reg["quality"])
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    caption = (
+        f"Mat under the client, registered on the client-alone frames (quality {quality:.2f}): "
+        "the client's own weight plus the transmitted load, not contact pressure on the back."
+    )
+    return BodyFrame(ZoneMap.from_height(float(height) * 10.0), grid, caption)
+
+
+def _body_frame(
+    meta: Any, summary: Mapping[str, Any] | None = None
+) -> tuple[BodyFrame | None, str]:
+    """The body frame of a recording's grid, or None and why not (an ``under_client`` mat
+    without a stored placement uses the registration of its analysis ``summary``, if any)."""
     from ashiguard.domain.zones import Grid, ZoneMap
 
     placement = meta.placement
@@ -148,6 +180,9 @@ def _body_frame(meta: Any) -> tuple[BodyFrame | None, str]:
     if placement == "other":
         return None, "Sensor not on the client's back ('other'): no body frame; plain grid shown."
     height = meta.client.get("height_cm")
+    registered = _registered_frame(meta, summary) if meta.origin_mm is None else None
+    if registered is not None:
+        return registered, registered.caption
     if meta.origin_mm is None or not height:
         missing = "origin_mm" if meta.origin_mm is None else "the client's height_cm"
         what = "registration" if placement == "under_client" else "body-frame placement"
@@ -330,7 +365,7 @@ def collect_report(
         summary = parse_summary(dict(summary))
         maps = session_maps(rec)
         bars = _decimated_bars(rec.bars())
-    body, map_note = _body_frame(meta)
+    body, map_note = _body_frame(meta, summary)
     if maps is not None and maps.units != "kPa":
         notes.append(f"Pressure in {maps.units} units (no kPa calibration): maps are in counts.")
     t_first = summary.get("t_first")
