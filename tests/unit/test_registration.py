@@ -68,6 +68,35 @@ def popu_regs(shared_data: Path) -> dict[str, Registration]:
     return {n: register(_popu(shared_data, "tactilus", n), None, H) for n in PRONE_FILES}
 
 
+@pytest.mark.parametrize("name", PRONE_FILES)
+def test_head_end_is_found_in_every_prone_tactilus_file(popu_regs, name):
+    assert popu_regs[name].head_end == "first_row"
+
+
+@pytest.mark.parametrize("name", MIDLINE_CASES)
+def test_midline_lies_near_the_annotated_torso_centre_line(shared_data, popu_regs, name):
+    _, centre = _torso(shared_data, name.split("_")[0])
+    assert abs(popu_regs[name].midline_col - centre) <= MIDLINE_TOL
+
+
+@pytest.mark.parametrize("name", PRONE_FILES)
+def test_c7_lies_near_the_top_of_the_annotated_torso(shared_data, popu_regs, name):
+    top, _ = _torso(shared_data, name.split("_")[0])
+    assert abs(popu_regs[name].c7_row - top) <= C7_TOL
+
+
+@pytest.mark.parametrize("posture", POSTURES)
+def test_pooled_posture_meets_both_targets_against_its_own_annotation(shared_data, posture):
+    # one annotation per posture: the three files pooled (30 snapshots) are the like-for-like
+    # comparison; each file alone is asserted above
+    frames = np.concatenate([_popu(shared_data, "tactilus", f"{posture}_{k}") for k in range(3)])
+    reg = register(frames, None, H)
+    top, centre = _torso(shared_data, posture)
+    assert reg.head_end == "first_row"
+    assert abs(reg.midline_col - centre) <= MIDLINE_TOL
+    assert abs(reg.c7_row - top) <= C7_TOL
+
+
 def test_arms_overhead_are_detected_only_in_the_arms_overhead_posture(popu_regs):
     for name, reg in popu_regs.items():
         overhead = any(r.startswith("arms overhead") for r in reg.reasons)
