@@ -479,19 +479,22 @@ class ChunkFeatures:
     def empty(cls, times: F64, nz: int) -> ChunkFeatures:
         """All-NaN features for ``times`` (zone sums and counts zero)."""
         n = times.shape[0]
-        nan32 = np.full((n, nz), np.nan, dtype=np.float32)
-        nan = np.full(n, np.nan)
+        nan32 = np.empty((n, nz), dtype=np.float32)
+        nan32.fill(np.nan)
+        nan = np.empty(n)
+        nan.fill(np.nan)
+        zeros32 = np.zeros((n, nz), dtype=np.float32)
         return cls(
             times,
             nan32,
             nan32.copy(),
-            np.zeros((n, nz), dtype=np.float32),
-            np.zeros((n, nz), dtype=np.float32),
+            zeros32,
+            zeros32.copy(),
             nan,
             nan.copy(),
             nan.copy(),
             nan.copy(),
-            np.full(n, np.nan, dtype=np.float32),
+            nan32[:, 0].copy() if nz else np.full(n, np.nan, dtype=np.float32),
         )
 
 
@@ -873,13 +876,14 @@ class AlarmEngine:
             gcnt = np.add.reduceat(hit, self._g_starts, axis=1, dtype=np.int32)
             f.zone_contact[:, zp] = np.add.reduceat(gcnt, zs, axis=1).astype(np.float32)
         f.zone_raw_max_kpa = raw
+        if exact_all:  # every frame exact (the live path): no selection, no copies
+            f.zone_peak_kpa = self._zone_peaks(p.reshape(n, lay.rows, lay.cols))
+            f.zone_peak_exact = np.ones((n, self._nz), dtype=bool)
+            return
         peak = raw.copy()
-        if exact_all:
-            rows = np.arange(n)
-        else:
-            with np.errstate(invalid="ignore"):
-                need = raw > self._zone_threshold[None, :]
-            rows = np.flatnonzero(need.any(axis=1))
+        with np.errstate(invalid="ignore"):
+            need = raw > self._zone_threshold[None, :]
+        rows = np.flatnonzero(need.any(axis=1))
         if rows.size:
             exact = self._zone_peaks(p[rows].reshape(rows.size, lay.rows, lay.cols))
             peak[rows] = exact
@@ -897,7 +901,7 @@ class AlarmEngine:
         if self._raw_groups is not None:
             self._raw_groups.max_into(p3.reshape(n, -1), out, 4.0)
         out *= 0.25
-        out[np.isneginf(out)] = np.nan
+        out[out == -np.inf] = np.nan
         return out
 
     def _stale_seconds(self, times: F64, fp: F64, total: F64) -> F64:
@@ -973,11 +977,19 @@ class AlarmEngine:
         vals = np.zeros(pick.size)
         if pick.size and lay.rows >= 3 and lay.cols >= 3:
             q = p[off::32].reshape(pick.size, lay.rows, lay.cols)
-            thr = self.config.dead_neighbour_kpa
-            up, down = q[:, :-2, 1:-1] > thr, q[:, 2:, 1:-1] > thr
-            left, right = q[:, 1:-1, :-2] > thr, q[:, 1:-1, 2:] > thr
-            dead = (q[:, 1:-1, 1:-1] <= 0) & ((up & down) | (left & right))
-            vals = dead.reshape(pick.size, -1).sum(axis=1).astype(np.float64)
+            hot = q > self.config.dead_neighbour_kpa
+            # a dead sensel lies between two hot ones in its row or column, so inside the
+            # bounding box of the hot sensels (and off the border): look only there
+            hot_rows = np.flatnonzero(hot.any(axis=(0, 2)))
+            hot_cols = np.flatnonzero(hot.any(axis=(0, 1))) if hot_rows.size else hot_rows
+            if hot_rows.size:
+                r0, r1 = max(int(hot_rows[0]), 1), min(int(hot_rows[-1]), lay.rows - 2) + 1
+                c0, c1 = max(int(hot_cols[0]), 1), min(int(hot_cols[-1]), lay.cols - 2) + 1
+                if r0 < r1 and c0 < c1:
+                    up, down = hot[:, r0 - 1 : r1 - 1, c0:c1], hot[:, r0 + 1 : r1 + 1, c0:c1]
+                    left, right = hot[:, r0:r1, c0 - 1 : c1 - 1], hot[:, r0:r1, c0 + 1 : c1 + 1]
+                    dead = (q[:, r0:r1, c0:c1] <= 0) & ((up & down) | (left & right))
+                    vals = dead.reshape(pick.size, -1).sum(axis=1).astype(np.float64)
         out = self._held(vals, pick, p.shape[0], self._dead_last)
         self._dead_last = float(out[-1])
         return out
@@ -989,6 +1001,8 @@ class AlarmEngine:
         so interpolation at ``t - window`` sees the same neighbours however frames are chunked.
         """
         win = self.config.shift_window_s
+        if times.shape[0] == 1:  # the live path: the same arithmetic on one frame
+            return self._rate1(float(times[0]), float(load[0]), win)
         ok = np.isfinite(load)
         t_ok = np.concatenate([self._load_hist_t, times[ok]])
         v_ok = np.concatenate([self._load_hist_v, load[ok]])
@@ -1002,6 +1016,23 @@ class AlarmEngine:
             self._load_hist_t = t_ok[first:]
             self._load_hist_v = v_ok[first:]
         return rate
+
+    def _rate1(self, t: float, load: float, win: float) -> F64:
+        """:meth:`_rate` for a single frame (same interpolation, same history)."""
+        ok = math.isfinite(load)
+        t_ok, v_ok = self._load_hist_t, self._load_hist_v
+        if ok:
+            t_ok = np.append(t_ok, t)
+            v_ok = np.append(v_ok, load)
+        rate = 0.0
+        if t_ok.size >= 2 and ok and t - win >= t_ok[0]:
+            back = float(np.interp(t - win, t_ok, v_ok))
+            rate = abs(load - back) / win
+        if t_ok.size:
+            first = max(int(t_ok.searchsorted(t_ok[-1] - 2 * win, side="right")) - 1, 0)
+            self._load_hist_t = t_ok[first:]
+            self._load_hist_v = v_ok[first:]
+        return np.array([rate])
 
     # ------------------------------------------------------------ processing
     def process(
@@ -1113,26 +1144,54 @@ class AlarmEngine:
 
     def _values(self, f: ChunkFeatures, faults: F64) -> F64:
         n = f.times.shape[0]
-        cols: list[F64] = []
-        if self._nz:
-            zp = f.zone_peak_kpa.astype(np.float64)
-            cols += [zp, zp]
+        out = np.empty((n, len(self._channels)))
+        c = 0
+        nz = self._nz
+        if nz:
+            out[:, :nz] = f.zone_peak_kpa
+            out[:, nz : 2 * nz] = out[:, :nz]
+            c = 2 * nz
         if self.load_source is not None:
-            cols.append(f.load_n[:, None])
-            cols.append(self._rate(f.times, f.load_n)[:, None])
+            out[:, c] = f.load_n
+            out[:, c + 1] = self._rate(f.times, f.load_n)
+            c += 2
         if self.symmetry_source is not None:
-            tot = f.left_n + f.right_n
-            with np.errstate(invalid="ignore", divide="ignore"):
-                asym = np.abs(f.left_n - f.right_n) / tot
-            judged = tot > self.config.min_symmetry_load_fraction * self.weight_n
-            cols.append(np.where(judged, asym, np.where(np.isfinite(tot), 0.0, np.nan))[:, None])
+            judge_n = self.config.min_symmetry_load_fraction * self.weight_n
+            if n == 1:  # the live path: the same IEEE arithmetic on Python floats
+                left, right = float(f.left_n[0]), float(f.right_n[0])
+                tot1 = left + right
+                if tot1 > judge_n:
+                    out[0, c] = abs(left - right) / tot1
+                else:
+                    out[0, c] = 0.0 if math.isfinite(tot1) else math.nan
+            else:
+                tot = f.left_n + f.right_n
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    asym = np.abs(f.left_n - f.right_n) / tot
+                judged = tot > judge_n
+                out[:, c] = np.where(judged, asym, np.where(np.isfinite(tot), 0.0, np.nan))
+            c += 1
         if self.layout is not None:
-            cols.append(faults)
-        return np.concatenate(cols, axis=1) if cols else np.zeros((n, 0))
+            out[:, c : c + 5] = faults
+            c += 5
+        assert c == out.shape[1]
+        return out
 
     def _run_channels(self, t: F64, v: F64) -> None:
         on, off = self._on, self._off
         n = t.shape[0]
+        if n == 1:  # the live path: the same decisions without the accumulations
+            v0 = v[0]
+            with np.errstate(invalid="ignore"):
+                up1 = v0 > on
+                decisive1 = up1 | (v0 < off)  # == up | (~(v >= off) & ~isnan(v))
+            state1 = np.where(decisive1, up1, self._hyst)
+            edges1 = state1 != self._hyst
+            busy1 = np.flatnonzero(edges1 | state1 | ~np.isnan(self._run_start))
+            for ci in busy1.tolist():
+                self._channel_step(ci, t, v[:, ci], state1[ci : ci + 1], edges1[ci : ci + 1])
+            self._hyst = state1
+            return
         with np.errstate(invalid="ignore"):
             up = v > on
             down = ~(v >= off) & ~np.isnan(v)

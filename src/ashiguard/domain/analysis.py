@@ -32,6 +32,9 @@ __all__ = ["SessionSummary", "symmetry_index"]
 
 F64 = npt.NDArray[np.float64]
 
+# ndimage.label's default (edge neighbours), built once instead of on every call
+_EDGE_NEIGHBOURS = ndimage.generate_binary_structure(2, 1)
+
 
 def symmetry_index(left: float, right: float) -> float | None:
     """Robinson's symmetry index ``100 * (L - R) / ((L + R) / 2)`` in percent (None if no load).
@@ -169,20 +172,30 @@ class SessionSummary:
         ys = np.arange(lay.rows) * row_pitch
         xg = np.broadcast_to(xs[None, :], (lay.rows, lay.cols)).reshape(-1)
         yg = np.broadcast_to(ys[:, None], (lay.rows, lay.cols)).reshape(-1)
-        for i in range(t.size):
-            if t[i] < self._next_cop_t:
-                continue
+        i = -1
+        while True:
+            # the next frame at or after the next CoP time (times increase within a chunk)
+            i = max(i + 1, int(t.searchsorted(self._next_cop_t, side="left")))
+            if i >= t.size:
+                break
             self._next_cop_t = float(t[i]) + self.cop_interval_s
-            frame = pressure[i].reshape(-1).astype(np.float64)
-            if np.isnan(frame).any():
-                frame = np.where(np.isnan(frame), 0.0, frame)
-            lab, nlab = ndimage.label((frame > thr).reshape(lay.rows, lay.cols))
-            if nlab == 0:
+            raw = pressure[i].reshape(-1)
+            inside = raw > np.float64(thr)  # compared in double; NaN is never in contact
+            at = np.flatnonzero(inside)
+            if at.size == 0:
                 continue
-            lab = lab.reshape(-1)
+            # label only the bounding box of the contact (same components, numbered in the
+            # same raster order) and add up only the labelled sensels (label 0, the
+            # background, is dropped anyway): the same additions in the same order
+            r, c = np.divmod(at, lay.cols)
+            r0, c0 = int(r[0]), int(c.min())
+            box = inside.reshape(lay.rows, lay.cols)[r0 : int(r[-1]) + 1, c0 : int(c.max()) + 1]
+            lab_box, nlab = ndimage.label(box, structure=_EDGE_NEIGHBOURS)
+            lab = lab_box[r - r0, c - c0]
+            frame = raw[at].astype(np.float64)
             force = np.bincount(lab, weights=frame, minlength=nlab + 1)[1:]
-            mx = np.bincount(lab, weights=frame * xg, minlength=nlab + 1)[1:]
-            my = np.bincount(lab, weights=frame * yg, minlength=nlab + 1)[1:]
+            mx = np.bincount(lab, weights=frame * xg[at], minlength=nlab + 1)[1:]
+            my = np.bincount(lab, weights=frame * yg[at], minlength=nlab + 1)[1:]
             keep = np.argsort(force)[::-1][:2]
             cops = [(float(mx[k] / force[k]), float(my[k] / force[k])) for k in keep]
             self._assign_feet(float(t[i]), cops)

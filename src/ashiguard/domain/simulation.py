@@ -865,6 +865,7 @@ class Simulation:
     def _paste(self, out: F64, k0: int, k1: int, blur: bool = False) -> None:
         pl = self._plan
         rows, cols = self.grid.shape
+        flat_out = out.reshape(-1)  # a view: ``out`` is a fresh contiguous chunk
         for foot in range(2):
             con = pl.contact[k0:k1, foot]
             load = pl.load[k0:k1, foot]
@@ -883,10 +884,10 @@ class Simulation:
                     r = br[sel][:, None, None] + patch.r0 + np.arange(h)[None, :, None]
                     cc = bc[sel][:, None, None] + patch.c0 + np.arange(w)[None, None, :]
                     vals = load[f][:, None, None] * patch.kpa_per_n[None]
-                    r, cc = np.broadcast_arrays(r, cc)
-                    ff = np.broadcast_to(f[:, None, None], r.shape)
-                    ok = (r >= 0) & (r < rows) & (cc >= 0) & (cc < cols)
-                    np.add.at(out, (ff[ok], r[ok], cc[ok]), vals[ok])
+                    ok = (r >= 0) & (r < rows) & (cc >= 0) & (cc < cols)  # [m, h, w]
+                    # flat positions in ``out`` (one index array instead of three broadcasts)
+                    flat = (f[:, None, None] * rows + r) * cols + cc
+                    np.add.at(flat_out, flat[ok], vals[ok])
 
     def _build_blurred(self) -> list[list[_Patch]]:
         """Contacts as seen through the body by a mat under the client (Gaussian, 40 mm)."""
@@ -951,9 +952,13 @@ class Simulation:
             self._paste(p, k0, k1, blur=self._body is not None)
             if self._body is not None:
                 p += self._body
-            mask = p > 0
-            p[mask] *= 1.0 + 0.03 * noise.standard_normal(int(mask.sum()))
-            p[p < _SENSOR_THRESHOLD_KPA] = 0.0
+            # only loaded sensels (> 0; all others are exactly +0.0) get noise and the
+            # threshold: one pass to find them instead of three over the whole chunk
+            flat = p.reshape(-1)
+            hit = np.flatnonzero(flat > 0)
+            vals = flat[hit] * (1.0 + 0.03 * noise.standard_normal(hit.size))
+            vals[vals < _SENSOR_THRESHOLD_KPA] = 0.0
+            flat[hit] = vals
             pressure = p.astype(np.float32)
             stale = self._apply_faults(pressure, k0, k1, stale)
             load = self.foot_load_n(k0, k1)

@@ -132,6 +132,8 @@ class LiveMonitor:
         # queue) -> the alarm raised (just before on_alert), ms; frames without a stamp
         # (driven through process_frame directly) are not measured
         self.raise_latencies_ms: list[float] = []
+        # the part of each raise latency spent before processing started (queue, wake-up)
+        self.raise_waits_ms: list[float] = []
         self._stress = None
         if depth_stress and self.setup.layout is not None and self.setup.layout.has_zones:
             from ashiguard.domain.mechanics import DepthStress
@@ -148,11 +150,12 @@ class LiveMonitor:
 
         The engine's alarms do not depend on chunking, so a backlog is processed in one
         vectorised step instead of frame by frame; the depth stress is computed for the
-        newest frame (what the views show).
+        newest frame (what the views show), after the alarm events are published.
         """
         if not frames:
             return []
         arrived = time.perf_counter()
+        started = time.monotonic()
         last = frames[-1]
         times = np.array([fr.t for fr in frames], dtype=np.float64)
         bars = None
@@ -166,10 +169,6 @@ class LiveMonitor:
                 bars = np.stack([np.asarray(fr.bars, dtype=np.float64) for fr in frames])
         with self._lock:
             feats = self.engine.process(times, pressure, bars_n=bars, exact_all=True)
-            if self._stress is not None:
-                # fmax: negative readings and sensels not reporting (NaN) count as no load
-                sig = self._stress(np.fmax(pressure[-1], np.float32(0.0)))
-                self._stress_max = [float(v) for v in sig.reshape(len(DEPTHS_MM), -1).max(1)]
             self._frames += len(frames)
             if feats.times.size:
                 self._last = feats
@@ -189,8 +188,16 @@ class LiveMonitor:
                 fr = next((f for f in frames if f.t >= ev_obj.t - 1e-9), None)
                 if fr is not None and fr.arrived is not None:
                     self.raise_latencies_ms.append((time.monotonic() - fr.arrived) * 1e3)
+                    self.raise_waits_ms.append((started - fr.arrived) * 1e3)
         for ev in out:
             self._publish(ev)
+        if self._stress is not None:
+            # after the alarms are out: the depth stress only feeds the views.
+            # fmax: negative readings and sensels not reporting (NaN) count as no load
+            sig = self._stress(np.fmax(pressure[-1], np.float32(0.0)))
+            peaks = [float(v) for v in sig.max(axis=(-2, -1))]
+            with self._lock:
+                self._stress_max = peaks
         if self.on_frame is not None:
             self.on_frame(last, feats)
         return out
