@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from webhelpers import csrf_of, login
 
@@ -103,6 +105,24 @@ def test_api_token_login_and_bearer_auth(client):
     assert client.get("/api/v1/me", headers={"Authorization": "Bearer nonsense"}).status_code == 401
     bad = client.post("/api/v1/auth/token", json={"username": "therapist", "password": "nope"})
     assert bad.status_code == 401
+
+
+def test_expired_sessions_and_deactivated_users_are_logged_out_at_once(client, db):
+    login(client, "therapist")
+    token = client.post(
+        "/api/v1/auth/token", json={"username": "therapist", "password": "therapist-pass-123"}
+    ).json()["token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert client.get("/clients").status_code == 200
+    assert client.get("/api/v1/me", headers=bearer).status_code == 200
+    with db.session() as s:
+        ws = s.get(WebSession, token_id(client.cookies.get(COOKIE)))
+        ws.expires_at = ws.created_at - timedelta(seconds=1)
+    assert client.get("/clients").status_code == 303
+    assert client.get("/api/v1/me", headers=bearer).status_code == 200
+    with db.session() as s:
+        s.scalar(select(User).where(User.username == "therapist")).active = False
+    assert client.get("/api/v1/me", headers=bearer).status_code == 401
 
 
 def test_security_headers_forbid_framing_and_foreign_scripts(client):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -117,3 +119,105 @@ def test_serve_refuses_an_unsupported_database_url_with_exit_2(tmp_path):
     )
     assert r.returncode == 2 and r.stdout == ""
     assert "ASHIGUARD_DATABASE_URL: unsupported database URL scheme" in r.stderr
+
+
+def _self_signed(tmp_path):
+    """A throw-away certificate for 127.0.0.1 made with the openssl CLI."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("no openssl CLI to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
+@pytest.mark.slow
+def test_serve_with_a_certificate_answers_https_and_sets_secure_cookies(tmp_path):
+    cert, key = _self_signed(tmp_path)
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ashiguard",
+            "serve",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--port",
+            str(port),
+            "--certfile",
+            str(cert),
+            "--keyfile",
+            str(key),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        cwd=PROJECT_ROOT,
+    )
+    trust = ssl.create_default_context(cafile=str(cert))
+    base = f"https://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(f"{base}/healthz", timeout=2, verify=trust)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+                time.sleep(0.2)
+        assert r.json() == {"status": "ok", "database": "ok"}
+        login = httpx.get(f"{base}/login", timeout=5, verify=trust)
+        assert login.status_code == 200
+        cookies = login.headers.get_list("set-cookie")
+        assert cookies and all("secure" in c.lower() for c in cookies)
+        with pytest.raises(httpx.TransportError):  # plain HTTP is not served on that port
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"https://127.0.0.1:{port}/" in out
+
+
+def test_serve_refuses_a_certificate_without_its_key_with_exit_2(tmp_path):
+    cert = tmp_path / "cert.pem"
+    cert.write_text("not a certificate")
+    for args, message in (
+        (["--certfile", str(cert)], "--certfile/--keyfile: give both"),
+        (["--certfile", str(cert), "--keyfile", str(tmp_path / "nope.pem")], "--keyfile: no file"),
+        (["--certfile", str(cert), "--keyfile", str(cert)], "cannot load the certificate"),
+    ):
+        r = subprocess.run(
+            [sys.executable, "-m", "ashiguard", "serve", "--data-dir", str(tmp_path), *args],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=60,
+        )
+        assert r.returncode == 2 and r.stdout == "", r.stderr
+        assert r.stderr.startswith("ashiguard: error: ") and message in r.stderr
+        assert r.stderr.count("\n") == 1

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import socket
+import sys
 from pathlib import Path
 
 import typer
 
 from ashiguard.entrypoints.cli._common import fail, refusing_bad_input
+
+__all__ = ["SWITCH_INTERVAL_S", "register", "serve"]
+
+SWITCH_INTERVAL_S = 0.001
 
 
 def serve(
@@ -19,6 +24,12 @@ def serve(
     demo: bool = typer.Option(
         False, "--demo", help="Create the demo clinic and a live simulated session."
     ),
+    certfile: Path | None = typer.Option(
+        None, "--certfile", help="TLS certificate (PEM) to serve HTTPS; needs --keyfile."
+    ),
+    keyfile: Path | None = typer.Option(
+        None, "--keyfile", help="TLS private key (PEM) of --certfile."
+    ),
 ) -> None:
     """Run the clinic web app, creating and migrating the database on first start."""
     import uvicorn
@@ -27,8 +38,9 @@ def serve(
 
     if not 0 <= port <= 65535:
         fail(f"--port: {port} is not a TCP port")
+    tls = _check_tls(certfile, keyfile)
     port = _check_port(host, port)
-    settings = Settings.from_env(data_dir)
+    settings = Settings.from_env(data_dir, secure_cookies=tls)
     with refusing_bad_input():
         db = open_database(settings)
     app = make_app(settings, db)
@@ -40,11 +52,23 @@ def serve(
         logins = seed_demo(settings, db)
         start_demo_session(app)
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", lifespan="on", access_log=False
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+        ssl_certfile=str(certfile) if tls else None,
+        ssl_keyfile=str(keyfile) if tls else None,
     )
     server = uvicorn.Server(config)
+    # 8 live sessions are some 30 threads (source, monitor, recording) sharing one GIL: a
+    # 1 ms switch interval (default 5 ms) lets the event loop thread that carries the alarms
+    # to the browsers take its turn sooner
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     shown = host if ":" not in host else f"[{host}]"
-    typer.echo(f"ashiguard clinic on http://{shown}:{port}/  (data: {data_dir.resolve()})")
+    scheme = "https" if tls else "http"
+    typer.echo(f"ashiguard clinic on {scheme}://{shown}:{port}/  (data: {data_dir.resolve()})")
     if logins:
         typer.echo("demo logins (username / password / role):")
         for user, pw, role in logins:
@@ -57,6 +81,24 @@ def serve(
     finally:
         app.state.live.stop_all()
         db.dispose()
+
+
+def _check_tls(certfile: Path | None, keyfile: Path | None) -> bool:
+    """Whether to serve HTTPS; refuses one file without the other or a missing file."""
+    if certfile is None and keyfile is None:
+        return False
+    if certfile is None or keyfile is None:
+        fail("--certfile/--keyfile: give both (certificate and private key) or neither")
+    for flag, path in (("--certfile", certfile), ("--keyfile", keyfile)):
+        if not path.is_file():
+            fail(f"{flag}: no file {path}")
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
+    except (ssl.SSLError, OSError) as exc:
+        fail(f"--certfile/--keyfile: cannot load the certificate and key: {exc}")
+    return True
 
 
 def _check_port(host: str, port: int) -> int:

@@ -406,7 +406,13 @@ class _Worker(threading.Thread):
 
     def _on_frame(self, frame: Any, feats: Any) -> None:
         if self._wall0 is None and self.hub.speed > 0:
-            self._wall0 = self._started_wall - frame.t / self.hub.speed
+            # the paced source starts its clock with its first frame: that frame is due when
+            # it arrives, every later one t / speed after it (the source's start-up, e.g.
+            # building the simulation, is not frame latency)
+            arrived = self._started_wall
+            if frame.arrived is not None:
+                arrived = time.time() - (time.monotonic() - frame.arrived)
+            self._wall0 = arrived - frame.t / self.hub.speed
         if frame.t > self._last_t:  # a late (reordered) frame cannot go into the recording
             self._last_t = frame.t
             self._buf_t.append(frame.t)

@@ -64,7 +64,14 @@ def _login_page(
         },
         status_code=status,
     )
-    resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
+    resp.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        path="/login",
+        secure=request.app.state.settings.secure_cookies,
+    )
     return resp
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, literal, select
 from sqlalchemy.orm import Session
 
 from ashiguard.adapters.db.models import ROLES, ApiToken, User, WebSession
@@ -205,22 +205,47 @@ def issue_api_token(s: Session, user: User, hours: float) -> str:
     return token
 
 
+def _principal_query(table: Any) -> Any:
+    """The user and CSRF token of a live session or token row: one indexed join, built once.
+
+    A prebuilt statement with bound parameters skips SQLAlchemy's per-call statement building
+    and ORM loading (the lookup runs on every request; about half the time of ``Session.get``
+    plus the joined user).
+    """
+    csrf = table.csrf_token if table is WebSession else literal("")
+    return (
+        select(User.id, User.username, User.display_name, User.role, csrf)
+        .select_from(table)
+        .join(User, User.id == table.user_id)
+        .where(
+            table.id == bindparam("h"),
+            table.expires_at >= bindparam("now"),
+            User.active.is_(True),
+        )
+    )
+
+
+_SESSION_LOOKUP = _principal_query(WebSession)
+_TOKEN_LOOKUP = _principal_query(ApiToken)
+
+
 def principal_from_request(s: Session, request: Any) -> Principal | None:
-    """The logged-in user of a request or WebSocket: bearer token first, then the cookie."""
-    now = utcnow()
+    """The logged-in user of a request or WebSocket: bearer token first, then the cookie.
+
+    An unknown, expired or deleted session or token, or a deactivated user, gives None.
+    """
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        tok = s.get(ApiToken, token_id(auth[7:].strip()))
-        if tok is None or tok.expires_at < now or not tok.user.active:
+        stmt, secret, via = _TOKEN_LOOKUP, auth[7:].strip(), "token"
+    else:
+        stmt, secret, via = _SESSION_LOOKUP, request.cookies.get(COOKIE), "cookie"
+        if not secret:
             return None
-        return Principal(Actor.of(tok.user), "", "token")
-    cookie = request.cookies.get(COOKIE)
-    if not cookie:
+    row = s.connection().execute(stmt, {"h": token_id(secret), "now": utcnow()}).first()
+    if row is None:
         return None
-    ws = s.get(WebSession, token_id(cookie))
-    if ws is None or ws.expires_at < now or not ws.user.active:
-        return None
-    return Principal(Actor.of(ws.user), ws.csrf_token, "cookie")
+    uid, username, display_name, role, csrf = row
+    return Principal(Actor(uid, username, display_name, role), csrf, via)
 
 
 async def db_session(request: Request) -> AsyncIterator[Session]:

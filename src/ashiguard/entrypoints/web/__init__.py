@@ -1,0 +1,1 @@
+"""The clinic web app (FastAPI): ``create_app`` in :mod:`ashiguard.entrypoints.web.app`."""
