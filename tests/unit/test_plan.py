@@ -5,7 +5,6 @@ from typing import Any
 
 import pytest
 
-from ashiguard.domain import plan as plan_module
 from ashiguard.domain.errors import InputError
 from ashiguard.domain.mechanics import CONTACTS, G
 from ashiguard.domain.plan import (
@@ -51,10 +50,6 @@ def _screening(decision: str, findings=(), **restr: Any):
             "rules_version": "test",
         }
     )
-
-
-def test_public_names_are_exported():
-    assert all(hasattr(plan_module, n) for n in plan_module.__all__)
 
 
 def test_cleared_client_gets_every_treatment_target_and_no_endangerment_zone():

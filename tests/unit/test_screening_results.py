@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-import importlib
-import inspect
 import json
 
 import pytest
@@ -101,48 +98,3 @@ def test_snomed_codes_seen_in_the_synthea_records_map_to_contract_codes(shared_d
         assert code_for_snomed(sid) == expected
     assert code_for_snomed("72892002") == ("condition", "pregnancy")
     assert code_for_snomed("10509002") is None  # acute bronchitis: no contract code
-
-
-MODULES = [
-    "ashiguard.domain.codes",
-    "ashiguard.domain.intake",
-    "ashiguard.domain.practice",
-    "ashiguard.domain.screening",
-    "ashiguard.domain.zone_names",
-    "ashiguard.adapters.rules_file",
-    "ashiguard.entrypoints.cli.screen",
-    "ashiguard.entrypoints.cli.ready",
-    "ashiguard.entrypoints.cli.demo",
-    "ashiguard.bench.screen",
-]
-
-
-def _defined_names(module) -> set[str]:
-    """Public names a module defines at top level (classes, functions, assignments)."""
-    tree = ast.parse(inspect.getsource(module))
-    names: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
-        elif isinstance(node, ast.Assign):
-            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            names.add(node.target.id)
-    return {n for n in names if not n.startswith("_")}
-
-
-def _isort_key(name: str) -> tuple[int, str]:
-    """ruff's RUF022 order: CONSTANTS, then Classes, then functions."""
-    if name.isupper():
-        return 0, name
-    return (1 if name[0].isupper() else 2), name
-
-
-@pytest.mark.parametrize("name", MODULES)
-def test_each_public_module_has_a_sorted_and_complete_all(name):
-    module = importlib.import_module(name)
-    exported = list(module.__all__)
-    assert exported == sorted(exported, key=_isort_key)
-    missing = _defined_names(module) - set(exported)
-    assert not missing, f"public but not in __all__: {missing}"
-    assert all(hasattr(module, n) for n in exported)

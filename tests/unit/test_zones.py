@@ -3,7 +3,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ashiguard.domain import zones as zones_module
 from ashiguard.domain.errors import InputError
 from ashiguard.domain.zone_names import ZONE_SLUGS
 from ashiguard.domain.zones import (
@@ -27,16 +26,6 @@ def _sample(zm: ZoneMap, step: float = 2.5):
     ys = np.arange(zm.landmarks.occiput - 20, zm.landmarks.ankle + 20, step) + step / 3
     gx, gy = np.meshgrid(xs, ys)
     return gx, gy, zm.labels(gx, gy)
-
-
-def _isort_key(name: str) -> tuple[int, str]:
-    return (0 if name.isupper() and len(name) > 1 else 1 if name[0].isupper() else 2, name)
-
-
-def test_public_names_are_sorted_and_exported():
-    assert list(zones_module.__all__) == sorted(zones_module.__all__, key=_isort_key)
-    for name in zones_module.__all__:
-        assert hasattr(zones_module, name)
 
 
 def test_every_contract_zone_is_defined_once_in_contract_order():

@@ -9,6 +9,8 @@ import typer
 
 from ashiguard.entrypoints.cli._common import fail, print_json, refusing_bad_input
 
+__all__ = ["register"]
+
 admin_app = typer.Typer(help="Administer the clinic database (users).", no_args_is_help=True)
 
 PASSWORD_ENV = "ASHIGUARD_PASSWORD"

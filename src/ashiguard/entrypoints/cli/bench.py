@@ -6,6 +6,8 @@ import typer
 
 from ashiguard.entrypoints.cli._common import fail, print_json
 
+__all__ = ["register"]
+
 
 def bench(
     parts: list[str] = typer.Argument(

@@ -6,6 +6,8 @@ import typer
 
 from ashiguard.entrypoints.cli._common import fail, print_json, refusing_bad_input
 
+__all__ = ["register"]
+
 _DEPTHS = (20.0, 45.0, 80.0)
 
 

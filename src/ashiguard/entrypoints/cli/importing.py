@@ -6,6 +6,8 @@ import typer
 
 from ashiguard.entrypoints.cli._common import print_json, refusing_bad_input
 
+__all__ = ["register"]
+
 
 def import_cmd(
     source: str = typer.Argument(

@@ -8,6 +8,8 @@ import typer
 
 from ashiguard.entrypoints.cli._common import print_json, refusing_bad_input
 
+__all__ = ["register"]
+
 
 def _fmt(v: Any, unit: str = "") -> str:
     if v is None:

@@ -6,6 +6,8 @@ import typer
 
 from ashiguard.entrypoints.cli._common import fail, print_json, read_text_arg, refusing_bad_input
 
+__all__ = ["register"]
+
 
 def _number(option: str, text: str) -> float:
     try:

@@ -10,6 +10,8 @@ import typer
 
 from ashiguard.entrypoints.cli._common import fail, refusing_bad_input
 
+__all__ = ["register"]
+
 
 def record(
     source: str = typer.Option(..., "--source", help="sim, sim:SCENARIO, replay:FILE or lsl:NAME."),

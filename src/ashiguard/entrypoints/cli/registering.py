@@ -9,6 +9,8 @@ import typer
 
 from ashiguard.entrypoints.cli._common import fail, print_json, refusing_bad_input
 
+__all__ = ["register"]
+
 _NOT_UNDER = {
     "on_client": "a sheet on the client's back measures the therapist's feet, not the body",
     "foot": "a grid under the therapist's foot holds no body",

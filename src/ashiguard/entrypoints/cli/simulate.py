@@ -9,6 +9,8 @@ import typer
 
 from ashiguard.entrypoints.cli._common import fail, refusing_bad_input
 
+__all__ = ["register"]
+
 
 def simulate(
     output: Path | None = typer.Option(None, "-o", "--output", help="Recording to write (.h5)."),

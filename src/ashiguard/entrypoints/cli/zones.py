@@ -8,6 +8,8 @@ import typer
 
 from ashiguard.entrypoints.cli._common import fail, print_json, refusing_bad_input
 
+__all__ = ["register"]
+
 
 def zones(
     height_cm: str = typer.Option(..., "--height-cm", help="Client's standing height, cm."),
