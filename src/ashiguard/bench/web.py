@@ -299,7 +299,13 @@ def run(quick: bool) -> list[BenchResult]:
             "ms",
             100,
             "lower",
-            f"{lat.size} alarms raised across {SESSIONS} sessions, frame due time to client",
+            f"{lat.size} alarms raised across {SESSIONS} sessions, frame due time to client"
+            + (
+                f" (p50 {np.percentile(lat, 50):.1f}, p90 {np.percentile(lat, 90):.1f}, "
+                f"max {lat.max():.1f} ms)"
+                if lat.size
+                else ""
+            ),
         ),
         BenchResult(
             "web_client_list_pages_per_s",

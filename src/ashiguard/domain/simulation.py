@@ -341,6 +341,7 @@ class Simulation:
         self._mat_seed = seeds[1]
         bar_rng = np.random.default_rng(seeds[2])
         self._xcentre: dict[tuple[str, int], float] = {}
+        self._label_cache: dict[tuple[int, int, int, int], npt.NDArray[np.int16]] = {}
         self._plan = _Plan(self.n_frames)
         self._faults: list[_Fault] = []
         self._events: list[TruthEvent] = []
@@ -398,18 +399,29 @@ class Simulation:
         return br, bc, qy * _Q + qx
 
     def _support_labels(self, contact: int, x: F64, y: F64) -> npt.NDArray[np.int16]:
-        """Zone labels of every sensel a contact loads at the given positions (-2 off-grid)."""
+        """The distinct zone labels of the sensels a contact loads at the given positions
+        (-2 off-grid); each placement's labels are computed once per simulation."""
         br, bc, q = self._locate(x, y)
         out: list[npt.NDArray[np.int16]] = []
         rows, cols = self.grid.shape
-        for key in np.unique(np.stack([br, bc, q], axis=1), axis=0):
-            patch = self._patches[contact][int(key[2])]
-            rr, cc = np.nonzero(patch.kpa_per_n)
-            rr = rr + int(key[0]) + patch.r0
-            cc = cc + int(key[1]) + patch.c0
-            on = (rr >= 0) & (rr < rows) & (cc >= 0) & (cc < cols)
-            lab = np.full(rr.shape, -2, dtype=np.int16)
-            lab[on] = self.labels[rr[on], cc[on]]
+        cache = self._label_cache
+        # distinct placements first (one integer per placement; rows/cols may be off-grid)
+        span = cols + 1024
+        packed = np.unique(((br + 512) * span + (bc + 512)) * (_Q * _Q) + q)
+        placements, qs = np.divmod(packed, _Q * _Q)
+        rs, cs = np.divmod(placements, span)
+        for b_r, b_c, qq in zip((rs - 512).tolist(), (cs - 512).tolist(), qs.tolist(), strict=True):
+            key = (contact, b_r, b_c, qq)
+            lab = cache.get(key)
+            if lab is None:
+                patch = self._patches[contact][qq]
+                rr, cc = np.nonzero(patch.kpa_per_n)
+                rr = rr + b_r + patch.r0
+                cc = cc + b_c + patch.c0
+                on = (rr >= 0) & (rr < rows) & (cc >= 0) & (cc < cols)
+                full = np.full(rr.shape, -2, dtype=np.int16)
+                full[on] = self.labels[rr[on], cc[on]]
+                lab = cache[key] = np.unique(full)
             out.append(lab)
         return np.concatenate(out)
 

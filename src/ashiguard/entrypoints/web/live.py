@@ -1,10 +1,13 @@
-"""Live sessions: a worker thread per session feeds frames to the monitor and fans out to browsers.
+"""Live sessions: a process per session feeds frames to the monitor; the app fans out to browsers.
 
-Each live session has one :class:`_Worker` thread: it reads frames from the session's frame
-source, hands them to the monitor service, records them, and publishes messages to every
-subscribed WebSocket. Browser views are thinned to at most ``VIEW_HZ`` frames per second (a
-client more than ``VIEW_BUFFER`` frames behind skips the oldest); alarm messages are queued and
-never thinned.
+Each live session runs in its own process (:class:`_SessionProcess`, ``spawn``): a
+:class:`_Worker` there reads frames from the session's frame source, hands them to the monitor
+service, records them and sends its messages over a pipe; a thread of the app publishes them to
+every subscribed WebSocket and stores the outcome. Eight sessions at 100 Hz would otherwise
+share one interpreter lock with the web server: in one process they kept that lock 80-100 %
+busy, and alarms waited behind frames of other sessions (docs/webapp.md). Browser views
+are thinned to at most ``VIEW_HZ`` frames per second (a client more than ``VIEW_BUFFER``
+frames behind skips the oldest); alarm messages are queued and never thinned.
 """
 
 from __future__ import annotations
@@ -187,7 +190,7 @@ class LiveHub:
         """Start the worker of a stored ``live`` session (source, monitor, recording)."""
         ctx = self._context(session_id)
         ch = self.channel(session_id)
-        worker = _Worker(self, ctx, ch, sim_opts)
+        worker = _SessionProcess(self, ctx, ch, sim_opts)
         with self._lock:
             if session_id in self._workers:
                 raise InputError(f"session {session_id}: already running")
@@ -247,9 +250,9 @@ class LiveHub:
         """Acknowledge an alarm of a running session (False: not running or not active)."""
         with self._lock:
             w = self._workers.get(session_id)
-        if w is None or w.monitor is None:
+        if w is None:
             return False
-        return bool(w.monitor.acknowledge(alarm_id))
+        return w.acknowledge(alarm_id)
 
     def recover(self) -> int:
         """Sessions left ``live`` by a stopped server have no worker: mark them ``ended``."""
@@ -588,3 +591,170 @@ class _Worker(threading.Thread):
             "frames": frames,
             "skipped_late": self.skipped_late,
         }
+
+
+class _PipeChannel(_Channel):
+    """The worker's channel inside a session process: messages go to the app over the pipe."""
+
+    def __init__(self, send: Any) -> None:
+        super().__init__()
+        self._send = send
+
+    def publish(self, msg: dict[str, Any], is_view: bool = False) -> None:
+        self._send(("publish", msg, is_view))
+
+
+class _ProcessHub:
+    """What a :class:`_Worker` needs of the hub, inside a session process."""
+
+    def __init__(self, settings: Settings, speed: float, send: Any) -> None:
+        self.settings = settings
+        self.speed = speed
+        self._send = send
+
+    def _finish(self, ctx: SessionContext, result: dict[str, Any]) -> None:
+        self._send(("finish", result))
+
+
+class _ReadySignal:
+    """Stands in for the worker's ready event: tells the app once the session is set up."""
+
+    def __init__(self, send: Any) -> None:
+        self._send = send
+        self._sent = False
+
+    def set(self) -> None:
+        if not self._sent:
+            self._sent = True
+            self._send(("ready",))
+
+
+def _session_main(
+    settings: Settings, ctx: SessionContext, speed: float, sim_opts: dict[str, Any], conn: Any
+) -> None:
+    """Entry point of a session process: run the worker; obey ``stop`` and ``ack`` commands."""
+    import signal
+
+    # Ctrl-C in the terminal reaches the whole process group: the app stops its sessions
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    lock = threading.Lock()
+
+    def send(msg: Any) -> None:
+        with lock, contextlib.suppress(OSError, ValueError):  # the app is gone: nothing to tell
+            conn.send(msg)
+
+    worker = _Worker(_ProcessHub(settings, speed, send), ctx, _PipeChannel(send), sim_opts)
+    worker._ready = _ReadySignal(send)
+
+    def commands() -> None:
+        while True:
+            try:
+                cmd = conn.recv()
+            except (EOFError, OSError):
+                worker.request_stop()  # the app went away: end and keep the recording
+                return
+            if cmd[0] == "stop":
+                worker.request_stop()
+            elif cmd[0] == "ack":
+                ok = worker.monitor is not None and bool(worker.monitor.acknowledge(cmd[2]))
+                send(("ack", cmd[1], ok))
+
+    threading.Thread(target=commands, name="commands", daemon=True).start()
+    worker.run()
+    send(("done",))
+
+
+class _SessionProcess(threading.Thread):
+    """The app's side of one session process: relays its messages and stores its outcome."""
+
+    def __init__(
+        self, hub: LiveHub, ctx: SessionContext, channel: _Channel, sim_opts: dict[str, Any]
+    ) -> None:
+        super().__init__(name=f"live-session-{ctx.session_id}", daemon=True)
+        import multiprocessing
+
+        self.hub = hub
+        self.ctx = ctx
+        self.channel = channel
+        self._ready = threading.Event()
+        self._finished = False
+        self._send_lock = threading.Lock()
+        self._acks: dict[int, tuple[threading.Event, list[bool]]] = {}
+        self._ack_seq = 0
+        mp = multiprocessing.get_context("spawn")
+        self._conn, child = mp.Pipe()
+        self._proc = mp.Process(
+            target=_session_main,
+            args=(hub.settings, ctx, hub.speed, sim_opts, child),
+            name=f"ashiguard-session-{ctx.session_id}",
+            daemon=True,
+        )
+        self._child_conn = child
+
+    def start(self) -> None:
+        self._proc.start()
+        self._child_conn.close()  # the child holds its end: EOF here when it exits
+        super().start()
+
+    def _command(self, *cmd: Any) -> bool:
+        with self._send_lock:
+            try:
+                self._conn.send(cmd)
+            except (OSError, ValueError):
+                return False
+        return True
+
+    def request_stop(self) -> None:
+        self._command("stop")
+
+    def acknowledge(self, alarm_id: int, timeout: float = 5.0) -> bool:
+        """Acknowledge an alarm in the session process (False: not active, or no answer)."""
+        with self._send_lock:
+            self._ack_seq += 1
+            req = self._ack_seq
+            waiter: tuple[threading.Event, list[bool]] = (threading.Event(), [])
+            self._acks[req] = waiter
+        if not self._command("ack", req, int(alarm_id)) or not waiter[0].wait(timeout):
+            self._acks.pop(req, None)
+            return False
+        return bool(waiter[1] and waiter[1][0])
+
+    def run(self) -> None:
+        ch = self.channel
+        try:
+            while True:
+                try:
+                    msg = self._conn.recv()
+                except (EOFError, OSError):
+                    break
+                kind = msg[0]
+                if kind == "publish":
+                    body, is_view = msg[1], msg[2]
+                    if body.get("type") == "init":
+                        with ch.lock:
+                            ch.init = body
+                    elif body.get("type") == "alarm":
+                        with ch.lock:
+                            ch.status = {"type": "status", "active": body.get("active", [])}
+                    ch.publish(body, is_view)
+                elif kind == "ack":
+                    with self._send_lock:
+                        waiter = self._acks.pop(msg[1], None)
+                    if waiter is not None:
+                        waiter[1].append(bool(msg[2]))
+                        waiter[0].set()
+                elif kind == "ready":
+                    self._ready.set()
+                elif kind == "finish":
+                    self._finished = True
+                    self.hub._finish(self.ctx, msg[1])
+                elif kind == "done":
+                    break
+        finally:
+            self._proc.join(30.0)
+            if not self._finished:  # the process died: say so on the session, never hide it
+                error = f"session process ended unexpectedly (exit code {self._proc.exitcode})"
+                self.hub._finish(self.ctx, {"error": error})
+                ch.publish({"type": "ended", "error": error})
+            self._ready.set()
+            self._conn.close()
