@@ -527,17 +527,12 @@ _ZONE_LOAD_NOTE = (
 )
 
 
-def _draw_zone_load_table(ax: Axes, summary: Mapping[str, Any], max_rows: int) -> bool:
-    rows = zone_load_rows(summary)
-    if not rows:
-        return False
-    _title(ax, "Where the load goes")
-    cells = [[r[k] for k, _ in _ZONE_LOAD_COLS] for r in rows[:max_rows]]
-    _table(ax, [h for _, h in _ZONE_LOAD_COLS], cells, (0.3, 0.16, 0.16, 0.16, 0.18))
+def _table_note(ax: Axes, text: str) -> None:
+    """A small grey note above a table's top right corner."""
     ax.text(
         1.0,
         1.01,
-        "therapist's load through the body: change vs the client-alone frames",
+        text,
         fontsize=5.5,
         color=_MUTED,
         transform=ax.transAxes,
@@ -545,6 +540,16 @@ def _draw_zone_load_table(ax: Axes, summary: Mapping[str, Any], max_rows: int) -
         va="bottom",
         wrap=True,
     )
+
+
+def _draw_zone_load_table(ax: Axes, summary: Mapping[str, Any], max_rows: int) -> bool:
+    rows = zone_load_rows(summary)
+    if not rows:
+        return False
+    _title(ax, "Where the load goes")
+    cells = [[r[k] for k, _ in _ZONE_LOAD_COLS] for r in rows[:max_rows]]
+    _table(ax, [h for _, h in _ZONE_LOAD_COLS], cells, (0.3, 0.16, 0.16, 0.16, 0.18))
+    _table_note(ax, "therapist's load through the body: change vs the client-alone frames")
     return True
 
 
@@ -637,17 +642,7 @@ def draw_zone_table(ax: Axes, summary: Mapping[str, Any], *, max_rows: int | Non
             f"{left_out} zones with less or no contact not shown (full table: PDF or HTML "
             "report). " + foot
         )
-    ax.text(
-        1.0,
-        1.01,
-        foot,
-        fontsize=5.5,
-        color=_MUTED,
-        transform=ax.transAxes,
-        ha="right",
-        va="bottom",
-        wrap=True,
-    )
+    _table_note(ax, foot)
 
 
 def draw_checks_table(ax: Axes, summary: Mapping[str, Any], *, font: float = 7.0) -> None:

@@ -323,13 +323,19 @@ class SessionContext:
     recording_path: Any
 
 
-class _Worker(threading.Thread):
-    """One live session: source -> monitor -> recording + WebSocket fan-out -> stored results."""
+class _Worker:
+    """One live session, run in its session process (:func:`_session_main`): source -> monitor
+    -> recording + messages for the browsers -> the outcome for the app to store."""
 
     def __init__(
-        self, hub: LiveHub, ctx: SessionContext, channel: _Channel, sim_opts: dict[str, Any]
+        self,
+        hub: _ProcessHub,
+        ctx: SessionContext,
+        channel: _Channel,
+        sim_opts: dict[str, Any],
+        ready: _ReadySignal,
     ) -> None:
-        super().__init__(name=f"live-session-{ctx.session_id}", daemon=True)
+        self.name = f"live-session-{ctx.session_id}"
         self.hub = hub
         self.ctx = ctx
         self.channel = channel
@@ -337,7 +343,7 @@ class _Worker(threading.Thread):
         self.monitor: Any = None
         self.error: str | None = None
         self._stop_requested = threading.Event()
-        self._ready = threading.Event()
+        self._ready = ready
         self._writer: Any = None
         self._batches: queue.Queue[Any] = queue.Queue()
         self._write_thread: threading.Thread | None = None
@@ -643,8 +649,9 @@ def _session_main(
         with lock, contextlib.suppress(OSError, ValueError):  # the app is gone: nothing to tell
             conn.send(msg)
 
-    worker = _Worker(_ProcessHub(settings, speed, send), ctx, _PipeChannel(send), sim_opts)
-    worker._ready = _ReadySignal(send)
+    worker = _Worker(
+        _ProcessHub(settings, speed, send), ctx, _PipeChannel(send), sim_opts, _ReadySignal(send)
+    )
 
     def commands() -> None:
         while True:
