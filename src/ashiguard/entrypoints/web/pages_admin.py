@@ -19,7 +19,7 @@ from ashiguard.entrypoints.web.forms import error_field
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import (
     Principal,
-    check_csrf,
+    checked_form,
     client_ip,
     create_user,
     db_session,
@@ -37,9 +37,7 @@ OWNER = html_user("owner")
 
 
 async def _form(request: Request, p: Principal) -> dict[str, Any]:
-    form = await request.form()
-    check_csrf(p, str(form.get("csrf_token", "")))
-    return {k: str(v) for k, v in form.items()}
+    return {k: str(v) for k, v in (await checked_form(request, p)).items()}
 
 
 def _users_page(

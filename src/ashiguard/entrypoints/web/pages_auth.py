@@ -18,7 +18,7 @@ from ashiguard.entrypoints.web.security import (
     LoginRefused,
     Principal,
     authenticate,
-    check_csrf,
+    checked_form,
     client_ip,
     db_session,
     end_session,
@@ -118,8 +118,7 @@ async def login(request: Request) -> Response:
 async def logout(
     request: Request, p: Principal = Depends(html_user()), s: Session = Depends(db_session)
 ) -> Response:
-    form = await request.form()
-    check_csrf(p, str(form.get("csrf_token", "")))
+    await checked_form(request, p)
     end_session(s, request.cookies.get(COOKIE, ""))
     repo.audit(s, p.user, "logout", "user", p.user.id, ip=client_ip(request))
     resp = RedirectResponse("/login", status_code=303)

@@ -33,7 +33,7 @@ from ashiguard.entrypoints.web.clinic import (
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import (
     Principal,
-    check_csrf,
+    checked_form,
     client_ip,
     db_session,
     html_user,
@@ -76,8 +76,7 @@ async def client_new(
     p: Principal = Depends(html_user(*CLIENT_ROLES)),
     s: Session = Depends(db_session),
 ) -> Response:
-    form = await request.form()
-    check_csrf(p, str(form.get("csrf_token", "")))
+    form = await checked_form(request, p)
     values = {k: str(form.get(k, "")) for k in ("name", "birth_date", "sex", "phone", "email")}
     try:
         fields = validate_client_fields(values)
@@ -188,8 +187,7 @@ async def intake_submit(
     s: Session = Depends(db_session),
 ) -> Response:
     client = get_or_404(s, Client, client_id)
-    form = await request.form()
-    check_csrf(p, str(form.get("csrf_token", "")))
+    form = await checked_form(request, p)
     symptoms = [str(x) for x in form.getlist("symptoms")]
     pain = [str(x) for x in form.getlist("pain_sites")]
     values: dict[str, object] = {

@@ -25,6 +25,7 @@ from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import (
     Principal,
     check_csrf,
+    checked_form,
     client_ip,
     db_session,
     html_user,
@@ -110,8 +111,7 @@ def _pick(s: Session, model: Any, raw: str, field: str) -> Any:
 async def session_start(
     request: Request, p: Principal = Depends(CLINICAL), s: Session = Depends(db_session)
 ) -> Response:
-    form = await request.form()
-    check_csrf(p, str(form.get("csrf_token", "")))
+    form = await checked_form(request, p)
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
     client = (
         get_or_404(s, Client, int(values["client_id"]))
@@ -193,8 +193,7 @@ async def session_stop(
     p: Principal = Depends(CLINICAL),
     s: Session = Depends(db_session),
 ) -> Response:
-    form = await request.form()
-    check_csrf(p, str(form.get("csrf_token", "")))
+    await checked_form(request, p)
     t = get_or_404(s, TreatmentSession, session_id)
     if t.status != "live":
         raise HTTPException(409, f"session {t.id} is not live (status {t.status})")
@@ -236,8 +235,7 @@ async def session_notes(
     p: Principal = Depends(CLINICAL),
     s: Session = Depends(db_session),
 ) -> Response:
-    form = await request.form()
-    check_csrf(p, str(form.get("csrf_token", "")))
+    form = await checked_form(request, p)
     t = get_or_404(s, TreatmentSession, session_id)
     if t.status == "signed":
         raise HTTPException(409, f"session {t.id} is signed: notes can no longer change")
@@ -256,8 +254,7 @@ async def session_sign(
     p: Principal = Depends(CLINICAL),
     s: Session = Depends(db_session),
 ) -> Response:
-    form = await request.form()
-    check_csrf(p, str(form.get("csrf_token", "")))
+    form = await checked_form(request, p)
     t = get_or_404(s, TreatmentSession, session_id)
     if t.status != "ended":
         raise HTTPException(409, f"session {t.id} cannot be signed while {t.status}")

@@ -24,6 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import bindparam, delete, literal, select
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from ashiguard.adapters.db.models import ROLES, ApiToken, User, WebSession
 from ashiguard.adapters.db.repo import utcnow
@@ -41,6 +42,7 @@ __all__ = [
     "api_user",
     "authenticate",
     "check_csrf",
+    "checked_form",
     "client_ip",
     "create_user",
     "db_session",
@@ -288,3 +290,10 @@ def check_csrf(p: Principal, submitted: str | None) -> None:
         return
     if not submitted or not hmac.compare_digest(submitted, p.csrf):
         raise HTTPException(403, "csrf_token: missing or wrong (reload the page and try again)")
+
+
+async def checked_form(request: Request, p: Principal) -> FormData:
+    """The posted form, after :func:`check_csrf` on its ``csrf_token`` field."""
+    form = await request.form()
+    check_csrf(p, str(form.get("csrf_token", "")))
+    return form
