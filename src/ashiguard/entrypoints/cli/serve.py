@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import socket
 import sys
 from pathlib import Path
@@ -67,10 +66,6 @@ def serve(
     # 1 ms switch interval (default 5 ms) lets the event loop thread that carries the alarms
     # to the browsers take its turn sooner
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    # the app, the database layer and the demo are built: move those objects out of the
-    # garbage collector's view, so that its full collections (which hold the GIL) stay short
-    gc.collect()
-    gc.freeze()
     shown = host if ":" not in host else f"[{host}]"
     scheme = "https" if tls else "http"
     typer.echo(f"ashiguard clinic on {scheme}://{shown}:{port}/  (data: {data_dir.resolve()})")
