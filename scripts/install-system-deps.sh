@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs: chromium (browser tests through
-# Playwright, launched with executable_path) and postgresql (a throw-away server started by a
-# test fixture as the postgres user). Skips apt when everything is already there.
+# Playwright, launched with executable_path), postgresql and redis-server (throw-away servers started by
+# test fixtures; PostgreSQL as the postgres user). Skips apt when everything is already there.
 set -euo pipefail
-pkgs=(chromium postgresql)
+pkgs=(chromium postgresql redis-server)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -5,47 +5,16 @@ The CLI (``serve``, ``admin``), the benchmarks and the tests all build the app t
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ashiguard.adapters.db import Database, sqlite_url
+from ashiguard.adapters.db import Database
 from ashiguard.domain.errors import InputError
+from ashiguard.settings import DATABASE_URL_ENV, Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-__all__ = ["Settings", "make_app", "open_database"]
-
-DATABASE_URL_ENV = "ASHIGUARD_DATABASE_URL"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Where the clinic's data lives.
-
-    ``database_url`` defaults to ``ASHIGUARD_DATABASE_URL`` or else an SQLite file
-    ``DATA_DIR/ashiguard.sqlite3``; recordings go to ``DATA_DIR/recordings``.
-    """
-
-    data_dir: Path
-    database_url: str = ""
-    session_hours: float = 12.0
-    secure_cookies: bool = False
-
-    @classmethod
-    def from_env(cls, data_dir: Path | str, **kw: object) -> Settings:
-        url = os.environ.get(DATABASE_URL_ENV, "")
-        return cls(data_dir=Path(data_dir), database_url=url, **kw)  # type: ignore[arg-type]
-
-    @property
-    def url(self) -> str:
-        return self.database_url or sqlite_url(self.data_dir / "ashiguard.sqlite3")
-
-    @property
-    def recordings_dir(self) -> Path:
-        return self.data_dir / "recordings"
+__all__ = ["make_app", "open_database"]
 
 
 def open_database(settings: Settings, *, migrate: bool = True) -> Database:

@@ -51,9 +51,10 @@ def _seed(data: Path, n_clients: int) -> list[int]:
     """Users, a certified practitioner, an inspected room, 8 screened clients and many more."""
     from ashiguard.adapters.db import repo
     from ashiguard.adapters.db.models import Client, Practitioner
-    from ashiguard.bootstrap import Settings, open_database
+    from ashiguard.bootstrap import open_database
     from ashiguard.entrypoints.web.clinic import screen_and_store
     from ashiguard.entrypoints.web.security import Actor, create_user
+    from ashiguard.settings import Settings
 
     today = date.today()
     db = open_database(Settings(data_dir=data, database_url=""))

@@ -19,8 +19,9 @@ from browserhelpers import USERS
 
 from ashiguard.adapters.db import repo
 from ashiguard.adapters.db.models import Practitioner
-from ashiguard.bootstrap import Settings, make_app, open_database
+from ashiguard.bootstrap import make_app, open_database
 from ashiguard.entrypoints.web.security import create_user
+from ashiguard.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -23,9 +23,9 @@ import pytest
 from webhelpers import PASSWORDS, login, make_client
 
 from ashiguard.adapters.db import Database, sqlite_url
-from ashiguard.bootstrap import Settings
 from ashiguard.entrypoints.web.app import create_app
 from ashiguard.entrypoints.web.security import create_user
+from ashiguard.settings import Settings
 
 
 def _free_port() -> int:

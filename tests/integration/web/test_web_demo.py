@@ -7,8 +7,9 @@ from sqlalchemy import select
 from ashiguard.adapters.db import repo
 from ashiguard.adapters.db.models import Room, Screening, TreatmentSession, User
 from ashiguard.adapters.recording import open_recording
-from ashiguard.bootstrap import Settings, open_database
+from ashiguard.bootstrap import open_database
 from ashiguard.entrypoints.web.demo import seed_demo
+from ashiguard.settings import Settings
 
 
 def test_demo_clinic_covers_every_decision_rooms_and_recorded_sessions(tmp_path):

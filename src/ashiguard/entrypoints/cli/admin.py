@@ -25,8 +25,9 @@ def create_user_cmd(
 ) -> None:
     """Create a user (the first owner); password prompted or read from ASHIGUARD_PASSWORD."""
     from ashiguard.adapters.db import repo
-    from ashiguard.bootstrap import Settings, open_database
+    from ashiguard.bootstrap import open_database
     from ashiguard.entrypoints.web.security import create_user
+    from ashiguard.settings import Settings
 
     password = os.environ.get(PASSWORD_ENV)
     if password is None:
@@ -54,7 +55,8 @@ def list_users_cmd(
     from sqlalchemy import select
 
     from ashiguard.adapters.db.models import User
-    from ashiguard.bootstrap import Settings, open_database
+    from ashiguard.bootstrap import open_database
+    from ashiguard.settings import Settings
 
     settings = Settings.from_env(data_dir)
     with refusing_bad_input():
@@ -74,7 +76,8 @@ def migrate_cmd(
     data_dir: Path = typer.Option(Path("data"), "--data-dir", help="The app's data directory."),
 ) -> None:
     """Upgrade (or with 'base' downgrade) the database schema."""
-    from ashiguard.bootstrap import Settings, open_database
+    from ashiguard.bootstrap import open_database
+    from ashiguard.settings import Settings
 
     settings = Settings.from_env(data_dir)
     with refusing_bad_input():

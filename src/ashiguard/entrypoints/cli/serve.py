@@ -34,7 +34,8 @@ def serve(
     """Run the clinic web app, creating and migrating the database on first start."""
     import uvicorn
 
-    from ashiguard.bootstrap import Settings, make_app, open_database
+    from ashiguard.bootstrap import make_app, open_database
+    from ashiguard.settings import Settings
 
     if not 0 <= port <= 65535:
         fail(f"--port: {port} is not a TCP port")

@@ -16,10 +16,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ashiguard.adapters.db import Database
-from ashiguard.bootstrap import Settings
 from ashiguard.domain.errors import InputError
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import NotAuthenticated
+from ashiguard.settings import Settings
 
 __all__ = [
     "SecurityHeaders",

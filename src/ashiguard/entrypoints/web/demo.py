@@ -22,9 +22,9 @@ from ashiguard.adapters.db.models import (
     TreatmentSession,
     User,
 )
-from ashiguard.bootstrap import Settings
 from ashiguard.entrypoints.web.clinic import screen_and_store
 from ashiguard.entrypoints.web.security import Actor, create_user
+from ashiguard.settings import Settings
 
 __all__ = ["DEMO_USERS", "seed_demo", "start_demo_session"]
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ashiguard.adapters.db import Database
-from ashiguard.bootstrap import Settings
 from ashiguard.domain.errors import InputError
+from ashiguard.settings import Settings
 
 __all__ = [
     "VIEW_BUFFER",

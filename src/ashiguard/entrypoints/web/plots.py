@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from ashiguard.bootstrap import Settings
+from ashiguard.settings import Settings
 
 __all__ = ["render_plot"]
 

@@ -1,0 +1,51 @@
+"""Where the clinic's data lives and which servers it uses: plain values, read once.
+
+Every entrypoint reads its settings here (``Settings.from_env``) and hands them to the composition
+root (:mod:`ashiguard.bootstrap`), which builds the database, the broker and the app from them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["BROKER_URL_ENV", "DATABASE_URL_ENV", "Settings"]
+
+DATABASE_URL_ENV = "ASHIGUARD_DATABASE_URL"
+BROKER_URL_ENV = "ASHIGUARD_BROKER_URL"
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite+pysqlite:///{Path(path).resolve()}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the clinic's data lives.
+
+    ``database_url`` defaults to ``ASHIGUARD_DATABASE_URL`` or else an SQLite file
+    ``DATA_DIR/ashiguard.sqlite3``; recordings go to ``DATA_DIR/recordings``. ``broker_url``
+    (``ASHIGUARD_BROKER_URL``) is empty for the embedded, in-process broker (one machine, one
+    ``serve``) or a ``redis://HOST:PORT/DB`` URL for live sessions run by ``ashiguard worker``.
+    """
+
+    data_dir: Path
+    database_url: str = ""
+    session_hours: float = 12.0
+    secure_cookies: bool = False
+    broker_url: str = ""
+
+    @classmethod
+    def from_env(cls, data_dir: Path | str, **kw: object) -> Settings:
+        url = os.environ.get(DATABASE_URL_ENV, "")
+        kw.setdefault("broker_url", os.environ.get(BROKER_URL_ENV, ""))
+        return cls(data_dir=Path(data_dir), database_url=url, **kw)  # type: ignore[arg-type]
+
+    @property
+    def url(self) -> str:
+        return self.database_url or _sqlite_url(self.data_dir / "ashiguard.sqlite3")
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
