@@ -1,11 +1,13 @@
-"""The composition root: wires settings, the clinic database and the web app.
+"""The composition root: wires settings, the clinic database, the broker and the web app.
 
-The CLI (``serve``, ``admin``), the benchmarks and the tests all build the app through here.
+The CLI (``serve``, ``worker``, ``admin``), the benchmarks and the tests all build what they
+run through here; every dependency can be passed in (tests pass fakes), and nothing else
+decides which adapter serves a port.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ashiguard.adapters.db import Database
 from ashiguard.domain.errors import InputError
@@ -14,7 +16,11 @@ from ashiguard.settings import DATABASE_URL_ENV, Settings
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-__all__ = ["make_app", "open_database"]
+    from ashiguard.services.live_sessions import LiveSessions
+    from ashiguard.services.ports import Broker
+    from ashiguard.services.worker import Worker
+
+__all__ = ["make_app", "make_broker", "make_live_sessions", "make_worker", "open_database"]
 
 
 def open_database(settings: Settings, *, migrate: bool = True) -> Database:
@@ -33,8 +39,63 @@ def open_database(settings: Settings, *, migrate: bool = True) -> Database:
     return db
 
 
-def make_app(settings: Settings, db: Database | None = None) -> FastAPI:
-    """The clinic web app over ``db`` (opened and migrated from ``settings`` when omitted)."""
+def make_broker(settings: Settings) -> Broker:
+    """The broker of ``settings.broker_url``: Redis, or the embedded in-process one."""
+    if settings.broker_url:
+        from ashiguard.adapters.broker.redis import RedisBroker
+
+        return RedisBroker.from_url(settings.broker_url)
+    from ashiguard.adapters.broker import InProcessBroker
+
+    return InProcessBroker()
+
+
+def make_live_sessions(
+    settings: Settings, db: Database, broker: Broker | None = None, speed: float = 1.0
+) -> LiveSessions:
+    """The clinic's live sessions: in child processes of this one (no broker URL), or on
+    ``ashiguard worker`` processes over Redis."""
+    from ashiguard.services.live_sessions import LiveSessions, RecordStore
+
+    store = RecordStore(db, settings.recordings_dir)
+    broker = broker or make_broker(settings)
+    reaper = None
+    if settings.broker_url:
+        from ashiguard.adapters.broker.redis import RedisBroker, RedisLauncher, RedisWorkQueue
+        from ashiguard.services.worker import Reaper, worker_id
+
+        if not isinstance(broker, RedisBroker):
+            raise InputError("--broker: a Redis broker URL needs the Redis broker")
+        launcher: Any = RedisLauncher(broker)
+        reaper = Reaper(RedisWorkQueue(broker.client), broker, store, "web-" + worker_id())
+    else:
+        from ashiguard.services.session_process import LocalLauncher
+
+        launcher = LocalLauncher(broker.publish, store.store_outcome)
+    return LiveSessions(store, broker, launcher, speed=speed, reaper=reaper)
+
+
+def make_worker(settings: Settings, db: Database, ident: str | None = None) -> Worker:
+    """An ``ashiguard worker`` on ``settings.broker_url`` (Redis) and the clinic database."""
+    from ashiguard.adapters.broker.redis import RedisBroker, RedisWorkQueue
+    from ashiguard.services.live_sessions import RecordStore
+    from ashiguard.services.worker import Worker
+
+    if not settings.broker_url:
+        raise InputError("--broker: required: redis://HOST:PORT/DB (or ASHIGUARD_BROKER_URL)")
+    broker = RedisBroker.from_url(settings.broker_url)
+    store = RecordStore(db, settings.recordings_dir)
+    return Worker(
+        RedisWorkQueue(broker.client), broker, store, settings.recordings_dir, ident=ident
+    )
+
+
+def make_app(
+    settings: Settings, db: Database | None = None, live: LiveSessions | None = None
+) -> FastAPI:
+    """The clinic web app over ``db`` (opened and migrated from ``settings`` when omitted)
+    and ``live`` (built from ``settings`` when omitted)."""
     from ashiguard.entrypoints.web.app import create_app
 
-    return create_app(settings, db or open_database(settings))
+    db = db or open_database(settings)
+    return create_app(settings, db, live or make_live_sessions(settings, db))

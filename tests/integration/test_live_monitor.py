@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 
 from ashiguard.adapters.sources.base import Frame, FrameSource, SourceInfo
 from ashiguard.domain.zones import ZONES, Grid, ZoneMap
+from ashiguard.services.live_messages import AlarmNotice
 from ashiguard.services.monitor import LiveMonitor
 
 ROWS, COLS, PITCH, ORIGIN = 128, 48, 10.0, (-235.0, -150.0)
@@ -52,11 +52,11 @@ def _frames(n: int) -> np.ndarray:
 
 
 def test_monitor_publishes_alarms_and_latches_them_until_acknowledged() -> None:
-    seen: list[dict[str, Any]] = []
+    seen: list[AlarmNotice] = []
     mon = LiveMonitor(ArraySource(_frames(150)), on_alert=seen.append)
     mon.run()
-    raised = [e for e in seen if e["action"] == "raised"]
-    assert [(e["kind"], e["zone"]) for e in raised] == [("spine_pressure", "spine_lumbar")]
+    raised = [e for e in seen if e.action == "raised"]
+    assert [(e.kind, e.zone) for e in raised] == [("spine_pressure", "spine_lumbar")]
     assert mon.alerts.qsize() == len(seen)
     snap = mon.snapshot()
     assert snap["state"] == "alarm" and snap["frames"] == 150
@@ -71,7 +71,7 @@ def test_monitor_publishes_alarms_and_latches_them_until_acknowledged() -> None:
 
 
 def test_monitor_turns_unknown_when_the_signal_is_lost() -> None:
-    seen: list[dict[str, Any]] = []
+    seen: list[AlarmNotice] = []
     states: list[str] = []
     mon = LiveMonitor(ArraySource(_frames(40), silence_at=20), on_alert=seen.append)
     mon.start()
@@ -81,7 +81,7 @@ def test_monitor_turns_unknown_when_the_signal_is_lost() -> None:
         time.sleep(0.02)
     mon.stop()
     assert mon.error is None
-    assert any(e["action"] == "signal_lost" for e in seen)
+    assert any(e.action == "signal_lost" for e in seen)
     assert "unknown" in states
     assert mon.snapshot()["state"] == "ok"  # frames came back: trusted again
     assert mon.snapshot()["frames"] == 40

@@ -7,10 +7,11 @@ import json
 
 import pytest
 
+from ashiguard.adapters.broker.fanout import VIEW_BUFFER, Subscriber
 from ashiguard.domain.errors import InputError
 from ashiguard.domain.intake import parse_intake
 from ashiguard.entrypoints.web.forms import error_field, form_to_intake, intake_to_form
-from ashiguard.entrypoints.web.live import VIEW_BUFFER, VIEW_HZ, Subscriber, _Channel, _quantize
+from ashiguard.services.live_session import quantize
 
 
 def test_error_messages_of_the_intake_parser_map_to_form_field_names():
@@ -76,7 +77,7 @@ def test_quantized_frames_keep_missing_sensels_apart_and_scale_to_the_peak():
     import numpy as np
 
     p = np.array([[0.0, 10.0], [np.nan, 254.0]], dtype=np.float32)
-    data, scale, peak = _quantize(p)
+    data, scale, peak = quantize(p)
     q = np.frombuffer(base64.b64decode(data), dtype=np.uint8)
     assert peak == 254.0 and scale == 1.0
     assert q.tolist() == [0, 10, 255, 254]
@@ -86,9 +87,9 @@ def test_a_slow_client_skips_its_oldest_views_but_gets_every_alarm():
     async def scenario():
         sub = Subscriber(asyncio.get_running_loop())
         for i in range(VIEW_BUFFER + 3):
-            sub._push(("frame", json.dumps({"seq": i})), is_view=True)
+            sub.push(("frame", json.dumps({"seq": i})), is_view=True)
             if i in (1, 3):
-                sub._push(("alarm", json.dumps({"n": i})), is_view=False)
+                sub.push(("alarm", json.dumps({"n": i})), is_view=False)
         return await sub.next_batch(), sub.replaced
 
     batch, replaced = asyncio.run(scenario())
@@ -96,10 +97,3 @@ def test_a_slow_client_skips_its_oldest_views_but_gets_every_alarm():
     frames = [json.loads(t)["seq"] for k, t in batch if k == "frame"]
     assert frames == list(range(3, VIEW_BUFFER + 3))
     assert replaced == 3
-
-
-def test_views_are_thinned_to_twenty_per_second_of_stream_time():
-    ch = _Channel()
-    sent = [ch.publish_view({"type": "frame"}, k / 100) for k in range(100)]
-    assert sum(sent) == int(VIEW_HZ)
-    assert ch.view_seq == int(VIEW_HZ)

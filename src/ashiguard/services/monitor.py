@@ -21,6 +21,7 @@ silently: when the bounded queue is full the oldest event is discarded and count
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import queue
 import threading
 import time
@@ -30,29 +31,30 @@ from typing import Any
 import numpy as np
 
 from ashiguard.adapters.sources.base import Frame, FrameSource
-from ashiguard.domain.alarms import AlarmConfig, AlarmEngine, AlarmEvent, ChunkFeatures
+from ashiguard.domain.alarms import ActiveAlarm, AlarmConfig, AlarmEngine, AlarmEvent, ChunkFeatures
 from ashiguard.services.analyze import EngineSetup, plan_engine
+from ashiguard.services.live_messages import AlarmNotice
 
-__all__ = ["DEPTHS_MM", "LiveMonitor", "event_to_json"]
+__all__ = ["DEPTHS_MM", "LiveMonitor", "notice_of"]
 
 DEPTHS_MM: tuple[float, ...] = (10.0, 30.0, 60.0)
 
 
-def event_to_json(ev: AlarmEvent) -> dict[str, Any]:
-    """An alarm event as a plain dict (what the queue and ``on_alert`` carry)."""
-    return {
-        "action": ev.action,
-        "alarm_id": ev.alarm_id,
-        "kind": ev.kind,
-        "priority": ev.priority,
-        "zone": ev.zone,
-        "t": round(ev.t, 4),
-        "value": round(ev.value, 3),
-        "limit": round(ev.limit, 3),
-        "unit": ev.unit,
-        "rule": ev.rule,
-        "source": ev.source,
-    }
+def notice_of(ev: AlarmEvent) -> AlarmNotice:
+    """The live notice of an engine event (rounded as the views show it)."""
+    return AlarmNotice(
+        action=ev.action,
+        alarm_id=ev.alarm_id,
+        kind=ev.kind,
+        priority=ev.priority,
+        zone=ev.zone,
+        t=round(ev.t, 4),
+        value=round(ev.value, 3),
+        limit=round(ev.limit, 3),
+        unit=ev.unit,
+        rule=ev.rule,
+        source=ev.source,
+    )
 
 
 class LiveMonitor:
@@ -85,7 +87,7 @@ class LiveMonitor:
         source: FrameSource,
         config: AlarmConfig | None = None,
         *,
-        on_alert: Callable[[dict[str, Any]], None] | None = None,
+        on_alert: Callable[[AlarmNotice], None] | None = None,
         on_frame: Callable[[Frame, ChunkFeatures], None] | None = None,
         therapist_mass_kg: float | None = None,
         depth_stress: bool = True,
@@ -113,9 +115,13 @@ class LiveMonitor:
             symmetry_source=self.setup.symmetry_source,
         )
         self.on_alert = on_alert
+        lay = self.setup.layout
+        self._zone_names: tuple[str, ...] = (
+            lay.zone_names if lay is not None and lay.labels is not None else ()
+        )
         self.max_batch = max(1, int(max_batch))
         self.on_frame = on_frame
-        self.alerts: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=queue_size)
+        self.alerts: queue.Queue[AlarmNotice] = queue.Queue(maxsize=queue_size)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -141,11 +147,11 @@ class LiveMonitor:
             self._stress = DepthStress((info.rows, info.cols), info.pitch_mm, DEPTHS_MM)
 
     # ------------------------------------------------------------------ frames
-    def process_frame(self, frame: Frame) -> list[dict[str, Any]]:
+    def process_frame(self, frame: Frame) -> list[AlarmNotice]:
         """Run one frame through the engine and publish its alarm events (any thread)."""
         return self.process_frames([frame])
 
-    def process_frames(self, frames: list[Frame]) -> list[dict[str, Any]]:
+    def process_frames(self, frames: list[Frame]) -> list[AlarmNotice]:
         """Run consecutive frames through the engine as one chunk and publish their events.
 
         The engine's alarms do not depend on chunking, so a backlog is processed in one
@@ -178,7 +184,7 @@ class LiveMonitor:
                 self.engine.note_silence(last.t)
             new = self.engine.events[self._seen_events :]
             self._seen_events = len(self.engine.events)
-        out = [event_to_json(ev) for ev in new]
+        out = [notice_of(ev) for ev in new]
         if out:
             self.latencies_ms.append((time.perf_counter() - arrived) * 1e3)
             for ev_obj in new:
@@ -202,7 +208,7 @@ class LiveMonitor:
             self.on_frame(last, feats)
         return out
 
-    def _publish(self, ev: dict[str, Any]) -> None:
+    def _publish(self, ev: AlarmNotice) -> None:
         while True:
             try:
                 self.alerts.put_nowait(ev)
@@ -216,7 +222,9 @@ class LiveMonitor:
         if self.on_alert is not None:
             self.on_alert(ev)
 
-    def _silence(self) -> None:
+    def check_silence(self) -> None:
+        """Call when no frame came for a while: past the limit, the state turns ``unknown``
+        and a ``signal_lost`` notice is published (once per silence)."""
         with self._lock:
             if self._last is None or self._last_frame_wall is None:
                 return
@@ -227,17 +235,17 @@ class LiveMonitor:
             self._signal_lost = lost
         if newly:
             self._publish(
-                {
-                    "action": "signal_lost",
-                    "kind": "sensor_fault",
-                    "priority": "medium",
-                    "zone": None,
-                    "t": round(last_t + waited, 4),
-                    "rule": "sensor_fault:signal_lost",
-                    "value": round(waited, 3),
-                    "limit": self.engine.config.max_frame_gap_s,
-                    "unit": "s",
-                }
+                AlarmNotice(
+                    action="signal_lost",
+                    kind="sensor_fault",
+                    priority="medium",
+                    zone=None,
+                    t=round(last_t + waited, 4),
+                    rule="sensor_fault:signal_lost",
+                    value=round(waited, 3),
+                    limit=self.engine.config.max_frame_gap_s,
+                    unit="s",
+                )
             )
 
     # ------------------------------------------------------------------ thread
@@ -254,7 +262,7 @@ class LiveMonitor:
                 try:
                     frame = self.source.get(timeout=gap / 2)
                 except queue.Empty:
-                    self._silence()
+                    self.check_silence()
                     continue
                 if frame is None:
                     break
@@ -313,7 +321,7 @@ class LiveMonitor:
         with self._lock:
             ok = self.engine.acknowledge(alarm_id)
         if ok:
-            self._publish({"action": "acknowledged", "alarm_id": alarm_id})
+            self._publish(AlarmNotice(action="acknowledged", alarm_id=alarm_id))
         return ok
 
     def acknowledge_all_latched(self) -> int:
@@ -321,6 +329,16 @@ class LiveMonitor:
         with self._lock:
             ids = [a.alarm_id for a in self.engine.active.values() if not a.condition_present]
         return sum(self.acknowledge(i) for i in ids)
+
+    def active_alarms(self) -> tuple[ActiveAlarm, ...]:
+        """Copies of the alarms in the active list now (safe to hand to another thread)."""
+        with self._lock:
+            return tuple(dataclasses.replace(a) for a in self.engine.active.values())
+
+    @property
+    def frames(self) -> int:
+        """Frames processed so far."""
+        return self._frames
 
     def snapshot(self, hottest: int = 3) -> dict[str, Any]:
         """State, load on the client and its share, hottest zones, active alarms, counts."""
@@ -332,12 +350,13 @@ class LiveMonitor:
             if f is not None and f.times.size:
                 lv = float(f.load_n[-1])
                 load = lv if np.isfinite(lv) else None
-                if eng._zone_names:
+                zone_names = self._zone_names
+                if zone_names:
                     peaks = f.zone_peak_kpa[-1]
                     order = np.argsort(np.nan_to_num(peaks, nan=-1.0))[::-1][:hottest]
                     for zi in order:
                         if np.isfinite(peaks[zi]) and peaks[zi] > 0:
-                            name = eng._zone_names[zi]
+                            name = zone_names[zi]
                             zones.append(
                                 {
                                     "zone": name,

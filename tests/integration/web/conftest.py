@@ -23,7 +23,7 @@ import pytest
 from webhelpers import PASSWORDS, login, make_client
 
 from ashiguard.adapters.db import Database, sqlite_url
-from ashiguard.entrypoints.web.app import create_app
+from ashiguard.bootstrap import make_app
 from ashiguard.entrypoints.web.security import create_user
 from ashiguard.settings import Settings
 
@@ -221,7 +221,7 @@ def users(db: Database) -> dict[str, int]:
 def app(settings: Settings, db: Database, users: dict[str, int]) -> Iterator[Any]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.recordings_dir.mkdir(parents=True, exist_ok=True)
-    application = create_app(settings, db)
+    application = make_app(settings, db)
     yield application
     application.state.live.stop_all()
 

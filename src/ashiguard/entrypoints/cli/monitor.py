@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -26,16 +27,21 @@ def monitor(
     screening: str | None = typer.Option(None, "--screening", help="Screening result JSON."),
     intake: str | None = typer.Option(None, "--intake", help="Intake JSON: screen it for limits."),
     config: str | None = typer.Option(None, "--config", help="Clinic limits file (TOML)."),
-    duration: float | None = typer.Option(None, "--duration", help="Stop after S seconds."),
+    duration: float | None = typer.Option(
+        None, "--duration", help="Stop after S seconds of stream time."
+    ),
     speed: float = typer.Option(1.0, "--speed", help="sim/replay pace (1 = real time)."),
     therapist_mass: float | None = typer.Option(
         None, "--therapist-mass", help="Therapist's mass, kg (overrides the source's)."
     ),
+    output: Path | None = typer.Option(
+        None, "-o", "--output", help="Also record the session to this file (.h5)."
+    ),
 ) -> None:
     """Watch a live source: load, hottest zones, alarms (press a to acknowledge, q to quit)."""
-    from ashiguard.adapters.sources import open_source
     from ashiguard.services.analyze import limits_from_files
-    from ashiguard.services.monitor import LiveMonitor
+    from ashiguard.services.live_session import LiveSession, hdf5_sink
+    from ashiguard.services.session_process import open_live_source
 
     if intake and screening:
         fail("--intake and --screening: give one of them, not both")
@@ -47,44 +53,67 @@ def monitor(
             screening=read_json_object(screening, "screening") if screening else None,
             intake=read_json_object(intake, "intake") if intake else None,
         )
-        opts: dict[str, Any] = {}
-        if source.startswith(("sim", "replay")):
-            opts["speed"] = speed
-        src = open_source(source, **opts)
-        interactive = sys.stdin.isatty() and sys.stdout.isatty()
-        on_alert = None if interactive else _print_event
-        mon = LiveMonitor(src, cfg, on_alert=on_alert, therapist_mass_kg=therapist_mass)
+        paced = source.startswith(("sim", "replay"))
+        src = open_live_source(
+            source, speed=speed, duration_s=duration, therapist_mass_kg=therapist_mass
+        )
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    session = LiveSession(
+        src,
+        cfg,
+        sink=hdf5_sink(output) if output is not None else None,
+        therapist_mass_kg=therapist_mass,
+        duration_s=duration,
+        speed=speed if paced else None,
+        depth_stress=True,
+        analyze=False,
+        source_label=source,
+        on_notice=None if interactive else _print_event,
+    )
+    try:
         if interactive:
-            _interactive(mon, duration)
+            outcome = _interactive(session)
         else:
-            mon.run(duration)
-    snap = mon.snapshot()
+            try:
+                outcome = session.run()
+            except KeyboardInterrupt:
+                session.request_stop()
+                raise
+    finally:
+        src.close()
+    snap = session.monitor.snapshot()
     typer.echo(
         f"monitor: {snap['frames']} frames, state {snap['state']}, "
         f"dropped {snap['frames_dropped']}, alerts dropped {snap['alerts_dropped']}",
         err=True,
     )
+    if outcome.error is not None:
+        fail(outcome.error)
 
 
-def _print_event(ev: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(ev) + "\n")
+def _print_event(ev: Any) -> None:
+    sys.stdout.write(json.dumps(ev.to_json()) + "\n")
     sys.stdout.flush()
 
 
-def _interactive(mon: Any, duration: float | None) -> None:
+def _interactive(session: Any) -> Any:
     import select
     import termios
+    import threading
     import tty
 
     from rich.live import Live
 
     fd = sys.stdin.fileno()
     old = termios.tcgetattr(fd)
-    mon.start(duration)
+    result: list[Any] = []
+    runner = threading.Thread(target=lambda: result.append(session.run()), daemon=True)
+    runner.start()
+    mon = session.monitor
     try:
         tty.setcbreak(fd)
         with Live(_view(mon.snapshot()), refresh_per_second=10, screen=False) as live:
-            while mon.running:
+            while runner.is_alive():
                 ready, _, _ = select.select([sys.stdin], [], [], 0.1)
                 if ready:
                     key = sys.stdin.read(1).lower()
@@ -95,9 +124,9 @@ def _interactive(mon: Any, duration: float | None) -> None:
                 live.update(_view(mon.snapshot()))
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, old)
-        mon.stop()
-    if mon.error is not None:
-        raise mon.error
+        session.request_stop()
+        runner.join()
+    return result[0]
 
 
 def _view(snap: dict[str, Any]) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,41 +22,76 @@ def record(
         1.0, "--speed", help="sim/replay pacing: 1 real time, 0 as fast as possible."
     ),
     seed: int = typer.Option(1, "--seed", help="sim: random seed."),
+    therapist_mass: float | None = typer.Option(
+        None, "--therapist-mass", help="sim: the therapist's mass, kg."
+    ),
+    client_height: float | None = typer.Option(
+        None, "--client-height-cm", help="sim: the client's height, cm."
+    ),
+    client_weight: float | None = typer.Option(
+        None, "--client-weight-kg", help="sim: the client's weight, kg."
+    ),
     timeout: float = typer.Option(5.0, "--timeout", help="lsl: seconds to find the stream."),
 ) -> None:
     """Record a live frame source to a recording, counting dropped/reordered frames."""
-    from ashiguard.adapters.sources import open_source
-    from ashiguard.services.record import record_source
+    import threading
 
-    opts: dict[str, Any] = {}
-    kind = source.partition(":")[0]
-    if kind == "sim":
-        # simulate a little more than asked, so the recording is never cut short
-        opts = {"speed": speed, "seed": seed, "duration_s": duration + 1.0}
-    elif kind == "replay":
-        opts = {"speed": speed}
-    elif kind == "lsl":
-        opts = {"timeout_s": timeout}
+    from ashiguard.services.live_session import LiveSession, hdf5_sink
+    from ashiguard.services.session_process import open_live_source
+
+    if not (duration > 0 and math.isfinite(duration)):
+        fail(f"--duration: must be a positive number of seconds, got {duration}")
+    client = {
+        k: v
+        for k, v in (("height_cm", client_height), ("weight_kg", client_weight))
+        if v is not None
+    }
     with refusing_bad_input(OSError):
-        src = open_source(source, **opts)
-        try:
-            if sys.stderr.isatty():
-                from rich.console import Console
-                from rich.progress import Progress
+        src = open_live_source(
+            source,
+            speed=speed,
+            seed=seed,
+            duration_s=duration,
+            therapist_mass_kg=therapist_mass,
+            client=client,
+            timeout_s=timeout,
+        )
+    session = LiveSession(
+        src,
+        sink=hdf5_sink(output),
+        duration_s=duration,
+        speed=speed if source.startswith(("sim", "replay")) else None,
+        therapist_mass_kg=therapist_mass,
+        analyze=False,
+        source_label=source,
+    )
+    result: list[Any] = []
+    runner = threading.Thread(target=lambda: result.append(session.run()), daemon=True)
+    try:
+        runner.start()
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import Progress
 
-                with Progress(console=Console(stderr=True), transient=True) as bar:
-                    task = bar.add_task(f"recording {source}", total=duration)
-                    res = record_source(
-                        src, output, duration, progress=lambda s, d: bar.update(task, completed=s)
-                    )
-            else:
-                res = record_source(src, output, duration)
-        finally:
-            src.close()
-    late = f", late frames left out {res.skipped_late}" if res.skipped_late else ""
+            with Progress(console=Console(stderr=True), transient=True) as bar:
+                task = bar.add_task(f"recording {source}", total=duration)
+                while runner.is_alive():
+                    runner.join(0.1)
+                    bar.update(task, completed=session.recorded_until)
+        runner.join()
+    except KeyboardInterrupt:  # Ctrl-C ends the recording early, keeping what was recorded
+        session.request_stop()
+        runner.join()
+    finally:
+        src.close()
+    outcome = result[0]
+    if outcome.error is not None:
+        fail(outcome.error)
+    s = src.stats
+    late = f", late frames left out {outcome.skipped_late}" if outcome.skipped_late else ""
     typer.echo(
-        f"recorded {res.frames} frames ({res.duration_s:.2f} s) from {source} to {res.path}: "
-        f"dropped {res.dropped}, reordered {res.reordered}{late}"
+        f"recorded {outcome.frames} frames ({session.recorded_until:.2f} s) from {source} to "
+        f"{output}: dropped {s.dropped}, reordered {s.reordered}{late}"
     )
 
 

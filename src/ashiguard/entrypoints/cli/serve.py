@@ -30,6 +30,12 @@ def serve(
     keyfile: Path | None = typer.Option(
         None, "--keyfile", help="TLS private key (PEM) of --certfile."
     ),
+    broker: str = typer.Option(
+        "",
+        "--broker",
+        help="redis://HOST:PORT/DB: live sessions run on `ashiguard worker` processes "
+        "(default: ASHIGUARD_BROKER_URL, else in child processes of this server).",
+    ),
 ) -> None:
     """Run the clinic web app, creating and migrating the database on first start."""
     import uvicorn
@@ -41,10 +47,11 @@ def serve(
         fail(f"--port: {port} is not a TCP port")
     tls = _check_tls(certfile, keyfile)
     port = _check_port(host, port)
-    settings = Settings.from_env(data_dir, secure_cookies=tls)
+    extra = {"broker_url": broker} if broker else {}
+    settings = Settings.from_env(data_dir, secure_cookies=tls, **extra)
     with refusing_bad_input():
         db = open_database(settings)
-    app = make_app(settings, db)
+        app = make_app(settings, db)
     logins: list[tuple[str, str, str]] = []
     if demo:
         from ashiguard.entrypoints.web.demo import seed_demo, start_demo_session
@@ -69,7 +76,11 @@ def serve(
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     shown = host if ":" not in host else f"[{host}]"
     scheme = "https" if tls else "http"
-    typer.echo(f"ashiguard clinic on {scheme}://{shown}:{port}/  (data: {data_dir.resolve()})")
+    where = f"live sessions on workers via {settings.broker_url}" if settings.broker_url else ""
+    typer.echo(
+        f"ashiguard clinic on {scheme}://{shown}:{port}/  (data: {data_dir.resolve()})"
+        + (f"  ({where})" if where else "")
+    )
     if logins:
         typer.echo("demo logins (username / password / role):")
         for user, pw, role in logins:

@@ -19,6 +19,7 @@ from ashiguard.adapters.db import Database
 from ashiguard.domain.errors import InputError
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import NotAuthenticated
+from ashiguard.services.live_sessions import LiveSessions
 from ashiguard.settings import Settings
 
 __all__ = [
@@ -128,8 +129,8 @@ def _secret(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-def create_app(settings: Settings, db: Database) -> FastAPI:
-    """Build the app over an opened, migrated database."""
+def create_app(settings: Settings, db: Database, live: LiveSessions) -> FastAPI:
+    """Build the app over an opened, migrated database and the clinic's live sessions."""
     from ashiguard.entrypoints.web import (
         api,
         pages_admin,
@@ -137,7 +138,6 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
         pages_clients,
         pages_sessions,
     )
-    from ashiguard.entrypoints.web.live import LiveHub
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -155,7 +155,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.pseudonym_secret = _secret(settings)
-    app.state.live = LiveHub(settings, db)
+    app.state.live = live
     app.state.live.recover()
     _install_handlers(app)
     app.add_middleware(SecurityHeaders)

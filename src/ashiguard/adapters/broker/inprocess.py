@@ -1,0 +1,46 @@
+"""The embedded broker: live messages fanned out to the viewers of this one process."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from ashiguard.adapters.broker.fanout import FanOut, Subscriber
+from ashiguard.services.live_messages import AlarmMessage, LiveMessage, StatusMessage, encode
+
+__all__ = ["InProcessBroker"]
+
+
+class InProcessBroker:
+    """Publisher/subscriber inside one process (``ashiguard serve`` without ``--broker``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._fanouts: dict[int, FanOut] = {}
+
+    def fanout(self, session_id: int) -> FanOut:
+        with self._lock:
+            return self._fanouts.setdefault(session_id, FanOut())
+
+    def publish(self, session_id: int, msg: LiveMessage, view: bool = False) -> None:
+        fan = self.fanout(session_id)
+        encoded = encode(msg)  # once, on the publishing thread, not on the event loop
+        if not view:
+            status = encode(StatusMessage(msg.active)) if isinstance(msg, AlarmMessage) else None
+            fan.remember(msg.type, encoded, status)
+        fan.deliver(encoded, view)
+
+    def subscribe(self, session_id: int) -> Subscriber:
+        sub = Subscriber(asyncio.get_running_loop())
+        self.fanout(session_id).add(sub)
+        return sub
+
+    def unsubscribe(self, session_id: int, sub: Subscriber) -> None:  # type: ignore[override]
+        self.fanout(session_id).remove(sub)
+
+    def active_alarm_ids(self, session_id: int) -> set[int]:
+        return self.fanout(session_id).active_alarm_ids()
+
+    def close(self) -> None:
+        with self._lock:
+            self._fanouts.clear()

@@ -1,0 +1,387 @@
+"""The Redis broker: live sessions on ``ashiguard worker`` processes, viewers on any ``serve``.
+
+Keys (prefix ``ashiguard:``; ``S`` is a treatment session number, ``W`` a worker id):
+
+=============================  =================================================================
+``starts``                     stream of start requests; consumer group ``workers``
+``session:S:messages``         stream of the session's messages (field ``k`` type, ``d`` JSON,
+                               ``v`` 1 for a view frame), capped near ``STREAM_MAXLEN`` entries
+``session:S:init``/``status``  the latest ``init`` and ``status`` messages (late viewers)
+``session:S:ended``            the ``ended`` message, once there is one
+``session:S:commands``         stream of commands to the session (``stop``, ``ack``)
+``session:S:spec``             the session's spec (JSON), for whoever ends it if its worker dies
+``session:S:owner``            the id of the worker running it (refreshed with its heartbeat)
+``session:S:ready``/``done``   set when the session runs / when its outcome is stored
+``live``                       set of the sessions workers run
+``worker:W``                   the worker's heartbeat (expires ``HEARTBEAT_TTL_S`` after the last)
+=============================  =================================================================
+
+Recordings are written by the worker's session processes, never through Redis: a Redis
+restart loses at most messages in flight to viewers, and viewers resume by themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+from ashiguard.adapters.broker.fanout import FanOut, Subscriber
+from ashiguard.domain.errors import InputError
+from ashiguard.services.live_messages import AlarmMessage, LiveMessage, StatusMessage, encode
+
+__all__ = [
+    "HEARTBEAT_TTL_S",
+    "STREAM_MAXLEN",
+    "RedisBroker",
+    "RedisLauncher",
+    "RedisWorkQueue",
+]
+
+STREAM_MAXLEN = 2000
+HEARTBEAT_TTL_S = 3.0
+KEEP_S = 6 * 3600  # how long a finished session's keys stay (late viewers see "ended")
+_P = "ashiguard:"
+
+
+def _k(session_id: int, name: str) -> str:
+    return f"{_P}session:{session_id}:{name}"
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _connect(url: str) -> Any:
+    import redis
+
+    parts = urlparse(url)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise InputError(f"--broker: expected redis://HOST:PORT/DB, got {url[:60]!r}")
+    try:
+        client = redis.Redis.from_url(
+            url, socket_connect_timeout=2.0, socket_timeout=5.0, health_check_interval=10
+        )
+        client.ping()
+    except (redis.RedisError, ValueError) as exc:
+        raise InputError(f"--broker: cannot reach Redis at {url[:60]}: {exc}") from None
+    return client
+
+
+class _Reader(threading.Thread):
+    """Reads one session's message stream for the viewers of this process."""
+
+    def __init__(self, broker: RedisBroker, session_id: int, fan: FanOut) -> None:
+        super().__init__(name=f"redis-viewers-{session_id}", daemon=True)
+        self.broker = broker
+        self.session_id = session_id
+        self.fan = fan
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        import redis
+
+        r = self.broker.client
+        stream = _k(self.session_id, "messages")
+        last: str | None = None
+        while not self.stop.is_set():
+            try:
+                if last is None:  # (re)join: where the stream is now, then what a newcomer needs
+                    newest = r.xrevrange(stream, count=1)
+                    last = _text(newest[0][0]) if newest else "0-0"
+                    for kind in ("init", "status", "ended"):
+                        text = r.get(_k(self.session_id, kind))
+                        if text is not None:
+                            enc = (kind, _text(text))
+                            self.fan.remember(kind, enc)
+                            self.fan.deliver(enc, False)
+                got = r.xread({stream: last}, count=500, block=500)
+            except redis.RedisError:
+                time.sleep(0.5)  # Redis restarting: viewers keep their socket, we retry
+                continue
+            for _name, entries in got or ():
+                for entry_id, fields in entries:
+                    last = _text(entry_id)
+                    kind = _text(fields[b"k"])
+                    enc = (kind, _text(fields[b"d"]))
+                    view = fields.get(b"v") == b"1"
+                    if not view:
+                        status = None
+                        if kind == "alarm":
+                            active = json.loads(enc[1]).get("active", [])
+                            status = ("status", json.dumps({"type": "status", "active": active}))
+                        self.fan.remember(kind, enc, status)
+                    self.fan.deliver(enc, view)
+
+
+class RedisBroker:
+    """Publisher/subscriber over Redis Streams (``--broker redis://HOST:PORT/DB``)."""
+
+    def __init__(self, client: Any, url: str = "") -> None:
+        self.client = client
+        self.url = url
+        self._lock = threading.Lock()
+        self._fans: dict[int, FanOut] = {}
+        self._readers: dict[int, _Reader] = {}
+        self.publish_errors = 0
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisBroker:
+        return cls(_connect(url), url)
+
+    # ------------------------------------------------------------------ publishing
+    def publish(self, session_id: int, msg: LiveMessage, view: bool = False) -> None:
+        import redis
+
+        kind, text = encode(msg)  # once, for every web process and viewer
+        fields = {"k": kind, "d": text, "v": "1" if view else "0"}
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.xadd(_k(session_id, "messages"), fields, maxlen=STREAM_MAXLEN, approximate=True)
+            if kind == "init":
+                pipe.set(_k(session_id, "init"), text, ex=KEEP_S)
+            elif isinstance(msg, AlarmMessage):
+                pipe.set(_k(session_id, "status"), encode(StatusMessage(msg.active))[1], ex=KEEP_S)
+            elif kind == "ended":
+                pipe.set(_k(session_id, "ended"), text, ex=KEEP_S)
+                pipe.expire(_k(session_id, "messages"), KEEP_S)
+            pipe.execute()
+        except redis.RedisError:
+            self.publish_errors += 1  # viewers miss it; the recording does not
+
+    # ------------------------------------------------------------------ viewers
+    def subscribe(self, session_id: int) -> Subscriber:
+        sub = Subscriber(asyncio.get_running_loop())
+        with self._lock:
+            fan = self._fans.setdefault(session_id, FanOut())
+            fan.add(sub)
+            reader = self._readers.get(session_id)
+            if reader is None or not reader.is_alive():
+                reader = _Reader(self, session_id, fan)
+                self._readers[session_id] = reader
+                reader.start()
+        return sub
+
+    def unsubscribe(self, session_id: int, sub: Subscriber) -> None:  # type: ignore[override]
+        with self._lock:
+            fan = self._fans.get(session_id)
+            if fan is None or not fan.remove(sub):
+                return
+            del self._fans[session_id]  # last viewer here: stop reading the stream
+            reader = self._readers.pop(session_id, None)
+        if reader is not None:
+            reader.stop.set()
+
+    def active_alarm_ids(self, session_id: int) -> set[int]:
+        import redis
+
+        try:
+            text = self.client.get(_k(session_id, "status"))
+        except redis.RedisError:
+            return set()
+        if text is None:
+            return set()
+        return {int(a["alarm_id"]) for a in json.loads(_text(text)).get("active", [])}
+
+    def close(self) -> None:
+        with self._lock:
+            readers = list(self._readers.values())
+            self._readers.clear()
+            self._fans.clear()
+        for r in readers:
+            r.stop.set()
+        for r in readers:
+            r.join(2.0)
+        self.client.close()
+
+
+class RedisWorkQueue:
+    """The workers' side of Redis: start requests, commands, heartbeats, ownership."""
+
+    GROUP = "workers"
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self._group_ready = False
+
+    def _ensure_group(self) -> None:
+        import redis
+
+        if self._group_ready:
+            return
+        try:
+            self.client.xgroup_create(f"{_P}starts", self.GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+    # --------------------------------------------------------------- web side
+    def submit(self, spec: dict[str, Any]) -> None:
+        sid = int(spec["session_id"])
+        pipe = self.client.pipeline(transaction=False)
+        pipe.delete(_k(sid, "ready"), _k(sid, "done"), _k(sid, "ended"))
+        pipe.set(_k(sid, "spec"), json.dumps(spec), ex=KEEP_S)
+        pipe.xadd(f"{_P}starts", {"spec": json.dumps(spec)}, maxlen=10000, approximate=True)
+        pipe.execute()
+
+    def ready_state(self, session_id: int) -> str | None:
+        v = self.client.get(_k(session_id, "ready"))
+        return None if v is None else _text(v)
+
+    def done(self, session_id: int) -> bool:
+        return bool(self.client.exists(_k(session_id, "done")))
+
+    def command(self, session_id: int, cmd: tuple[Any, ...]) -> None:
+        self.client.xadd(
+            _k(session_id, "commands"), {"c": json.dumps(list(cmd))}, maxlen=200, approximate=True
+        )
+
+    def owner(self, session_id: int) -> str | None:
+        v = self.client.get(_k(session_id, "owner"))
+        return None if v is None else _text(v)
+
+    def worker_alive(self, worker_id: str) -> bool:
+        return bool(self.client.exists(f"{_P}worker:{worker_id}"))
+
+    def live_ids(self) -> list[int]:
+        return sorted(int(_text(v)) for v in self.client.smembers(f"{_P}live"))
+
+    # --------------------------------------------------------------- worker side
+    def claim(self, worker_id: str, timeout_s: float) -> dict[str, Any] | None:
+        """The next start request for ``worker_id`` (None after ``timeout_s``)."""
+        self._ensure_group()
+        got = self.client.xreadgroup(
+            self.GROUP, worker_id, {f"{_P}starts": ">"}, count=1, block=int(timeout_s * 1000)
+        )
+        for _name, entries in got or ():
+            for entry_id, fields in entries:
+                self.client.xack(f"{_P}starts", self.GROUP, entry_id)
+                spec: dict[str, Any] = json.loads(_text(fields[b"spec"]))
+                return spec
+        return None
+
+    def take(self, session_id: int, worker_id: str) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(_k(session_id, "owner"), worker_id, px=int(HEARTBEAT_TTL_S * 2000))
+        pipe.sadd(f"{_P}live", session_id)
+        pipe.execute()
+
+    def set_ready(self, session_id: int, state: str = "ok") -> None:
+        self.client.set(_k(session_id, "ready"), state, ex=KEEP_S)
+
+    def heartbeat(self, worker_id: str, session_ids: list[int]) -> None:
+        """The worker is alive and runs ``session_ids`` (ownership re-stated, so that it
+        survives a Redis restart)."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(f"{_P}worker:{worker_id}", "1", px=int(HEARTBEAT_TTL_S * 1000))
+        for sid in session_ids:
+            pipe.set(_k(sid, "owner"), worker_id, px=int(HEARTBEAT_TTL_S * 2000))
+            pipe.sadd(f"{_P}live", sid)
+        pipe.execute()
+
+    def read_commands(
+        self, last_ids: dict[int, str], timeout_s: float
+    ) -> list[tuple[int, tuple[Any, ...]]]:
+        """Commands for the sessions in ``last_ids`` (updated in place)."""
+        if not last_ids:
+            time.sleep(timeout_s)
+            return []
+        streams = {_k(sid, "commands"): last for sid, last in last_ids.items()}
+        got = self.client.xread(streams, count=100, block=int(timeout_s * 1000))
+        out = []
+        for name, entries in got or ():
+            sid = int(_text(name).split(":")[2])
+            for entry_id, fields in entries:
+                last_ids[sid] = _text(entry_id)
+                out.append((sid, tuple(json.loads(_text(fields[b"c"])))))
+        return out
+
+    def newest_command_id(self, session_id: int) -> str:
+        newest = self.client.xrevrange(_k(session_id, "commands"), count=1)
+        return _text(newest[0][0]) if newest else "0-0"
+
+    def spec(self, session_id: int) -> dict[str, Any] | None:
+        v = self.client.get(_k(session_id, "spec"))
+        return None if v is None else dict(json.loads(_text(v)))
+
+    def claim_orphan(self, session_id: int, worker_id: str) -> bool:
+        """Whether ``worker_id`` may end the orphaned session (one process does)."""
+        return bool(self.client.set(_k(session_id, "reaping"), worker_id, nx=True, ex=60))
+
+    def finished(self, session_id: int) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(_k(session_id, "done"), "1", ex=KEEP_S)
+        pipe.delete(_k(session_id, "owner"))
+        pipe.srem(f"{_P}live", session_id)
+        pipe.execute()
+
+
+class RedisLauncher:
+    """Starts live sessions on whichever ``ashiguard worker`` takes them first."""
+
+    def __init__(self, broker: RedisBroker) -> None:
+        self.broker = broker
+        self.queue = RedisWorkQueue(broker.client)
+
+    def launch(self, spec: Any, timeout: float = 30.0) -> bool:
+        import redis
+
+        try:
+            self.queue.submit(spec.to_json())
+        except redis.RedisError as exc:
+            raise InputError(f"broker: cannot start the session: {exc}") from None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.queue.ready_state(spec.session_id) is not None:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def command(self, session_id: int, *cmd: Any) -> bool:
+        import redis
+
+        try:
+            if not self.running(session_id):
+                return False
+            self.queue.command(session_id, tuple(cmd))
+        except redis.RedisError:
+            return False
+        return True
+
+    def running(self, session_id: int) -> bool:
+        import redis
+
+        try:
+            owner = self.queue.owner(session_id)
+            return owner is not None and self.queue.worker_alive(owner)
+        except redis.RedisError:
+            return False
+
+    def running_ids(self) -> list[int]:
+        import redis
+
+        try:
+            return [sid for sid in self.queue.live_ids() if self.running(sid)]
+        except redis.RedisError:
+            return []
+
+    def wait(self, session_id: int, timeout: float) -> bool:
+        import redis
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.queue.done(session_id):
+                    return True
+            except redis.RedisError:
+                pass
+            time.sleep(0.05)
+        return False
+
+    def close(self) -> None:
+        """Nothing to stop here: the sessions belong to the workers."""
+        return None

@@ -1,0 +1,524 @@
+"""The live session use case: frame source -> alarm engine -> recording -> analysis.
+
+One class, :class:`LiveSession`, runs every live session ashiguard has: ``ashiguard record``,
+``ashiguard monitor``, a web session in its session process and a session on an
+``ashiguard worker``. It takes a frame source, the client's limits (an :class:`AlarmConfig`
+already tightened by the screening; the zone map comes from the source's client height), a
+recording sink and a publisher, and returns a :class:`SessionOutcome`.
+
+Notes
+-----
+- Stream time is re-based to the first frame (``/mat/time`` starts at 0) before the engine sees
+  a frame, so alarm times, the recording and the analysis share one clock.
+- A reordered frame whose time is not after the last one recorded cannot go into a
+  time-ordered recording: it still reaches the alarm engine, and is counted (``skipped_late``).
+- Recording writes happen on a writer thread, never on the thread that runs the engine.
+- With ``duration_s`` the session ends at that much stream time; ``request_stop`` ends it early.
+- A source with ground truth (the simulator) has its events in the recorded window written to
+  ``/truth/events``.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from ashiguard.adapters.recording import RecordingWriter
+from ashiguard.adapters.sources.base import Frame, FrameSource, SourceInfo
+from ashiguard.domain.alarms import AlarmConfig
+from ashiguard.services.live_messages import (
+    AlarmMessage,
+    AlarmNotice,
+    EndedMessage,
+    FrameMessage,
+    InitMessage,
+    LiveMessage,
+    SessionOutcome,
+    ZoneReading,
+)
+from ashiguard.services.monitor import LiveMonitor
+
+__all__ = [
+    "VIEW_HZ",
+    "LiveSession",
+    "NullPublisher",
+    "Publisher",
+    "RecordingSink",
+    "SinkFactory",
+    "hdf5_sink",
+    "quantize",
+]
+
+VIEW_HZ = 20.0
+"""View frames a live session publishes per second of stream time (alarms are never thinned)."""
+
+
+class Publisher(Protocol):
+    """Where a live session's messages go (a broker, a pipe to the app, the terminal)."""
+
+    def publish(self, msg: LiveMessage, view: bool = False) -> None:
+        """Deliver ``msg``; ``view`` marks a frame a slow viewer may skip."""
+
+
+class NullPublisher:
+    """A publisher that drops every message (``ashiguard record``)."""
+
+    def publish(self, msg: LiveMessage, view: bool = False) -> None:
+        return None
+
+
+class RecordingSink(Protocol):
+    """Where a live session's frames are stored (contract section 4)."""
+
+    path: Path | None
+
+    def append(
+        self, times: np.ndarray, pressure: np.ndarray, counters: np.ndarray, bars: np.ndarray | None
+    ) -> None: ...
+
+    def finish(self, truth: list[dict[str, Any]], dropped: int, reordered: int) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+SinkFactory = Callable[[SourceInfo, float | None], RecordingSink]
+"""Opens the sink of a stream: ``(source info, therapist mass kg) -> sink``."""
+
+
+class _Hdf5Sink:
+    """A crash-safe HDF5 recording (SWMR, flushed at least every 0.25 s)."""
+
+    def __init__(self, path: Path, info: SourceInfo, therapist_mass_kg: float | None) -> None:
+        self.path: Path | None = Path(path)
+        mat_attrs: dict[str, object] = {"source": info.name}
+        for key, value in info.extra.items():
+            if key == "units":
+                continue  # a writer argument, not a free attribute
+            mat_attrs[key] = value if isinstance(value, str | int | float) else json.dumps(value)
+        self._writer = RecordingWriter(
+            path,
+            rows=info.rows,
+            cols=info.cols,
+            pitch_mm=info.pitch_mm,
+            origin_mm=info.origin_mm,
+            placement=info.placement,
+            side=info.side,
+            therapist_mass_kg=therapist_mass_kg,
+            client=info.client or None,
+            mat_attrs=mat_attrs,
+            counter=True,
+            bars=info.has_bars,
+            units=str(info.extra.get("units", "kPa")),
+        )
+
+    def append(
+        self, times: np.ndarray, pressure: np.ndarray, counters: np.ndarray, bars: np.ndarray | None
+    ) -> None:
+        self._writer.append(times, pressure, counters)
+        if bars is not None:
+            self._writer.append_bars(times, bars)
+
+    def finish(self, truth: list[dict[str, Any]], dropped: int, reordered: int) -> None:
+        if truth:
+            self._writer.write_truth(truth)
+        self._writer.set_stream_stats(dropped_frames=dropped, reordered_frames=reordered)
+        self._writer.close()
+
+    def abort(self) -> None:
+        self._writer.close()  # what was written stays readable
+
+
+def hdf5_sink(path: Path | str) -> SinkFactory:
+    """A sink factory that records into the HDF5 file ``path``."""
+
+    def open_sink(info: SourceInfo, therapist_mass_kg: float | None) -> RecordingSink:
+        return _Hdf5Sink(Path(path), info, therapist_mass_kg)
+
+    return open_sink
+
+
+def quantize(pressure: np.ndarray) -> tuple[str, float, float]:
+    """A frame as base64 uint8 (255 = no reading), its kPa per step and its peak, kPa."""
+    p = np.asarray(pressure, dtype=np.float32)
+    finite = np.isfinite(p)
+    peak = float(p[finite].max()) if finite.any() else 0.0
+    scale = max(peak / 254.0, 0.5)
+    q = np.full(p.shape, 255, dtype=np.uint8)
+    q[finite] = np.clip(np.rint(np.maximum(p[finite], 0.0) / scale), 0, 254).astype(np.uint8)
+    return base64.b64encode(q.tobytes()).decode("ascii"), scale, peak
+
+
+class _Batches:
+    """Frames buffered for the recording, handed to a writer thread in batches of 50."""
+
+    def __init__(self, sink: RecordingSink) -> None:
+        self.sink = sink
+        self._t: list[float] = []
+        self._p: list[np.ndarray] = []
+        self._c: list[int] = []
+        self._b: list[np.ndarray] = []
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self.error: str | None = None
+        self.written = 0
+        self._thread = threading.Thread(target=self._write, name="live-recording", daemon=True)
+        self._thread.start()
+
+    def add(self, frame: Frame) -> None:
+        self._t.append(frame.t)
+        self._p.append(frame.pressure)
+        self._c.append(frame.counter)
+        if frame.bars is not None:
+            self._b.append(frame.bars)
+        if len(self._t) >= 50:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._t:
+            return
+        bars = None
+        if self._b and len(self._b) == len(self._t):
+            bars = np.stack(self._b).astype(np.float32)
+        self._queue.put(
+            (
+                np.asarray(self._t, dtype=np.float64),
+                np.stack(self._p).astype(np.float32),
+                np.asarray(self._c, dtype=np.int64),
+                bars,
+            )
+        )
+        self.written += len(self._t)
+        self._t, self._p, self._c, self._b = [], [], [], []
+
+    def _write(self) -> None:
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                return
+            if self.error is not None:
+                continue  # keep draining; the error is reported when the session ends
+            try:
+                self.sink.append(*batch)
+            except Exception as exc:
+                self.error = f"recording: {type(exc).__name__}: {exc}"
+
+    def close(self) -> None:
+        self.flush()
+        self._queue.put(None)
+        self._thread.join()
+
+
+class LiveSession:
+    """Run one live session (see the module notes).
+
+    Parameters
+    ----------
+    source : FrameSource
+        Where frames come from (simulator, replay, LSL inlet).
+    config : AlarmConfig or None
+        The client's limits, already tightened by the screening (defaults when None).
+    sink : SinkFactory or None
+        Opens the recording once the source's geometry is known (None: nothing recorded).
+    publisher : Publisher or None
+        Receives init, frame (thinned to ``view_hz``), alarm and ended messages.
+    session_id : int
+        The treatment session's number (0 outside the clinic).
+    therapist_mass_kg : float or None, kg
+        Overrides the source's therapist mass.
+    duration_s : float or None, s
+        Stream time after which the session ends by itself.
+    speed : float or None
+        Pacing of a simulator or replay source (1 = real time); used to tell when the frame
+        that raised an alarm was due (``AlarmMessage.frame_wall``). None for live sensors.
+    depth_stress : bool
+        Also compute the stress at depth under the newest frame (sensor sheets on the client).
+    analyze : bool
+        Run the offline analysis on the recording when the session ends.
+    source_label : str
+        How the source is named to viewers (defaults to the source's own name).
+    on_ready : callable or None
+        Called once the source is open and the recording created (before the first frame).
+    on_notice : callable or None
+        Called with every alarm notice, on the engine's thread (the terminal bell, tests).
+    view_hz : float
+        View frames per second of stream time.
+    """
+
+    def __init__(
+        self,
+        source: FrameSource,
+        config: AlarmConfig | None = None,
+        *,
+        sink: SinkFactory | None = None,
+        publisher: Publisher | None = None,
+        session_id: int = 0,
+        therapist_mass_kg: float | None = None,
+        duration_s: float | None = None,
+        speed: float | None = None,
+        depth_stress: bool = False,
+        analyze: bool = True,
+        source_label: str = "",
+        on_ready: Callable[[], None] | None = None,
+        on_notice: Callable[[AlarmNotice], None] | None = None,
+        view_hz: float = VIEW_HZ,
+    ) -> None:
+        self.source = source
+        self.config = config or AlarmConfig()
+        self.publisher: Publisher = publisher or NullPublisher()
+        self.session_id = int(session_id)
+        self.duration_s = duration_s
+        self.speed = speed
+        self.analyze = analyze
+        self.source_label = source_label or source.info.name
+        self.on_ready = on_ready
+        self.on_notice = on_notice
+        self.view_hz = float(view_hz)
+        self._sink_factory = sink
+        self._stop = threading.Event()
+        self._last_view_t = -1e9
+        self._view_seq = 0
+        self._wall0: float | None = None
+        self._started_wall = 0.0
+        self.skipped_late = 0
+        self.recorded_until = 0.0
+        self.monitor = LiveMonitor(
+            source,
+            self.config,
+            on_alert=self._on_notice,
+            therapist_mass_kg=therapist_mass_kg,
+            depth_stress=depth_stress,
+        )
+        self.therapist_mass_kg = self.monitor.setup.therapist_mass_kg
+
+    # ------------------------------------------------------------------ control
+    def request_stop(self) -> None:
+        """End the session at the next frame (or within half the frame-gap limit)."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def acknowledge(self, alarm_id: int) -> bool:
+        """Acknowledge an active alarm (False: no such active alarm)."""
+        return self.monitor.acknowledge(alarm_id)
+
+    # ------------------------------------------------------------------ messages
+    def init_message(self) -> InitMessage:
+        info = self.source.info
+        outline = None
+        zones: dict[str, list[list[list[float]]]] = {}
+        height = (info.client or {}).get("height_cm")
+        if height and info.placement == "on_client":
+            from ashiguard.domain.zones import ZONES, ZoneMap
+
+            zm = ZoneMap.from_height(float(height) * 10.0)
+            outline = tuple((round(x, 1), round(y, 1)) for x, y in zm.outline())
+            zones = {
+                z: [[[round(x, 1), round(y, 1)] for x, y in poly] for poly in zm.polygons(z)]
+                for z in ZONES
+            }
+        return InitMessage(
+            session_id=self.session_id,
+            rows=info.rows,
+            cols=info.cols,
+            pitch_mm=info.pitch_mm,
+            origin_mm=info.origin_mm,
+            placement=info.placement,
+            rate_hz=info.rate_hz,
+            view_hz=self.view_hz,
+            therapist_weight_n=round(self.monitor.engine.weight_n, 2),
+            allowed_share=self.config.max_load_fraction,
+            avoid_zones=tuple(sorted(self.config.avoid_zones)),
+            source=self.source_label,
+            outline=outline,
+            zones=zones,
+        )
+
+    def _frame_wall(self, t: float | None) -> float | None:
+        """Wall-clock time (epoch s) a paced source was due to deliver stream time ``t``."""
+        if t is None or self._wall0 is None or not self.speed:
+            return None
+        return self._wall0 + t / self.speed
+
+    def _on_notice(self, notice: AlarmNotice) -> None:
+        msg = AlarmMessage(
+            event=notice,
+            active=self.monitor.active_alarms(),
+            sent=time.time(),
+            frame_wall=self._frame_wall(notice.t),
+        )
+        self.publisher.publish(msg)
+        if self.on_notice is not None:
+            self.on_notice(notice)
+
+    def _view(self, frame: Frame) -> None:
+        if frame.t - self._last_view_t < 1.0 / self.view_hz - 1e-9:
+            return
+        self._last_view_t = frame.t
+        self._view_seq += 1
+        snap = self.monitor.snapshot()
+        data, scale, peak = quantize(frame.pressure)
+        self.publisher.publish(
+            FrameMessage(
+                counter=frame.counter,
+                t=round(frame.t, 3),
+                q=data,
+                scale_kpa=round(scale, 4),
+                peak_kpa=round(peak, 1),
+                load_n=snap["load_n"],
+                share=snap["share"],
+                allowed_share=snap["allowed_share"],
+                state=snap["state"],
+                hottest=tuple(ZoneReading(**z) for z in snap["hottest_zones"]),
+                frames_dropped=snap["frames_dropped"],
+                sent=time.time(),
+                seq=self._view_seq,  # a gap at the client = a view the web layer dropped
+            ),
+            view=True,
+        )
+
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> SessionOutcome:
+        """Run until the source ends, ``request_stop`` or ``duration_s``; never raises for a
+        failing source or recording: the outcome (and the ``ended`` message) carry the error."""
+        source = self.source
+        batches: _Batches | None = None
+        sink: RecordingSink | None = None
+        error: str | None = None
+        truth: list[dict[str, Any]] = []
+        try:
+            self.publisher.publish(self.init_message())
+            if self._sink_factory is not None:
+                sink = self._sink_factory(source.info, self.therapist_mass_kg)
+                batches = _Batches(sink)
+            if self.on_ready is not None:
+                self.on_ready()
+            self._started_wall = time.time()  # the pacer starts its clock with the stream
+            if not self._stop.is_set():
+                truth = self._loop(batches)
+        except Exception as exc:  # reported on the session and to the viewers, never hidden
+            error = f"{type(exc).__name__}: {exc}"
+        finally:
+            if self.on_ready is not None:
+                self.on_ready()  # a session that failed to start must not leave anyone waiting
+        if batches is not None:
+            batches.close()
+            if error is None and batches.error is not None:
+                error = batches.error
+        stats = source.stats
+        if sink is not None:
+            try:
+                if error is None:
+                    sink.finish(truth, stats.dropped, stats.reordered)
+                else:
+                    sink.abort()
+            except Exception as exc:
+                error = (error + "; " if error else "") + f"closing the recording: {exc}"
+        outcome = self._outcome(sink, batches, error)
+        self.publisher.publish(EndedMessage(error=outcome.error, frames=outcome.frames))
+        return outcome
+
+    def _loop(self, batches: _Batches | None) -> list[dict[str, Any]]:
+        source, mon = self.source, self.monitor
+        gap = mon.engine.config.max_frame_gap_s
+        t0: float | None = None
+        last_t = -np.inf
+        # an unpaced source (speed 0: a replay or simulation as fast as it goes) waits for
+        # the engine; a sensor never waits (frames it would lose are counted as overflowed)
+        source.start(overflow="block" if self.speed == 0 else "drop_oldest")
+        try:
+            while not self._stop.is_set():
+                try:
+                    frame = source.get(timeout=gap / 2)
+                except queue.Empty:
+                    mon.check_silence()
+                    continue
+                if frame is None:
+                    break
+                batch, ended = [frame], False
+                while len(batch) < mon.max_batch:  # drain a backlog into one chunk
+                    try:
+                        nxt = source.get(timeout=0)
+                    except queue.Empty:
+                        break
+                    if nxt is None:
+                        ended = True
+                        break
+                    batch.append(nxt)
+                if t0 is None:
+                    t0 = batch[0].t
+                    if self.speed:
+                        arrived = self._started_wall
+                        if batch[0].arrived is not None:
+                            arrived = time.time() - (time.monotonic() - batch[0].arrived)
+                        self._wall0 = arrived  # stream time 0 was due when frame 0 arrived
+                if t0:
+                    batch = [dataclasses.replace(f, t=f.t - t0) for f in batch]
+                if self.duration_s is not None and batch[-1].t >= self.duration_s:
+                    batch = [f for f in batch if f.t < self.duration_s]
+                    ended = True
+                if batch:
+                    mon.process_frames(batch)
+                    for f in batch:
+                        if f.t > last_t:
+                            last_t = f.t
+                            if batches is not None:
+                                batches.add(f)
+                        else:
+                            self.skipped_late += 1
+                    self.recorded_until = max(float(last_t), 0.0)
+                    self._view(batch[-1])
+                if ended:
+                    break
+        finally:
+            source.stop()
+        return self._truth(t0)
+
+    def _truth(self, t0: float | None) -> list[dict[str, Any]]:
+        truth = getattr(self.source, "truth_events", None)
+        if not callable(truth) or t0 is None:
+            return []
+        end = self.duration_s if self.duration_s is not None else self.recorded_until + 1e-9
+        events = []
+        for ev in truth():
+            if ev["t_start"] - t0 < end:
+                a, b = ev["t_start"] - t0, min(ev["t_end"] - t0, end)
+                events.append({**ev, "t_start": a, "t_end": max(a, b)})
+        return events
+
+    def _outcome(
+        self, sink: RecordingSink | None, batches: _Batches | None, error: str | None
+    ) -> SessionOutcome:
+        frames = batches.written if batches is not None else self.monitor.frames
+        path = sink.path if sink is not None else None
+        size = path.stat().st_size if path is not None and path.exists() else 0
+        alarms: tuple[dict[str, Any], ...] = ()
+        summary = None
+        if self.analyze and path is not None and frames > 0 and path.exists():
+            from ashiguard.services.analyze import analyze_recording
+
+            try:
+                analysis = analyze_recording(path, self.config)
+                alarms = tuple(a.to_json() for a in analysis.alerts)
+                summary = analysis.summary
+            except Exception as exc:
+                error = (error + "; " if error else "") + f"analysis: {exc}"
+        return SessionOutcome(
+            frames=frames,
+            duration_s=round(self.recorded_until, 4),
+            alarms=alarms,
+            summary=summary,
+            skipped_late=self.skipped_late,
+            dropped=self.source.stats.dropped,
+            recording_bytes=size,
+            error=error,
+        )
