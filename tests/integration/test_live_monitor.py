@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from ashiguard.adapters.sources.base import Frame, FrameSource, SourceInfo
+from ashiguard.domain.live_messages import AlarmNotice
 from ashiguard.domain.zones import ZONES, Grid, ZoneMap
-from ashiguard.services.live_messages import AlarmNotice
 from ashiguard.services.monitor import LiveMonitor
 
 ROWS, COLS, PITCH, ORIGIN = 128, 48, 10.0, (-235.0, -150.0)

@@ -137,12 +137,12 @@ def test_adding_any_facts_never_relaxes_the_decision_zones_or_limits(data):
 @settings(max_examples=200, deadline=None)
 @given(intakes())
 def test_the_case_index_skips_no_finding_and_results_survive_a_json_round_trip(doc):
-    from ashiguard.domain.screening import _Facts
+    from ashiguard.domain.screening.facts import Facts
 
     rules = default_rules()
     intake = parse_intake(doc)
     assert _parse(json.dumps(doc)) == intake  # JSON text and decoded object agree
-    facts = _Facts(intake, rules.known_codes)
+    facts = Facts(intake, rules.known_codes)
     brute = [
         f
         for rule in rules.rules

@@ -514,6 +514,9 @@ def test_the_default_rule_set_implements_every_rule_id_of_the_policy(shared_dir)
     import re
 
     policy = (shared_dir / "policy" / "screening-v1.md").read_text(encoding="utf-8")
-    ids = set(re.findall(r"^\| ([a-z][a-z-]+) \|", policy, re.MULTILINE)) - {"rule"}
+    # the rules of version 1 (default-v1); the "Version 1.1 additions" section is a later
+    # rule set (open issue 13), not part of default-v1
+    v1 = policy.split("## Version 1.1 additions", 1)[0]
+    ids = set(re.findall(r"^\| ([a-z][a-z-]+) \|", v1, re.MULTILINE)) - {"rule"}
     assert len(ids) == 35
     assert ids <= {r.id for r in default_rules().rules}

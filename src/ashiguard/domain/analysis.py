@@ -82,12 +82,12 @@ class SessionSummary:
     _paths: dict[str, list[list[float]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        nz = len(self.engine._zone_names)
+        nz = len(self.engine.zone_names)
         for key in ("peak_sensel", "peak_nbhd", "nbhd_bound", "max_area", "last_contact_t"):
             self._z[key] = np.full(nz, -np.inf)
         for key in ("contact_s", "dose", "area_s", "over_s", "strokes"):
             self._z[key] = np.zeros(nz)
-        names = self.engine._zone_names
+        names = self.engine.zone_names
         self._limits = np.array([self.engine.config.zone_limit(z) for z in names])
 
     def _dt(self, t: F64) -> F64:
@@ -112,7 +112,7 @@ class SessionSummary:
 
     def _add_zones(self, f: ChunkFeatures, dt: F64) -> None:
         eng = self.engine
-        if not eng._zone_names:
+        if not eng.zone_names:
             return
         z = self._z
         area = eng.layout.sensel_area_mm2 if eng.layout is not None else 0.0
@@ -222,7 +222,7 @@ class SessionSummary:
         eng = self.engine
         zones: dict[str, Any] = {}
         z = self._z
-        for zi, name in enumerate(eng._zone_names):
+        for zi, name in enumerate(eng.zone_names):
             if not math.isfinite(z["peak_sensel"][zi]):
                 continue
             nb, bound = float(z["peak_nbhd"][zi]), float(z["nbhd_bound"][zi])

@@ -302,7 +302,7 @@ def analyze_recording(
         "therapist_mass_known": setup.mass_known,
         "checks": setup.checks,
         "limits": {
-            "zones_kpa": {z: engine.config.zone_limit(z) for z in engine._zone_names},
+            "zones_kpa": {z: engine.config.zone_limit(z) for z in engine.zone_names},
             "avoid_zones": sorted(engine.config.avoid_zones),
             "max_load_fraction": engine.config.max_load_fraction,
             "sources": dict(engine.config.sources),

@@ -35,7 +35,7 @@ import numpy as np
 from ashiguard.adapters.recording import RecordingWriter
 from ashiguard.adapters.sources.base import Frame, FrameSource, SourceInfo
 from ashiguard.domain.alarms import AlarmConfig
-from ashiguard.services.live_messages import (
+from ashiguard.domain.live_messages import (
     AlarmMessage,
     AlarmNotice,
     EndedMessage,

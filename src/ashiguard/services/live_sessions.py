@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ashiguard.domain.errors import InputError
-from ashiguard.services.live_messages import SessionOutcome
+from ashiguard.domain.live_messages import SessionOutcome
 from ashiguard.services.ports import Broker, SessionLauncher, Subscription
 from ashiguard.services.session_process import SessionSpec, check_source, source_choices
 

@@ -32,8 +32,8 @@ import numpy as np
 
 from ashiguard.adapters.sources.base import Frame, FrameSource
 from ashiguard.domain.alarms import ActiveAlarm, AlarmConfig, AlarmEngine, AlarmEvent, ChunkFeatures
+from ashiguard.domain.live_messages import AlarmNotice
 from ashiguard.services.analyze import EngineSetup, plan_engine
-from ashiguard.services.live_messages import AlarmNotice
 
 __all__ = ["DEPTHS_MM", "LiveMonitor", "notice_of"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ashiguard.services.live_messages import Encoded, LiveMessage, SessionOutcome
+from ashiguard.domain.live_messages import Encoded, LiveMessage, SessionOutcome
 
 __all__ = ["Broker", "OutcomeHandler", "SessionLauncher", "Subscription"]
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ashiguard.domain.errors import InputError
-from ashiguard.services.live_messages import EndedMessage, LiveMessage, SessionOutcome
+from ashiguard.domain.live_messages import EndedMessage, LiveMessage, SessionOutcome
 from ashiguard.services.ports import OutcomeHandler
 
 __all__ = [

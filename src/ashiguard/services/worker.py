@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
-from ashiguard.services.live_messages import EndedMessage, SessionOutcome
+from ashiguard.domain.live_messages import EndedMessage, SessionOutcome
 from ashiguard.services.live_sessions import RecordStore
 from ashiguard.services.ports import Broker
 from ashiguard.services.session_process import SessionProcess, SessionSpec

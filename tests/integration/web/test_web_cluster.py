@@ -156,3 +156,40 @@ def test_a_worker_killed_mid_session_leaves_an_ended_analysable_session_within_1
         # at 4x speed, 2 s of wall clock are 8 s of stream: at most 1 s of it may be missing
         assert rec.times()[-1] >= 7.0 - 1.0
     assert t.summary is not None
+
+
+def test_a_redis_restart_loses_nothing_recorded_and_viewers_resume(cluster, db, redis_server):
+    a, _b = cluster["apps"]
+    ids = _clinic(db)
+    with make_client(a) as ca:
+        assert login(ca, "therapist").status_code == 303
+        _intake(ca, ids["client_id"])
+        r = _start(ca, ids, source="sim:mixed")
+        sid = int(re.fullmatch(r"/sessions/(\d+)", r.headers["location"]).group(1))
+        with ca.websocket_connect(
+            f"/sessions/{sid}/ws", headers={"origin": "http://testserver"}
+        ) as ws:
+            _read_until(ws, lambda m: m["type"] == "frame")
+            redis_server.stop()
+            time.sleep(1.0)
+            redis_server.start()
+            before = time.monotonic()
+            frame, _ = _read_until(ws, lambda m: m["type"] == "frame", limit_s=20)
+            assert time.monotonic() - before < 10.0
+            # the worker still runs it: heartbeats and ownership came back with Redis
+            deadline = time.monotonic() + 10
+            while not a.state.live.is_live(sid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert a.state.live.is_live(sid)
+        token = csrf_of(ca, f"/sessions/{sid}")
+        assert ca.post(f"/sessions/{sid}/stop", data={"csrf_token": token}).status_code == 303
+    with db.session() as s:
+        t = s.get(TreatmentSession, sid)
+        assert t.status == "ended" and t.recording_meta["error"] is None
+        path = cluster["settings"].data_dir / t.recording_path
+    with open_recording(path) as rec:
+        counters = rec.counter()
+        assert rec.meta.frames == t.recording_meta["frames"] > 100
+    # every frame the source produced is in the recording: the counter has no gap of ours
+    # (the simulator's own dropped frames are counted by the source and stored as such)
+    assert int((counters[1:] - counters[:-1] - 1).sum()) == rec.meta.dropped_frames

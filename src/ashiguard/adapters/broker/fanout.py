@@ -14,7 +14,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 
-from ashiguard.services.live_messages import Encoded
+from ashiguard.domain.live_messages import Encoded
 
 __all__ = ["VIEW_BUFFER", "FanOut", "Subscriber"]
 

@@ -6,7 +6,7 @@ import asyncio
 import threading
 
 from ashiguard.adapters.broker.fanout import FanOut, Subscriber
-from ashiguard.services.live_messages import AlarmMessage, LiveMessage, StatusMessage, encode
+from ashiguard.domain.live_messages import AlarmMessage, LiveMessage, StatusMessage, encode
 
 __all__ = ["InProcessBroker"]
 

@@ -31,7 +31,7 @@ from urllib.parse import urlparse
 
 from ashiguard.adapters.broker.fanout import FanOut, Subscriber
 from ashiguard.domain.errors import InputError
-from ashiguard.services.live_messages import AlarmMessage, LiveMessage, StatusMessage, encode
+from ashiguard.domain.live_messages import AlarmMessage, LiveMessage, StatusMessage, encode
 
 __all__ = [
     "HEARTBEAT_TTL_S",
@@ -253,10 +253,16 @@ class RedisWorkQueue:
     # --------------------------------------------------------------- worker side
     def claim(self, worker_id: str, timeout_s: float) -> dict[str, Any] | None:
         """The next start request for ``worker_id`` (None after ``timeout_s``)."""
+        import redis
+
         self._ensure_group()
-        got = self.client.xreadgroup(
-            self.GROUP, worker_id, {f"{_P}starts": ">"}, count=1, block=int(timeout_s * 1000)
-        )
+        try:
+            got = self.client.xreadgroup(
+                self.GROUP, worker_id, {f"{_P}starts": ">"}, count=1, block=int(timeout_s * 1000)
+            )
+        except redis.RedisError:
+            self._group_ready = False  # Redis restarted without its data: make the group again
+            raise
         for _name, entries in got or ():
             for entry_id, fields in entries:
                 self.client.xack(f"{_P}starts", self.GROUP, entry_id)

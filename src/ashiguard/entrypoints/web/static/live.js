@@ -9,7 +9,11 @@
   const $ = (id) => document.getElementById(id);
   const PRI = { high: 0, medium: 1, low: 2 };
   let init = null, view = null, lastFrame = null, active = [];
-  window.ashiguardLive = { frames: 0, alarms: 0, acknowledged: 0, lastAlarm: null, lastFrameT: null, peak: 0 };
+  // Never a frozen "all clear": a lost connection or no frame for STALE_MS greys the view
+  // and says since when; the page reconnects by itself (init and the active alarms come back).
+  const STALE_MS = 500;
+  let lastFrameAt = 0, lostSince = null, ended = false, retry = 0;
+  window.ashiguardLive = { frames: 0, alarms: 0, acknowledged: 0, lastAlarm: null, lastFrameT: null, peak: 0, lost: 0, reconnects: 0 };
 
   function fitView(m) {
     // Body-frame mm -> canvas px; x (client's left) to the viewer's right, y (feet) down.
@@ -77,9 +81,22 @@
     }
   }
 
+  function clock(ms) {
+    return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  }
+
   function banner() {
     const el = $("banner"), txt = $("banner-text");
     el.querySelectorAll("button").forEach((b) => b.remove());
+    const stale = !ended && (lostSince !== null || (lastFrameAt && Date.now() - lastFrameAt > STALE_MS));
+    root.classList.toggle("stale", stale);
+    if (stale) {
+      el.className = "banner lost";
+      txt.textContent = lostSince !== null
+        ? `Connection lost at ${clock(lostSince)}: reconnecting… Do not rely on this screen.`
+        : `No data since ${clock(lastFrameAt)}: the picture is not live. Do not rely on this screen.`;
+      return;
+    }
     if (!active.length) {
       el.className = "banner clear";
       txt.textContent = lastFrame && lastFrame.state === "unknown" ? "Monitor state unknown: sensor data not trusted" : "All clear";
@@ -140,7 +157,7 @@
   }
 
   function onFrame(m) {
-    lastFrame = m;
+    lastFrame = m; lastFrameAt = Date.now();
     window.ashiguardLive.frames += 1; window.ashiguardLive.lastFrameT = m.t; window.ashiguardLive.peak = m.peak_kpa;
     $("load").textContent = m.load_n == null ? "— N" : `${Math.round(m.load_n)} N`;
     const share = m.share == null ? null : m.share, allowed = m.allowed_share;
@@ -176,17 +193,41 @@
     alarms(); banner();
   }
 
+  function lost(why) {
+    if (ended) return;
+    if (lostSince === null) {
+      lostSince = Date.now(); window.ashiguardLive.lost += 1;
+      log(`${clock(lostSince)} connection lost (${why}): technical alarm; reconnecting`);
+    }
+    banner();
+    const wait = Math.min(500 * 2 ** retry, 5000); retry += 1;
+    setTimeout(connect, wait);
+  }
+
+  setInterval(() => { if (lastFrameAt && !ended) banner(); }, 200);
+
   function connect() {
     const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/sessions/${sid}/ws`);
+    ws.onopen = () => {
+      if (lostSince !== null) { log(`${clock(Date.now())} reconnected`); window.ashiguardLive.reconnects += 1; }
+      lostSince = null; retry = 0; banner();
+    };
     ws.onmessage = (ev) => {
       const m = JSON.parse(ev.data);
       if (m.type === "init") { init = m; view = fitView(m); draw(); $("banner-text").textContent = "All clear"; }
       else if (m.type === "frame") onFrame(m);
       else if (m.type === "alarm") onAlarm(m);
       else if (m.type === "status") { active = m.active || []; alarms(); banner(); }
-      else if (m.type === "ended") { log("session ended"); setTimeout(() => location.reload(), 300); }
+      else if (m.type === "ended") {
+        ended = true; root.classList.remove("stale");
+        log(m.error ? `session ended: ${m.error}` : "session ended");
+        setTimeout(() => location.reload(), m.error ? 2500 : 300);
+      }
     };
-    ws.onclose = (ev) => { if (ev.code >= 4400) log(`connection refused: ${ev.reason}`); };
+    ws.onclose = (ev) => {
+      if (ev.code >= 4400) { log(`connection refused: ${ev.reason}`); return; }
+      if (!ended) lost(ev.code === 1000 ? "closed" : `code ${ev.code}`);
+    };
   }
   connect();
 })();
