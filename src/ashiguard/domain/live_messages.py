@@ -181,7 +181,8 @@ class SessionOutcome:
 
     ``alarms`` are the offline analysis' alarm episodes (contract section 5 objects),
     ``summary`` its per-zone summary, ``frames`` the frames recorded (``duration_s`` of stream
-    time, s), ``dropped`` the frames the source lost, ``skipped_late`` the
+    time, s), ``dropped`` the frames the source lost (counter gaps), ``overflowed`` the frames
+    this system lost because the live session fell behind its source, ``skipped_late`` the
     reordered frames that could not go into the time-ordered recording, ``error`` the reason
     when the session did not end normally (its recording is kept all the same).
     """
@@ -192,6 +193,7 @@ class SessionOutcome:
     summary: dict[str, Any] | None = None
     skipped_late: int = 0
     dropped: int = 0
+    overflowed: int = 0
     recording_bytes: int = 0
     error: str | None = None
 

@@ -85,7 +85,7 @@ class RecordingSink(Protocol):
         self, times: np.ndarray, pressure: np.ndarray, counters: np.ndarray, bars: np.ndarray | None
     ) -> None: ...
 
-    def finish(self, truth: list[dict[str, Any]], dropped: int, reordered: int) -> None: ...
+    def finish(self, truth: list[dict[str, Any]] | None, dropped: int, reordered: int) -> None: ...
 
     def abort(self) -> None: ...
 
@@ -127,8 +127,8 @@ class _Hdf5Sink:
         if bars is not None:
             self._writer.append_bars(times, bars)
 
-    def finish(self, truth: list[dict[str, Any]], dropped: int, reordered: int) -> None:
-        if truth:
+    def finish(self, truth: list[dict[str, Any]] | None, dropped: int, reordered: int) -> None:
+        if truth is not None:  # a source with ground truth: its events, even none
             self._writer.write_truth(truth)
         self._writer.set_stream_stats(dropped_frames=dropped, reordered_frames=reordered)
         self._writer.close()
@@ -394,7 +394,7 @@ class LiveSession:
         batches: _Batches | None = None
         sink: RecordingSink | None = None
         error: str | None = None
-        truth: list[dict[str, Any]] = []
+        truth: list[dict[str, Any]] | None = None
         try:
             self.publisher.publish(self.init_message())
             if self._sink_factory is not None:
@@ -427,7 +427,7 @@ class LiveSession:
         self.publisher.publish(EndedMessage(error=outcome.error, frames=outcome.frames))
         return outcome
 
-    def _loop(self, batches: _Batches | None) -> list[dict[str, Any]]:
+    def _loop(self, batches: _Batches | None) -> list[dict[str, Any]] | None:
         source, mon = self.source, self.monitor
         gap = mon.engine.config.max_frame_gap_s
         t0: float | None = None
@@ -483,9 +483,12 @@ class LiveSession:
             source.stop()
         return self._truth(t0)
 
-    def _truth(self, t0: float | None) -> list[dict[str, Any]]:
+    def _truth(self, t0: float | None) -> list[dict[str, Any]] | None:
+        """The source's ground-truth events inside the recorded window (None: no truth)."""
         truth = getattr(self.source, "truth_events", None)
-        if not callable(truth) or t0 is None:
+        if not callable(truth):
+            return None
+        if t0 is None:
             return []
         end = self.duration_s if self.duration_s is not None else self.recorded_until + 1e-9
         events = []
@@ -519,6 +522,7 @@ class LiveSession:
             summary=summary,
             skipped_late=self.skipped_late,
             dropped=self.source.stats.dropped,
+            overflowed=self.source.stats.overflowed,
             recording_bytes=size,
             error=error,
         )

@@ -81,6 +81,7 @@ class RecordStore:
                 "bytes": size,
                 "skipped_late": outcome.skipped_late,
                 "dropped": outcome.dropped,
+                "overflowed": outcome.overflowed,
                 "error": outcome.error,
             }
             if not size:
