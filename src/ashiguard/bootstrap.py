@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ashiguard.adapters.db import Database
+from ashiguard.adapters.db import Database, SqlUnitOfWork
 from ashiguard.domain.errors import InputError
 from ashiguard.settings import DATABASE_URL_ENV, Settings
 
@@ -57,7 +57,7 @@ def make_live_sessions(
     ``ashiguard worker`` processes over Redis."""
     from ashiguard.services.live_sessions import LiveSessions, RecordStore
 
-    store = RecordStore(db, settings.recordings_dir)
+    store = RecordStore(lambda: SqlUnitOfWork(db), settings.recordings_dir)
     broker = broker or make_broker(settings)
     reaper = None
     if settings.broker_url:
@@ -84,7 +84,7 @@ def make_worker(settings: Settings, db: Database, ident: str | None = None) -> W
     if not settings.broker_url:
         raise InputError("--broker: required: redis://HOST:PORT/DB (or ASHIGUARD_BROKER_URL)")
     broker = RedisBroker.from_url(settings.broker_url)
-    store = RecordStore(db, settings.recordings_dir)
+    store = RecordStore(lambda: SqlUnitOfWork(db), settings.recordings_dir)
     return Worker(
         RedisWorkQueue(broker.client), broker, store, settings.recordings_dir, ident=ident
     )

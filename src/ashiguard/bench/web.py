@@ -35,9 +35,10 @@ import numpy as np
 
 from ashiguard.bench import BenchResult
 
-__all__ = ["run"]
+__all__ = ["PASSWORD", "SESSIONS", "USERNAME", "run", "seed_clinic"]
 
 SESSIONS = 8
+USERNAME = "bench"
 PASSWORD = "bench-password-1"
 
 
@@ -47,19 +48,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _seed(data: Path, n_clients: int) -> list[int]:
-    """Users, a certified practitioner, an inspected room, 8 screened clients and many more."""
-    from ashiguard.adapters.db import repo
+def seed_clinic(data: Path, n_clients: int, n_live: int = SESSIONS) -> list[int]:
+    """A bench clinic in ``data``: a therapist user, a certified practitioner, an inspected
+    room, ``n_live`` screened clients (their ids are returned) and ``n_clients`` more."""
+    from ashiguard.adapters.db import SqlUnitOfWork, repo
     from ashiguard.adapters.db.models import Client, Practitioner
     from ashiguard.bootstrap import open_database
-    from ashiguard.entrypoints.web.clinic import screen_and_store
-    from ashiguard.entrypoints.web.security import Actor, create_user
+    from ashiguard.services.clinic import store_intake
+    from ashiguard.services.clinic_admin import add_user
+    from ashiguard.services.uow import Actor
     from ashiguard.settings import Settings
 
     today = date.today()
     db = open_database(Settings(data_dir=data, database_url=""))
-    with db.session() as s:
-        owner = Actor.of(create_user(s, "bench", PASSWORD, "therapist", "Bench"))
+    with SqlUnitOfWork(db) as uow:
+        s = uow.session
+        owner = Actor.of(add_user(s, USERNAME, PASSWORD, "therapist", "Bench"))
         s.add(
             Practitioner(
                 name="Bench Therapist",
@@ -81,7 +85,7 @@ def _seed(data: Path, n_clients: int) -> list[int]:
             inspector="bench",
         )
         live_ids = []
-        for i in range(SESSIONS):
+        for i in range(n_live):
             c = Client(ref=f"b-{i:05d}", name=f"Live {i}", created_at=repo.utcnow())
             s.add(c)
             s.flush()
@@ -90,7 +94,7 @@ def _seed(data: Path, n_clients: int) -> list[int]:
                 "date": today.isoformat(),
                 "client": {"id": c.ref, "height_cm": 170, "weight_kg": 70},
             }
-            screen_and_store(s, c, intake, [], owner, "bench")
+            store_intake(uow, c.id, intake, [], owner, "bench")
             live_ids.append(c.id)
         now = repo.utcnow()
         s.bulk_insert_mappings(  # type: ignore[attr-defined]
@@ -116,7 +120,7 @@ def _login(http: Any) -> None:
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert token is not None
     r = http.post(
-        "/login", data={"username": "bench", "password": PASSWORD, "csrf_token": token.group(1)}
+        "/login", data={"username": USERNAME, "password": PASSWORD, "csrf_token": token.group(1)}
     )
     if r.status_code != 303:
         raise RuntimeError(f"bench login refused: {r.status_code}")
@@ -233,7 +237,7 @@ def run(quick: bool) -> list[BenchResult]:
     n_clients = 5000
     with tempfile.TemporaryDirectory(prefix="ashiguard-bench-web-") as tmp:
         data = Path(tmp)
-        live_clients = _seed(data, n_clients)
+        live_clients = seed_clinic(data, n_clients)
         port = _free_port()
         env = {k: v for k, v in os.environ.items() if k != "ASHIGUARD_DATABASE_URL"}
         proc = subprocess.Popen(

@@ -16,111 +16,57 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ashiguard.domain.errors import InputError
+from ashiguard.domain.errors import InputError, NotFound
 from ashiguard.domain.live_messages import SessionOutcome
+from ashiguard.services import treatments
 from ashiguard.services.ports import Broker, SessionLauncher, Subscription
 from ashiguard.services.session_process import SessionSpec, check_source, source_choices
+from ashiguard.services.uow import UnitOfWork
 
 __all__ = ["LiveSessions", "RecordStore"]
 
 
 class RecordStore:
-    """The treatment-session records a live session reads and writes (over the clinic DB)."""
+    """The treatment-session records a live session reads and writes, each in its own unit of
+    work over the clinic database (``new_uow()`` opens one)."""
 
-    def __init__(self, db: Any, recordings_dir: Path) -> None:
-        self.db = db
+    def __init__(self, new_uow: Callable[[], UnitOfWork], recordings_dir: Path) -> None:
+        self.new_uow = new_uow
         self.recordings_dir = Path(recordings_dir)
 
     def spec(self, session_id: int, *, speed: float, duration_s: float | None) -> SessionSpec:
         """What the session process needs, from the stored session (status must be live)."""
-        from ashiguard.adapters.db.models import Intake, Practitioner, Screening, TreatmentSession
-
-        with self.db.session() as s:
-            t = s.get(TreatmentSession, session_id)
-            if t is None or t.status != "live":
-                raise InputError(f"session {session_id}: no live session to run")
-            pr = s.get(Practitioner, t.practitioner_id)
-            sc = s.get(Screening, t.screening_id)
-            if pr is None or sc is None:
-                raise InputError(f"session {session_id}: its practitioner or screening is gone")
-            intake = s.get(Intake, sc.intake_id)
-            person = dict((intake.payload if intake else {}).get("client") or {})
-            name = f"session-{session_id:06d}.h5"
-            t.recording_path = f"recordings/{name}"
-            return SessionSpec(
-                session_id=session_id,
-                source=t.source,
-                therapist_mass_kg=pr.mass_kg,
-                client={k: float(person[k]) for k in ("height_cm", "weight_kg") if person.get(k)},
-                screening=dict(sc.payload),
-                recording_path=self.recordings_dir / name,
-                recordings_dir=self.recordings_dir,
-                speed=speed,
-                duration_s=duration_s,
-            )
+        with self.new_uow() as uow:
+            ctx = treatments.session_context(uow, session_id, self.recordings_dir)
+        return SessionSpec(
+            session_id=session_id,
+            source=ctx.source,
+            therapist_mass_kg=ctx.therapist_mass_kg,
+            client={k: float(v) for k, v in ctx.client.items()},
+            screening=dict(ctx.screening),
+            recording_path=ctx.recording_path,
+            recordings_dir=self.recordings_dir,
+            speed=speed,
+            duration_s=duration_s,
+        )
 
     def store_outcome(self, session_id: int, outcome: SessionOutcome) -> None:
-        """Store a finished live session's outcome (status ``ended``; a signed session keeps
-        its status)."""
-        from ashiguard.adapters.db import repo
-        from ashiguard.adapters.db.models import TreatmentSession
-
-        with self.db.session() as s:
-            t = s.get(TreatmentSession, session_id)
-            if t is None:
-                return
-            if t.status == "live":
-                t.status = "ended"
-                t.ended_at = repo.utcnow()
-            t.alerts = list(outcome.alarms)
-            t.summary = outcome.summary
-            path = self.recordings_dir / Path(t.recording_path or "-").name
-            size = outcome.recording_bytes or (path.stat().st_size if path.is_file() else 0)
-            t.recording_meta = {
-                "frames": outcome.frames,
-                "bytes": size,
-                "skipped_late": outcome.skipped_late,
-                "dropped": outcome.dropped,
-                "overflowed": outcome.overflowed,
-                "error": outcome.error,
-            }
-            if not size:
-                t.recording_path = None  # nothing was recorded (the source never started)
+        """Store a finished live session's outcome (status ``ended``)."""
+        with self.new_uow() as uow:
+            treatments.finish_session(uow, session_id, outcome, self.recordings_dir)
 
     def status(self, session_id: int) -> str | None:
-        from ashiguard.adapters.db.models import TreatmentSession
-
-        with self.db.session() as s:
-            t = s.get(TreatmentSession, session_id)
-            return None if t is None else str(t.status)
-
-    def live_ids(self) -> list[int]:
-        from sqlalchemy import select
-
-        from ashiguard.adapters.db.models import TreatmentSession
-
-        with self.db.session() as s:
-            q = select(TreatmentSession.id).where(TreatmentSession.status == "live")
-            return [int(i) for i in s.scalars(q)]
+        """The treatment session's status (None: no such session)."""
+        with self.new_uow() as uow:
+            try:
+                return str(treatments.get_session(uow, session_id).status)
+            except NotFound:
+                return None
 
     def end_orphans(self, is_running: Callable[[int], bool], error: str) -> list[int]:
         """Mark ``live`` sessions that nothing runs as ended with ``error``."""
-        from ashiguard.adapters.db import repo
-        from ashiguard.adapters.db.models import TreatmentSession
-
-        ended = []
-        for sid in self.live_ids():
-            if is_running(sid):
-                continue
-            with self.db.session() as s:
-                t = s.get(TreatmentSession, sid)
-                if t is None or t.status != "live":
-                    continue
-                t.status = "ended"
-                t.ended_at = t.ended_at or repo.utcnow()
-                t.recording_meta = {**(t.recording_meta or {}), "error": error}
-            ended.append(sid)
-        return ended
+        with self.new_uow() as uow:
+            return treatments.end_orphaned_sessions(uow, is_running, error)
 
 
 class LiveSessions:

@@ -49,6 +49,22 @@ def test_admin_creates_the_first_owner_and_refuses_bad_input_with_exit_2(tmp_pat
     assert [u["username"] for u in json.loads(listed.stdout)] == ["olivia"]
 
 
+@pytest.mark.slow
+def test_admin_refuses_a_bad_role_password_or_name_with_one_line_and_exit_2(tmp_path):
+    data = tmp_path / "data"
+    cases = (
+        (("create-user", "rita", "--role", "boss"), "first-owner-pass", "role: must be one of"),
+        (("create-user", "rita"), "too-short", "password: at least 10 characters"),
+        (("create-user", "bad name!"), "first-owner-pass", "username: letters, digits"),
+    )
+    for args, password, start in cases:
+        r = _admin(*args, "--data-dir", str(data), password=password)
+        assert r.returncode == 2 and r.stdout == "", r.stderr
+        assert r.stderr.startswith(f"ashiguard: error: {start}") and r.stderr.count("\n") == 1
+    listed = _admin("list-users", "--data-dir", str(data))
+    assert listed.returncode == 0 and json.loads(listed.stdout) == []
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -174,7 +174,7 @@ def test_a_redis_restart_loses_nothing_recorded_and_viewers_resume(cluster, db, 
             time.sleep(1.0)
             redis_server.start()
             before = time.monotonic()
-            frame, _ = _read_until(ws, lambda m: m["type"] == "frame", limit_s=20)
+            _read_until(ws, lambda m: m["type"] == "frame", limit_s=20)
             assert time.monotonic() - before < 10.0
             # the worker still runs it: heartbeats and ownership came back with Redis
             deadline = time.monotonic() + 10

@@ -67,6 +67,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/rooms"): CLINICAL,
     ("GET", "/api/v1/sessions"): CLINICAL,
     ("GET", "/api/v1/sessions/{session_id}"): CLINICAL,
+    ("POST", "/api/v1/sessions"): CLINICAL,
+    ("POST", "/api/v1/sessions/{session_id}/stop"): CLINICAL,
     ("GET", "/research"): RESEARCH,
     ("GET", "/api/v1/research/sessions"): RESEARCH,
     ("GET", "/admin/users"): OWNER,

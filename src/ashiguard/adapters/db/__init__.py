@@ -1,5 +1,6 @@
-"""Clinic database: SQLAlchemy tables, Alembic migrations (shipped here) and queries."""
+"""Clinic database: SQLAlchemy tables, Alembic migrations (shipped here), queries, unit of work."""
 
 from ashiguard.adapters.db.database import Database, alembic_config, sqlite_url
+from ashiguard.adapters.db.uow import SqlUnitOfWork
 
-__all__ = ["Database", "alembic_config", "sqlite_url"]
+__all__ = ["Database", "SqlUnitOfWork", "alembic_config", "sqlite_url"]

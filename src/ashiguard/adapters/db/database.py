@@ -77,6 +77,10 @@ class Database:
             cfg.attributes["connection"] = conn
             command.downgrade(cfg, revision)
 
+    def new_session(self) -> Session:
+        """A new session (the caller commits, rolls back and closes it)."""
+        return self._factory()
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that commits on success and rolls back on any exception."""

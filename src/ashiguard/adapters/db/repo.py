@@ -19,11 +19,13 @@ from ashiguard.adapters.db.models import (
     Screening,
     TreatmentSession,
 )
+from ashiguard.domain.errors import InputError
 
 __all__ = [
     "add_intake_version",
     "add_room_with_bars",
     "audit",
+    "audit_query",
     "bar_due_on",
     "bars_due",
     "certifications_expiring",
@@ -67,6 +69,31 @@ def audit(
             detail=detail[:2000],
         )
     )
+
+
+def audit_query(q: dict[str, str]) -> Any:
+    """The audit-log SELECT for the filters ``user``, ``action``, ``entity``, ``entity_id``,
+    ``since`` and ``until`` (dates, ``YYYY-MM-DD``; a bad one raises ``InputError``)."""
+    stmt = select(AuditEntry)
+    if q.get("user"):
+        stmt = stmt.where(AuditEntry.username == q["user"])
+    if q.get("action"):
+        stmt = stmt.where(AuditEntry.action == q["action"])
+    if q.get("entity"):
+        stmt = stmt.where(AuditEntry.entity == q["entity"])
+    if q.get("entity_id"):
+        stmt = stmt.where(AuditEntry.entity_id == q["entity_id"])
+    for key, op in (("since", "ge"), ("until", "lt")):
+        if q.get(key):
+            try:
+                day = date.fromisoformat(q[key])
+            except ValueError:
+                raise InputError(f"{key}: expected YYYY-MM-DD, got {q[key]!r}") from None
+            at = datetime(day.year, day.month, day.day) + (
+                timedelta(days=1) if key == "until" else timedelta()
+            )
+            stmt = stmt.where(AuditEntry.at >= at if op == "ge" else AuditEntry.at < at)
+    return stmt
 
 
 _LIKE = bindparam("like")

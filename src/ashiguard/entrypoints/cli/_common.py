@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 import typer
 
-from ashiguard.domain.errors import InputError
+from ashiguard.domain.errors import DomainError
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -34,11 +34,14 @@ def fail(message: str) -> NoReturn:
 
 @contextmanager
 def refusing_bad_input(*extra: type[BaseException]) -> Iterator[None]:
-    """Turn :class:`InputError` (and ``extra`` exception types) into :func:`fail`."""
+    """Turn the errors of :mod:`ashiguard.domain.errors` (bad input, a missing record, a
+    conflict, a refusal with its reasons, a forbidden action) and ``extra`` exception types
+    into :func:`fail`: one line on stderr, exit code 2."""
     try:
         yield
-    except (InputError, *extra) as exc:
-        fail(str(exc))
+    except (DomainError, *extra) as exc:
+        reasons = getattr(exc, "reasons", None)
+        fail(f"{exc}: {'; '.join(reasons)}" if reasons else str(exc))
 
 
 def read_text_arg(path: str) -> str:

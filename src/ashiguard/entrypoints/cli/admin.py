@@ -24,9 +24,9 @@ def create_user_cmd(
     data_dir: Path = typer.Option(Path("data"), "--data-dir", help="The app's data directory."),
 ) -> None:
     """Create a user (the first owner); password prompted or read from ASHIGUARD_PASSWORD."""
-    from ashiguard.adapters.db import repo
+    from ashiguard.adapters.db import SqlUnitOfWork
     from ashiguard.bootstrap import open_database
-    from ashiguard.entrypoints.web.security import create_user
+    from ashiguard.services.clinic_admin import create_user
     from ashiguard.settings import Settings
 
     password = os.environ.get(PASSWORD_ENV)
@@ -36,10 +36,9 @@ def create_user_cmd(
     with refusing_bad_input():
         db = open_database(settings)
         try:
-            with db.session() as s:
-                user = create_user(s, username, password, role, display_name)
-                repo.audit(
-                    s, None, "create", "user", user.id, detail=f"{user.username} ({role}) via cli"
+            with SqlUnitOfWork(db) as uow:
+                user = create_user(
+                    uow, username, password, role, display_name, actor=None, via="via cli"
                 )
                 out = {"id": user.id, "username": user.username, "role": user.role}
         finally:
@@ -52,21 +51,22 @@ def list_users_cmd(
     data_dir: Path = typer.Option(Path("data"), "--data-dir", help="The app's data directory."),
 ) -> None:
     """List the users as JSON."""
-    from sqlalchemy import select
-
-    from ashiguard.adapters.db.models import User
+    from ashiguard.adapters.db import SqlUnitOfWork
     from ashiguard.bootstrap import open_database
+    from ashiguard.services.clinic_admin import list_users
     from ashiguard.settings import Settings
 
     settings = Settings.from_env(data_dir)
     with refusing_bad_input():
         db = open_database(settings)
-    with db.session() as s:
-        rows = [
-            {"id": u.id, "username": u.username, "role": u.role, "active": u.active}
-            for u in s.scalars(select(User).order_by(User.username))
-        ]
-    db.dispose()
+        try:
+            with SqlUnitOfWork(db) as uow:
+                rows = [
+                    {"id": u.id, "username": u.username, "role": u.role, "active": u.active}
+                    for u in list_users(uow)
+                ]
+        finally:
+            db.dispose()
     print_json(rows)
 
 

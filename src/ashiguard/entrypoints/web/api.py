@@ -2,16 +2,18 @@
 
 Authenticate with ``POST /api/v1/auth/token`` (username and password) and send
 ``Authorization: Bearer TOKEN``. A logged-in browser session works too (changes then need the
-``X-CSRF-Token`` header). Bad input answers 422 with ``{"detail": "field: what is wrong"}``.
+``X-CSRF-Token`` header). Bad input answers 422 with ``{"detail": "field: what is wrong"}``;
+a missing record 404, a change the record's state does not allow 409 (a refusal of the
+readiness gate: ``{"detail": ..., "reasons": [...]}``), a role that may not 403.
 """
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
@@ -22,23 +24,15 @@ from ashiguard.adapters.db import repo
 from ashiguard.adapters.db.models import (
     AuditEntry,
     Client,
-    Intake,
     Practitioner,
     Room,
     Screening,
     TreatmentSession,
-    User,
 )
+from ashiguard.adapters.db.uow import SqlUnitOfWork
 from ashiguard.domain.errors import InputError
-from ashiguard.entrypoints.web import admin_ops
-from ashiguard.entrypoints.web.clinic import (
-    create_client,
-    get_or_404,
-    intakes_of,
-    screen_and_store,
-    screenings_of,
-    validate_client_fields,
-)
+from ashiguard.domain.live_messages import SessionOutcome
+from ashiguard.entrypoints.web.deps import unit_of_work
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import (
     LoginRefused,
@@ -47,38 +41,63 @@ from ashiguard.entrypoints.web.security import (
     authenticate,
     check_csrf,
     client_ip,
-    create_user,
     db_session,
+    hash_password,
     issue_api_token,
 )
+from ashiguard.services import clinic, clinic_admin, research, treatments
 
 __all__ = [
+    "AuditEntryOut",
+    "AuditPage",
     "BarIn",
+    "BarOut",
+    "ClientDetail",
     "ClientIn",
+    "ClientOut",
+    "ClientPage",
+    "ClientRow",
+    "ErrorOut",
+    "InspectionCreated",
     "InspectionIn",
+    "InspectionOut",
+    "IntakeCreated",
     "IntakeIn",
+    "IntakeOut",
+    "IntakeVersionOut",
+    "MeOut",
     "PractitionerIn",
+    "PractitionerOut",
+    "RefusalOut",
+    "ResearchRow",
     "RoomIn",
+    "RoomOut",
+    "ScreeningOut",
+    "SessionIn",
+    "SessionOut",
+    "TokenOut",
     "TokenRequest",
+    "UserCreated",
     "UserIn",
-    "deidentified",
-    "pseudonym",
-    "research_rows",
+    "UserOut",
     "router",
 ]
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
 ANY = api_user()
-CLIENTS = api_user("owner", "therapist", "front_desk")
-CLINICAL = api_user("owner", "therapist")
-RESEARCH = api_user("owner", "researcher")
-OWNER = api_user("owner")
+CLIENTS = api_user(*clinic.CLIENT_ROLES)
+CLINICAL = api_user(*treatments.CLINICAL_ROLES)
+RESEARCH = api_user(*research.RESEARCH_ROLES)
+OWNER = api_user(*clinic_admin.OWNER_ROLES)
 TOKEN_HOURS = 12.0
 
 
 def _csrf(request: Request, p: Principal) -> None:
     check_csrf(p, request.headers.get("x-csrf-token"))
+
+
+# ------------------------------------------------------------------------ request bodies
 
 
 class TokenRequest(BaseModel):
@@ -132,6 +151,217 @@ class InspectionIn(BaseModel):
     inspector: str
     passed: bool
     notes: str = ""
+
+
+class SessionIn(BaseModel):
+    """Start a live treatment session (the readiness gate applies)."""
+
+    client_id: int
+    practitioner_id: int
+    room_id: int
+    source: str = Field(
+        min_length=1,
+        max_length=500,
+        description="sim:SCENARIO, replay:FILE (a recording in the data directory) or lsl:NAME",
+    )
+    duration_s: float | None = Field(
+        default=None, gt=0, le=86400, description="End the session after this many seconds"
+    )
+
+
+# ------------------------------------------------------------------------------ responses
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="One line naming the field or record")
+
+
+class RefusalOut(BaseModel):
+    detail: str
+    reasons: list[str] = Field(description="Every failed check of the readiness gate")
+
+
+class TokenOut(BaseModel):
+    token: str
+    token_type: str
+    expires_in_s: int
+    role: str
+
+
+class MeOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: str
+
+
+class ClientRow(BaseModel):
+    id: int
+    ref: str
+    name: str
+    sex: str
+    birth_date: str | None
+
+
+class ClientPage(BaseModel):
+    total: int
+    page: int
+    per_page: int
+    clients: list[ClientRow]
+
+
+class ClientOut(BaseModel):
+    id: int
+    ref: str
+    name: str
+    birth_date: str | None
+    sex: str
+    phone: str
+    email: str
+
+
+class IntakeVersionOut(BaseModel):
+    id: int
+    version: int
+    created_at: str
+    intake: dict[str, Any] = Field(description="The ashiguard.intake/1 object")
+    pain_sites: list[str]
+
+
+class ScreeningOut(BaseModel):
+    id: int
+    intake_id: int
+    created_at: str
+    screening: dict[str, Any] = Field(description="The ashiguard.screening/1 object")
+
+
+class IntakeCreated(ScreeningOut):
+    version: int
+
+
+class IntakeOut(BaseModel):
+    id: int
+    client_id: int
+    version: int
+    intake: dict[str, Any]
+    pain_sites: list[str]
+    created_at: str
+
+
+class SessionOut(BaseModel):
+    id: int
+    client_id: int
+    practitioner_id: int
+    room_id: int
+    screening_id: int
+    status: str = Field(description="live, ended or signed")
+    source: str
+    started_at: str
+    ended_at: str | None
+    frames: int | None = Field(description="Frames recorded (once the session has ended)")
+    error: str | None = Field(description="Why the session ended early (None: it did not)")
+    recording: dict[str, Any] | None
+    alerts: list[Any] | None
+    summary: dict[str, Any] | None
+    notes: str
+    signed_at: str | None
+
+
+class ClientDetail(ClientOut):
+    intakes: list[IntakeVersionOut]
+    screenings: list[ScreeningOut]
+    sessions: list[SessionOut] | None = Field(
+        default=None, description="Only for owners and therapists (absent otherwise)"
+    )
+
+
+class PractitionerOut(BaseModel):
+    id: int
+    name: str
+    mass_kg: float
+    technique: str
+    certification: str
+    certified_on: str | None
+    certified_until: str | None
+    training_hours: float
+    user_id: int | None
+    active: bool
+
+
+class InspectionOut(BaseModel):
+    inspected_on: str
+    inspector: str
+    passed: bool
+    notes: str
+
+
+class BarOut(BaseModel):
+    id: int
+    label: str
+    rated_load_n: float
+    inspection_interval_days: int
+    due_on: str | None
+    inspections: list[InspectionOut]
+
+
+class RoomOut(BaseModel):
+    id: int
+    name: str
+    notes: str
+    bars: list[BarOut]
+
+
+class InspectionCreated(BaseModel):
+    id: int
+    bar_id: int
+    inspected_on: str
+    passed: bool
+
+
+class ResearchRow(BaseModel):
+    subject: str
+    month: str
+    age_band: str | None
+    sex: str | None
+    decision: str | None
+    restrictions: Any
+    status: str
+    duration_s: float | None
+    alerts: list[Any]
+    summary: dict[str, Any] | None
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    active: bool
+
+
+class UserCreated(BaseModel):
+    id: int
+    username: str
+    role: str
+
+
+class AuditEntryOut(BaseModel):
+    at: str
+    username: str
+    action: str
+    entity: str
+    entity_id: str
+    ip: str
+    detail: str
+
+
+class AuditPage(BaseModel):
+    total: int
+    entries: list[AuditEntryOut]
+
+
+_E404: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
+_E409: dict[int | str, dict[str, Any]] = {409: {"model": ErrorOut}}
 
 
 def _client_json(c: Client) -> dict[str, Any]:
@@ -198,6 +428,7 @@ def _room_json(r: Room) -> dict[str, Any]:
 
 
 def _session_json(t: TreatmentSession) -> dict[str, Any]:
+    meta = t.recording_meta or {}
     return {
         "id": t.id,
         "client_id": t.client_id,
@@ -208,6 +439,8 @@ def _session_json(t: TreatmentSession) -> dict[str, Any]:
         "source": t.source,
         "started_at": t.started_at.isoformat(),
         "ended_at": t.ended_at.isoformat() if t.ended_at else None,
+        "frames": meta.get("frames"),
+        "error": meta.get("error"),
         "recording": t.recording_meta,
         "alerts": t.alerts,
         "summary": t.summary,
@@ -216,8 +449,15 @@ def _session_json(t: TreatmentSession) -> dict[str, Any]:
     }
 
 
-@router.post("/auth/token", summary="Exchange a username and password for a bearer token")
-def token(body: TokenRequest, request: Request, s: Session = Depends(db_session)) -> JSONResponse:
+@router.post(
+    "/auth/token",
+    response_model=TokenOut,
+    responses={401: {"model": ErrorOut}},
+    summary="Exchange a username and password for a bearer token",
+)
+def token(
+    body: TokenRequest, request: Request, s: Session = Depends(db_session)
+) -> dict[str, Any] | JSONResponse:
     try:
         user = authenticate(s, body.username, body.password)
     except LoginRefused as exc:
@@ -228,23 +468,21 @@ def token(body: TokenRequest, request: Request, s: Session = Depends(db_session)
         return JSONResponse({"detail": str(exc)}, status_code=401)
     tok = issue_api_token(s, user, TOKEN_HOURS)
     repo.audit(s, user, "login", "user", user.id, ip=client_ip(request), detail="api token")
-    return JSONResponse(
-        {
-            "token": tok,
-            "token_type": "bearer",
-            "expires_in_s": int(TOKEN_HOURS * 3600),
-            "role": user.role,
-        }
-    )
+    return {
+        "token": tok,
+        "token_type": "bearer",
+        "expires_in_s": int(TOKEN_HOURS * 3600),
+        "role": user.role,
+    }
 
 
-@router.get("/me", summary="The authenticated user")
+@router.get("/me", response_model=MeOut, summary="The authenticated user")
 def me(p: Principal = Depends(ANY)) -> dict[str, Any]:
     u = p.user
     return {"id": u.id, "username": u.username, "display_name": u.display_name, "role": u.role}
 
 
-@router.get("/clients", summary="Search clients (paginated)")
+@router.get("/clients", response_model=ClientPage, summary="Search clients (paginated)")
 def clients(
     q: str = "",
     page: int = 1,
@@ -274,27 +512,34 @@ def clients(
     }
 
 
-@router.post("/clients", status_code=201, summary="Create a client")
+@router.post("/clients", status_code=201, response_model=ClientOut, summary="Create a client")
 def client_create(
     body: ClientIn,
     request: Request,
     p: Principal = Depends(CLIENTS),
-    s: Session = Depends(db_session),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> dict[str, Any]:
     _csrf(request, p)
-    c = create_client(s, validate_client_fields(body.model_dump()), p.user, client_ip(request))
+    with uow:
+        c = clinic.create_client(uow, body.model_dump(), p.user, client_ip(request))
     return _client_json(c)
 
 
-@router.get("/clients/{client_id}", summary="One client with intakes, screenings (and sessions)")
+@router.get(
+    "/clients/{client_id}",
+    response_model=ClientDetail,
+    response_model_exclude_unset=True,
+    responses=_E404,
+    summary="One client with intakes, screenings (and sessions)",
+)
 def client_get(
     client_id: int,
     request: Request,
     p: Principal = Depends(CLIENTS),
-    s: Session = Depends(db_session),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> dict[str, Any]:
-    c = get_or_404(s, Client, client_id)
-    repo.audit(s, p.user, "read", "client", c.id, ip=client_ip(request), detail="api")
+    with uow:
+        c = clinic.read_client(uow, client_id, p.user, client_ip(request), "api")
     out = _client_json(c)
     out["intakes"] = [
         {
@@ -304,13 +549,13 @@ def client_get(
             "intake": i.payload,
             "pain_sites": i.pain_sites,
         }
-        for i in intakes_of(s, c.id)
+        for i in clinic.intakes_of(uow, c.id)
     ]
-    out["screenings"] = [_screening_json(sc) for sc in screenings_of(s, c.id)]
-    if p.user.role in ("owner", "therapist"):
+    out["screenings"] = [_screening_json(sc) for sc in clinic.screenings_of(uow, c.id)]
+    if p.user.role in treatments.CLINICAL_ROLES:
         out["sessions"] = [
             _session_json(t)
-            for t in s.scalars(
+            for t in uow.session.scalars(
                 select(TreatmentSession)
                 .where(TreatmentSession.client_id == c.id)
                 .order_by(TreatmentSession.id)
@@ -320,42 +565,58 @@ def client_get(
 
 
 @router.post(
-    "/clients/{client_id}/intakes", status_code=201, summary="Add an intake version and screen it"
+    "/clients/{client_id}/intakes",
+    status_code=201,
+    response_model=IntakeCreated,
+    responses=_E404,
+    summary="Add an intake version and screen it",
 )
 def intake_create(
     client_id: int,
     body: IntakeIn,
     request: Request,
     p: Principal = Depends(CLIENTS),
-    s: Session = Depends(db_session),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> dict[str, Any]:
     _csrf(request, p)
-    c = get_or_404(s, Client, client_id)
-    intake, sc = screen_and_store(s, c, body.intake, body.pain_sites, p.user, client_ip(request))
+    with uow:
+        intake, sc = clinic.store_intake(
+            uow, client_id, body.intake, body.pain_sites, p.user, client_ip(request)
+        )
     return {"intake_id": intake.id, "version": intake.version, **_screening_json(sc)}
 
 
-@router.get("/screenings/{screening_id}", summary="One stored screening (ashiguard.screening/1)")
+@router.get(
+    "/screenings/{screening_id}",
+    response_model=ScreeningOut,
+    responses=_E404,
+    summary="One stored screening (ashiguard.screening/1)",
+)
 def screening_get(
     screening_id: int,
     request: Request,
     p: Principal = Depends(CLIENTS),
-    s: Session = Depends(db_session),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> dict[str, Any]:
-    sc = get_or_404(s, Screening, screening_id)
-    repo.audit(s, p.user, "read", "screening", sc.id, ip=client_ip(request), detail="api")
+    with uow:
+        sc = clinic.read_screening(uow, screening_id, p.user, client_ip(request), "api")
     return _screening_json(sc)
 
 
-@router.get("/intakes/{intake_id}", summary="One stored intake version")
+@router.get(
+    "/intakes/{intake_id}",
+    response_model=IntakeOut,
+    responses=_E404,
+    summary="One stored intake version",
+)
 def intake_get(
     intake_id: int,
     request: Request,
     p: Principal = Depends(CLIENTS),
-    s: Session = Depends(db_session),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> dict[str, Any]:
-    i = get_or_404(s, Intake, intake_id)
-    repo.audit(s, p.user, "read", "intake", i.id, ip=client_ip(request), detail="api")
+    with uow:
+        i = clinic.read_intake(uow, intake_id, p.user, client_ip(request), "api")
     return {
         "id": i.id,
         "client_id": i.client_id,
@@ -366,7 +627,7 @@ def intake_get(
     }
 
 
-@router.get("/practitioners", summary="Practitioners")
+@router.get("/practitioners", response_model=list[PractitionerOut], summary="Practitioners")
 def practitioners(
     p: Principal = Depends(CLINICAL), s: Session = Depends(db_session)
 ) -> list[dict[str, Any]]:
@@ -375,75 +636,92 @@ def practitioners(
     ]
 
 
-@router.post("/practitioners", status_code=201, summary="Add a practitioner (owner)")
+@router.post(
+    "/practitioners",
+    status_code=201,
+    response_model=PractitionerOut,
+    summary="Add a practitioner (owner)",
+)
 def practitioner_create(
     body: PractitionerIn,
     request: Request,
     p: Principal = Depends(OWNER),
-    s: Session = Depends(db_session),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> dict[str, Any]:
     _csrf(request, p)
-    pr = admin_ops.save_practitioner(
-        s, admin_ops.parse_practitioner(body.model_dump()), p.user, client_ip(request)
-    )
+    with uow:
+        pr = clinic_admin.save_practitioner(uow, body.model_dump(), p.user, client_ip(request))
     return _practitioner_json(pr)
 
 
-@router.get("/rooms", summary="Rooms with their bars and inspections")
+@router.get("/rooms", response_model=list[RoomOut], summary="Rooms with their bars and inspections")
 def rooms(
     p: Principal = Depends(CLINICAL), s: Session = Depends(db_session)
 ) -> list[dict[str, Any]]:
     return [_room_json(r) for r in s.scalars(select(Room).order_by(Room.name))]
 
 
-@router.post("/rooms", status_code=201, summary="Add a room (owner)")
+@router.post("/rooms", status_code=201, response_model=RoomOut, summary="Add a room (owner)")
 def room_create(
-    body: RoomIn, request: Request, p: Principal = Depends(OWNER), s: Session = Depends(db_session)
+    body: RoomIn,
+    request: Request,
+    p: Principal = Depends(OWNER),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> dict[str, Any]:
     _csrf(request, p)
-    return _room_json(admin_ops.add_room(s, body.model_dump(), p.user, client_ip(request)))
+    with uow:
+        room = clinic_admin.add_room(uow, body.model_dump(), p.user, client_ip(request))
+    return _room_json(room)
 
 
-@router.post("/rooms/{room_id}/bars", status_code=201, summary="Add an overhead bar (owner)")
+@router.post(
+    "/rooms/{room_id}/bars",
+    status_code=201,
+    response_model=RoomOut,
+    responses=_E404,
+    summary="Add an overhead bar (owner)",
+)
 def bar_create(
     room_id: int,
     body: BarIn,
     request: Request,
     p: Principal = Depends(OWNER),
-    s: Session = Depends(db_session),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> dict[str, Any]:
     _csrf(request, p)
-    room = get_or_404(s, Room, room_id)
-    admin_ops.add_bar(s, room, body.model_dump(), p.user, client_ip(request))
-    s.refresh(room)
+    with uow:
+        bar = clinic_admin.add_bar(uow, room_id, body.model_dump(), p.user, client_ip(request))
+    room = uow.session.get(Room, bar.room_id, populate_existing=True)
     return _room_json(room)
 
 
 @router.post(
-    "/bars/{bar_id}/inspections", status_code=201, summary="Record a bar inspection (owner)"
+    "/bars/{bar_id}/inspections",
+    status_code=201,
+    response_model=InspectionCreated,
+    responses=_E404,
+    summary="Record a bar inspection (owner)",
 )
 def inspection_create(
     bar_id: int,
     body: InspectionIn,
     request: Request,
     p: Principal = Depends(OWNER),
-    s: Session = Depends(db_session),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> dict[str, Any]:
-    from ashiguard.adapters.db.models import Bar
-
     _csrf(request, p)
-    bar = get_or_404(s, Bar, bar_id)
     data = body.model_dump() | {"passed": "yes" if body.passed else "no"}
-    ins = admin_ops.add_inspection(s, bar, data, p.user, client_ip(request))
+    with uow:
+        ins = clinic_admin.add_inspection(uow, bar_id, data, p.user, client_ip(request))
     return {
         "id": ins.id,
-        "bar_id": bar.id,
+        "bar_id": ins.bar_id,
         "inspected_on": ins.inspected_on.isoformat(),
         "passed": ins.passed,
     }
 
 
-@router.get("/sessions", summary="Treatment sessions")
+@router.get("/sessions", response_model=list[SessionOut], summary="Treatment sessions")
 def sessions(
     status: str = "", p: Principal = Depends(CLINICAL), s: Session = Depends(db_session)
 ) -> list[dict[str, Any]]:
@@ -455,79 +733,99 @@ def sessions(
     return [_session_json(t) for t in s.scalars(stmt.limit(500))]
 
 
-@router.get("/sessions/{session_id}", summary="One treatment session")
+@router.post(
+    "/sessions",
+    status_code=201,
+    response_model=SessionOut,
+    responses={404: {"model": ErrorOut}, 409: {"model": RefusalOut}, 422: {"model": ErrorOut}},
+    summary="Start a live session (readiness gate; 409 with the reasons when refused)",
+)
+async def session_create(
+    body: SessionIn,
+    request: Request,
+    p: Principal = Depends(CLINICAL),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> dict[str, Any]:
+    _csrf(request, p)
+    live = request.app.state.live
+    with uow:
+        t = treatments.start_session(
+            uow,
+            client_id=body.client_id,
+            practitioner_id=body.practitioner_id,
+            room_id=body.room_id,
+            source=body.source,
+            check_source=live.check_source,
+            actor=p.user,
+            ip=client_ip(request),
+        )
+    opts = {} if body.duration_s is None else {"duration_s": body.duration_s}
+    try:
+        await run_in_threadpool(live.start, t.id, **opts)  # opening a source may take a while
+    except Exception as exc:
+        with uow:  # nothing runs it: end it now rather than at the next start
+            treatments.finish_session(uow, t.id, SessionOutcome(error=f"could not start: {exc}"))
+        raise
+    with uow:
+        return _session_json(treatments.get_session(uow, t.id, fresh=True))
+
+
+@router.get(
+    "/sessions/{session_id}",
+    response_model=SessionOut,
+    responses=_E404,
+    summary="One treatment session (status, frames, error)",
+)
 def session_get(
     session_id: int,
     request: Request,
     p: Principal = Depends(CLINICAL),
-    s: Session = Depends(db_session),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> dict[str, Any]:
-    t = get_or_404(s, TreatmentSession, session_id)
-    repo.audit(
-        s,
-        p.user,
-        "read",
-        "session",
-        t.id,
-        ip=client_ip(request),
-        detail=f"client {t.client_id} api",
-    )
+    with uow:
+        t = treatments.read_session(uow, session_id, p.user, client_ip(request), "api")
     return _session_json(t)
 
 
-def pseudonym(secret: str, client_id: int) -> str:
-    """A stable pseudonym for a client in de-identified data (keyed hash, not reversible)."""
-    return "s-" + hashlib.sha256(f"{secret}:{client_id}".encode()).hexdigest()[:12]
+@router.post(
+    "/sessions/{session_id}/stop",
+    response_model=SessionOut,
+    responses={**_E404, **_E409},
+    summary="End a live session (waits for its recording and analysis)",
+)
+async def session_stop(
+    session_id: int,
+    request: Request,
+    p: Principal = Depends(CLINICAL),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> dict[str, Any]:
+    _csrf(request, p)
+    with uow:
+        t = treatments.live_session(uow, session_id, p.user)
+    await run_in_threadpool(request.app.state.live.stop, t.id)  # waits for the analysis
+    with uow:
+        treatments.record_stop(uow, t.id, p.user, client_ip(request))
+        return _session_json(treatments.get_session(uow, t.id, fresh=True))
 
 
-def deidentified(t: TreatmentSession, sc: Screening | None, secret: str) -> dict[str, Any]:
-    """A session without names, ids, dates of birth, notes or file paths.
-
-    Age is given in 10-year bands and the date only as the year and month.
-    """
-    birth = t.client.birth_date
-    age_band = None
-    if birth is not None:
-        age = (
-            t.started_at.year
-            - birth.year
-            - ((t.started_at.month, t.started_at.day) < (birth.month, birth.day))
-        )
-        age_band = f"{age // 10 * 10}-{age // 10 * 10 + 9}"
-    return {
-        "subject": pseudonym(secret, t.client_id),
-        "month": t.started_at.strftime("%Y-%m"),
-        "age_band": age_band,
-        "sex": t.client.sex or None,
-        "decision": sc.decision if sc else None,
-        "restrictions": (sc.payload.get("restrictions") if sc else None),
-        "status": t.status,
-        "duration_s": (t.ended_at - t.started_at).total_seconds() if t.ended_at else None,
-        "alerts": t.alerts or [],
-        "summary": t.summary,
-    }
-
-
-def research_rows(s: Session, secret: str, limit: int = 1000) -> list[dict[str, Any]]:
-    rows = s.scalars(
-        select(TreatmentSession)
-        .where(TreatmentSession.status != "live")
-        .order_by(TreatmentSession.started_at.desc())
-        .limit(limit)
-    ).all()
-    return [deidentified(t, s.get(Screening, t.screening_id), secret) for t in rows]
-
-
-@router.get("/research/sessions", summary="De-identified session data (researcher)")
+@router.get(
+    "/research/sessions",
+    response_model=list[ResearchRow],
+    summary="De-identified session data (researcher)",
+)
 def research_sessions(
-    request: Request, p: Principal = Depends(RESEARCH), s: Session = Depends(db_session)
+    request: Request, p: Principal = Depends(RESEARCH), uow: SqlUnitOfWork = Depends(unit_of_work)
 ) -> list[dict[str, Any]]:
-    repo.audit(s, p.user, "read", "research_export", "", ip=client_ip(request))
-    return research_rows(s, request.app.state.pseudonym_secret)
+    with uow:
+        return research.export_research(
+            uow, request.app.state.pseudonym_secret, p.user, client_ip(request)
+        )
 
 
-@router.get("/users", summary="Users (owner)")
-def users(p: Principal = Depends(OWNER), s: Session = Depends(db_session)) -> list[dict[str, Any]]:
+@router.get("/users", response_model=list[UserOut], summary="Users (owner)")
+def users(
+    p: Principal = Depends(OWNER), uow: SqlUnitOfWork = Depends(unit_of_work)
+) -> list[dict[str, Any]]:
     return [
         {
             "id": u.id,
@@ -536,29 +834,34 @@ def users(p: Principal = Depends(OWNER), s: Session = Depends(db_session)) -> li
             "role": u.role,
             "active": u.active,
         }
-        for u in s.scalars(select(User).order_by(User.username))
+        for u in clinic_admin.list_users(uow)
     ]
 
 
-@router.post("/users", status_code=201, summary="Add a user (owner)")
+@router.post("/users", status_code=201, response_model=UserCreated, summary="Add a user (owner)")
 def user_create(
-    body: UserIn, request: Request, p: Principal = Depends(OWNER), s: Session = Depends(db_session)
+    body: UserIn,
+    request: Request,
+    p: Principal = Depends(OWNER),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> dict[str, Any]:
     _csrf(request, p)
-    u = create_user(s, body.username, body.password, body.role, body.display_name)
-    repo.audit(
-        s,
-        p.user,
-        "create",
-        "user",
-        u.id,
-        ip=client_ip(request),
-        detail=f"{u.username} ({u.role}) api",
-    )
+    with uow:
+        u = clinic_admin.create_user(
+            uow,
+            body.username,
+            body.password,
+            body.role,
+            body.display_name,
+            actor=p.user,
+            ip=client_ip(request),
+            via="api",
+            hash_password=hash_password,
+        )
     return {"id": u.id, "username": u.username, "role": u.role}
 
 
-@router.get("/audit", summary="The audit log (owner), newest first")
+@router.get("/audit", response_model=AuditPage, summary="The audit log (owner), newest first")
 def audit(
     user: str = "",
     action: str = "",
@@ -570,11 +873,9 @@ def audit(
     p: Principal = Depends(OWNER),
     s: Session = Depends(db_session),
 ) -> dict[str, Any]:
-    from ashiguard.entrypoints.web.pages_admin import audit_query
-
     if not 1 <= limit <= 5000:
         raise InputError("limit: must be 1 to 5000")
-    stmt = audit_query(
+    stmt = repo.audit_query(
         {
             "user": user,
             "action": action,

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ashiguard.adapters.db import Database
-from ashiguard.domain.errors import InputError
+from ashiguard.domain.errors import Conflict, Forbidden, InputError, NotFound, Refused
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import NotAuthenticated
 from ashiguard.services.live_sessions import LiveSessions
@@ -80,6 +80,29 @@ def _install_handlers(app: FastAPI) -> None:
         if _is_api(request):
             return JSONResponse({"detail": str(exc)}, status_code=422)
         return render(request, "error.html", {"status": 400, "message": str(exc)}, status_code=400)
+
+    async def _domain(request: Request, exc: Exception) -> Response:
+        # the use cases' errors (ashiguard.domain.errors), mapped once for every route
+        status = next(code for kind, code in _DOMAIN_STATUS if isinstance(exc, kind))
+        if _is_api(request):
+            body: dict[str, Any] = {"detail": str(exc)}
+            if isinstance(exc, Refused):
+                body["reasons"] = list(exc.reasons)
+            return JSONResponse(body, status_code=status)
+        return render(
+            request, "error.html", {"status": status, "message": str(exc)}, status_code=status
+        )
+
+    for kind, _status in _DOMAIN_STATUS:
+        app.add_exception_handler(kind, _domain)
+
+
+_DOMAIN_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (NotFound, 404),
+    (Refused, 409),
+    (Conflict, 409),
+    (Forbidden, 403),
+)
 
 
 _HEADERS = [

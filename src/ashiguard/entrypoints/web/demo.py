@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ashiguard.adapters.db import Database, repo
+from ashiguard.adapters.db import Database, SqlUnitOfWork, repo
 from ashiguard.adapters.db.models import (
     Client,
     Practitioner,
@@ -22,8 +22,10 @@ from ashiguard.adapters.db.models import (
     TreatmentSession,
     User,
 )
-from ashiguard.entrypoints.web.clinic import screen_and_store
-from ashiguard.entrypoints.web.security import Actor, create_user
+from ashiguard.entrypoints.web.security import create_user
+from ashiguard.services.clinic import store_intake
+from ashiguard.services.treatments import create_session
+from ashiguard.services.uow import Actor, UnitOfWork
 from ashiguard.settings import Settings
 
 __all__ = ["DEMO_USERS", "seed_demo", "start_demo_session"]
@@ -117,6 +119,7 @@ def _intake(ref: str, birth: str, sex: str, facts: dict[str, Any], day: date) ->
 
 
 def _people(s: Any, today: date) -> tuple[Actor, dict[str, int]]:
+    # seed data, written as rows (the owner pages' use cases would audit each as the owner)
     ids = {}
     for username, pw, role, name in DEMO_USERS:
         ids[username] = create_user(s, username, pw, role, name).id
@@ -165,7 +168,8 @@ def _people(s: Any, today: date) -> tuple[Actor, dict[str, int]]:
     return owner, {"mia": mia.id, "noah": noah.id, "studio_a": a.id}
 
 
-def _clients(s: Any, owner: Actor, today: date) -> dict[str, Any]:
+def _clients(uow: UnitOfWork, owner: Actor, today: date) -> dict[str, Any]:
+    s = uow.session
     screenings = {}
     for name, birth, sex, facts in _CLIENTS:
         c = Client(
@@ -179,7 +183,8 @@ def _clients(s: Any, owner: Actor, today: date) -> dict[str, Any]:
         )
         s.add(c)
         s.flush()
-        _, sc = screen_and_store(s, c, _intake(c.ref, birth, sex, facts, today), [], owner, "demo")
+        intake = _intake(c.ref, birth, sex, facts, today)
+        _, sc = store_intake(uow, c.id, intake, [], owner, "demo")
         screenings[name] = (c, sc)
     for i, first in enumerate(_MORE_NAMES):
         name = f"{first} {_SURNAMES[i % len(_SURNAMES)]}"
@@ -192,9 +197,8 @@ def _clients(s: Any, owner: Actor, today: date) -> dict[str, Any]:
         )
         s.add(c)
         s.flush()
-        screen_and_store(
-            s, c, _intake(c.ref, c.birth_date.isoformat(), c.sex, {}, today), [], owner, "demo"
-        )
+        intake = _intake(c.ref, c.birth_date.isoformat(), c.sex, {}, today)
+        store_intake(uow, c.id, intake, [], owner, "demo")
     return screenings
 
 
@@ -209,9 +213,9 @@ def _past_session(
     started: datetime,
     signed_by: int | None,
 ) -> None:
-    from ashiguard.adapters.sources import open_source
-    from ashiguard.services.analyze import analyze_recording, limits_from_files
-    from ashiguard.services.record import record_source
+    from ashiguard.services.analyze import limits_from_files
+    from ashiguard.services.live_session import LiveSession, hdf5_sink
+    from ashiguard.services.session_process import open_live_source
 
     t = TreatmentSession(
         client_id=client.id,
@@ -228,26 +232,34 @@ def _past_session(
     name = f"session-{t.id:06d}.h5"
     path = settings.recordings_dir / name
     pr = s.get(Practitioner, pr_id)
-    src = open_source(
+    src = open_live_source(
         "sim:mixed",
         speed=0,
-        duration_s=90.0,
         seed=seed,
+        duration_s=90.0,
         therapist_mass_kg=pr.mass_kg,
-        client_height_cm=170.0,
-        client_weight_kg=70.0,
+        client={"height_cm": 170.0, "weight_kg": 70.0},
     )
-    rec = record_source(src, path, 90.0)
-    analysis = analyze_recording(path, limits_from_files(screening=sc.payload))
+    with src:
+        rec = LiveSession(
+            src,
+            limits_from_files(screening=sc.payload),
+            sink=hdf5_sink(path),
+            duration_s=90.0,
+            speed=0,
+            session_id=t.id,
+            source_label="sim:mixed",
+        ).run()
     t.recording_path = f"recordings/{name}"
     t.recording_meta = {
         "frames": rec.frames,
-        "bytes": path.stat().st_size,
+        "bytes": rec.recording_bytes,
         "skipped_late": rec.skipped_late,
-        "error": None,
+        "dropped": rec.dropped,
+        "error": rec.error,
     }
-    t.alerts = [a.to_json() for a in analysis.alerts]
-    t.summary = analysis.summary
+    t.alerts = list(rec.alarms)
+    t.summary = rec.summary
     t.ended_at = started + timedelta(seconds=rec.duration_s)
     if signed_by is not None:
         t.status = "signed"
@@ -263,11 +275,12 @@ def seed_demo(settings: Settings, db: Database) -> list[tuple[str, str, str]]:
     """Create the demo clinic once (idempotent); returns the demo logins (user, password, role)."""
     today = date.today()
     logins = [(u, pw, role) for u, pw, role, _ in DEMO_USERS]
-    with db.session() as s:
+    with SqlUnitOfWork(db) as uow:
+        s = uow.session
         if s.scalar(select(User.id).where(User.username == "owner")) is not None:
             return logins
         owner, ids = _people(s, today)
-        clients = _clients(s, owner, today)
+        clients = _clients(uow, owner, today)
         now = repo.utcnow()
         for k, (name, seed) in enumerate(
             (("Anna Lindqvist", 11), ("Carla Mendes", 12), ("Ben Okafor", 13))
@@ -293,7 +306,8 @@ def seed_demo(settings: Settings, db: Database) -> list[tuple[str, str, str]]:
 def start_demo_session(app: Any) -> int:
     """Open one live simulated session (Mia with the first demo client) and start streaming."""
     db: Database = app.state.db
-    with db.session() as s:
+    with SqlUnitOfWork(db) as uow:
+        s = uow.session
         client = s.scalar(select(Client).where(Client.name == _CLIENTS[0][0]))
         pr = s.scalar(select(Practitioner).where(Practitioner.name == "Mia Tanaka"))
         room = s.scalar(select(Room).where(Room.name == "Studio A"))
@@ -301,18 +315,18 @@ def start_demo_session(app: Any) -> int:
             raise RuntimeError("demo clinic missing: run seed_demo first")
         sc = repo.latest_screening(s, client.id)
         assert sc is not None
-        t = TreatmentSession(
+        # no readiness gate: the demo's screenings date from the day the clinic was seeded
+        t = create_session(
+            uow,
             client_id=client.id,
             practitioner_id=pr.id,
             room_id=room.id,
             screening_id=sc.id,
-            status="live",
             source="sim:mixed",
-            started_at=repo.utcnow(),
-            notes="",
+            actor=None,
+            ip="",
+            audit=False,
         )
-        s.add(t)
-        s.flush()
         sid = t.id
     app.state.live.start(sid)
     return sid

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -11,26 +11,23 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ashiguard.adapters.db import repo
-from ashiguard.adapters.db.models import ROLES, AuditEntry, Bar, Practitioner, Room, User
+from ashiguard.adapters.db.models import ROLES, AuditEntry, Practitioner, Room, User
+from ashiguard.adapters.db.uow import SqlUnitOfWork
 from ashiguard.domain.errors import InputError
-from ashiguard.entrypoints.web import admin_ops
-from ashiguard.entrypoints.web.clinic import get_or_404
+from ashiguard.entrypoints.web.deps import unit_of_work
 from ashiguard.entrypoints.web.forms import error_field
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import (
     Principal,
     checked_form,
     client_ip,
-    create_user,
     db_session,
+    hash_password,
     html_user,
 )
+from ashiguard.services import clinic_admin
 
-__all__ = [
-    "AUDIT_PER_PAGE",
-    "audit_query",
-    "router",
-]
+__all__ = ["AUDIT_PER_PAGE", "router"]
 
 router = APIRouter(prefix="/admin")
 OWNER = html_user("owner")
@@ -68,47 +65,42 @@ def users(
 
 @router.post("/users", include_in_schema=False)
 async def user_create(
-    request: Request, p: Principal = Depends(OWNER), s: Session = Depends(db_session)
+    request: Request, p: Principal = Depends(OWNER), uow: SqlUnitOfWork = Depends(unit_of_work)
 ) -> Response:
     data = await _form(request, p)
     try:
-        u = create_user(
-            s,
-            data.get("username", ""),
-            data.get("password", ""),
-            data.get("role", ""),
-            data.get("display_name", ""),
-        )
+        with uow:
+            clinic_admin.create_user(
+                uow,
+                data.get("username", ""),
+                data.get("password", ""),
+                data.get("role", ""),
+                data.get("display_name", ""),
+                actor=p.user,
+                ip=client_ip(request),
+                hash_password=hash_password,
+            )
     except InputError as exc:
-        s.rollback()
         data.pop("password", None)
-        return _users_page(request, s, data, str(exc), 400)
-    repo.audit(
-        s, p.user, "create", "user", u.id, ip=client_ip(request), detail=f"{u.username} ({u.role})"
-    )
+        return _users_page(request, uow.session, data, str(exc), 400)
     return RedirectResponse("/admin/users", status_code=303)
 
 
 @router.post("/users/{user_id}/active", include_in_schema=False)
 async def user_active(
-    request: Request, user_id: int, p: Principal = Depends(OWNER), s: Session = Depends(db_session)
+    request: Request,
+    user_id: int,
+    p: Principal = Depends(OWNER),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
     data = await _form(request, p)
-    u = get_or_404(s, User, user_id)
-    if u.id == p.user.id:
-        return _users_page(request, s, {}, "active: you cannot deactivate your own account", 400)
-    u.active = data.get("active") == "true"
-    if u.active:
-        u.failed_logins, u.locked_until = 0, None
-    repo.audit(
-        s,
-        p.user,
-        "update",
-        "user",
-        u.id,
-        ip=client_ip(request),
-        detail=f"{u.username} {'activated' if u.active else 'deactivated'}",
-    )
+    try:
+        with uow:
+            clinic_admin.set_user_active(
+                uow, user_id, data.get("active") == "true", p.user, client_ip(request)
+            )
+    except InputError as exc:
+        return _users_page(request, uow.session, {}, str(exc), 400)
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -144,19 +136,15 @@ def practitioners(
 
 @router.post("/practitioners", include_in_schema=False)
 async def practitioner_save(
-    request: Request, p: Principal = Depends(OWNER), s: Session = Depends(db_session)
+    request: Request, p: Principal = Depends(OWNER), uow: SqlUnitOfWork = Depends(unit_of_work)
 ) -> Response:
     data = await _form(request, p)
-    existing = None
-    if data.get("id", "").isdigit():
-        existing = get_or_404(s, Practitioner, int(data["id"]))
+    pid = int(data["id"]) if data.get("id", "").isdigit() else None
     try:
-        admin_ops.save_practitioner(
-            s, admin_ops.parse_practitioner(data), p.user, client_ip(request), existing
-        )
+        with uow:
+            clinic_admin.save_practitioner(uow, data, p.user, client_ip(request), pid)
     except InputError as exc:
-        s.rollback()
-        return _practitioners_page(request, s, data, str(exc), 400)
+        return _practitioners_page(request, uow.session, data, str(exc), 400)
     return RedirectResponse("/admin/practitioners", status_code=303)
 
 
@@ -194,71 +182,50 @@ def rooms(
 
 @router.post("/rooms", include_in_schema=False)
 async def room_create(
-    request: Request, p: Principal = Depends(OWNER), s: Session = Depends(db_session)
+    request: Request, p: Principal = Depends(OWNER), uow: SqlUnitOfWork = Depends(unit_of_work)
 ) -> Response:
     data = await _form(request, p)
     try:
-        admin_ops.add_room(s, data, p.user, client_ip(request))
+        with uow:
+            clinic_admin.add_room(uow, data, p.user, client_ip(request))
     except InputError as exc:
-        s.rollback()
-        return _rooms_page(request, s, data, str(exc), 400, "room")
+        return _rooms_page(request, uow.session, data, str(exc), 400, "room")
     return RedirectResponse("/admin/rooms", status_code=303)
 
 
 @router.post("/rooms/{room_id}/bars", include_in_schema=False)
 async def bar_create(
-    request: Request, room_id: int, p: Principal = Depends(OWNER), s: Session = Depends(db_session)
+    request: Request,
+    room_id: int,
+    p: Principal = Depends(OWNER),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
     data = await _form(request, p)
-    room = get_or_404(s, Room, room_id)
     try:
-        admin_ops.add_bar(s, room, data, p.user, client_ip(request))
+        with uow:
+            clinic_admin.add_bar(uow, room_id, data, p.user, client_ip(request))
     except InputError as exc:
-        s.rollback()
-        return _rooms_page(request, s, data, str(exc), 400, f"room-{room_id}")
+        return _rooms_page(request, uow.session, data, str(exc), 400, f"room-{room_id}")
     return RedirectResponse("/admin/rooms", status_code=303)
 
 
 @router.post("/bars/{bar_id}/inspections", include_in_schema=False)
 async def inspection_create(
-    request: Request, bar_id: int, p: Principal = Depends(OWNER), s: Session = Depends(db_session)
+    request: Request,
+    bar_id: int,
+    p: Principal = Depends(OWNER),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
     data = await _form(request, p)
-    bar = get_or_404(s, Bar, bar_id)
     try:
-        admin_ops.add_inspection(s, bar, data, p.user, client_ip(request))
+        with uow:
+            clinic_admin.add_inspection(uow, bar_id, data, p.user, client_ip(request))
     except InputError as exc:
-        s.rollback()
-        return _rooms_page(request, s, data, str(exc), 400, f"bar-{bar_id}")
+        return _rooms_page(request, uow.session, data, str(exc), 400, f"bar-{bar_id}")
     return RedirectResponse("/admin/rooms", status_code=303)
 
 
 AUDIT_PER_PAGE = 50
-
-
-def audit_query(q: dict[str, str]) -> Any:
-    """The audit-log SELECT for the filters ``user``, ``action``, ``entity``, ``entity_id``,
-    ``since`` and ``until`` (dates)."""
-    stmt = select(AuditEntry)
-    if q.get("user"):
-        stmt = stmt.where(AuditEntry.username == q["user"])
-    if q.get("action"):
-        stmt = stmt.where(AuditEntry.action == q["action"])
-    if q.get("entity"):
-        stmt = stmt.where(AuditEntry.entity == q["entity"])
-    if q.get("entity_id"):
-        stmt = stmt.where(AuditEntry.entity_id == q["entity_id"])
-    for key, op in (("since", "ge"), ("until", "lt")):
-        if q.get(key):
-            try:
-                day = date.fromisoformat(q[key])
-            except ValueError:
-                raise InputError(f"{key}: expected YYYY-MM-DD, got {q[key]!r}") from None
-            at = datetime(day.year, day.month, day.day) + (
-                timedelta(days=1) if key == "until" else timedelta()
-            )
-            stmt = stmt.where(AuditEntry.at >= at if op == "ge" else AuditEntry.at < at)
-    return stmt
 
 
 @router.get("/audit", include_in_schema=False)
@@ -282,7 +249,7 @@ def audit_log(
         "since": since,
         "until": until,
     }
-    stmt = audit_query(q)
+    stmt = repo.audit_query(q)
     total = int(s.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
     page = max(1, page)
     rows = s.scalars(

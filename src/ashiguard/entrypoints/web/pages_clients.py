@@ -15,21 +15,14 @@ from ashiguard.adapters.db.models import (
     Client,
     Intake,
     Practitioner,
-    Screening,
     TreatmentSession,
 )
+from ashiguard.adapters.db.uow import SqlUnitOfWork
 from ashiguard.domain.codes import CONDITION_CODES, MEDICATION_CODES, PROCEDURE_CODES, SYMPTOM_CODES
 from ashiguard.domain.errors import InputError
 from ashiguard.domain.zone_names import ZONE_SLUGS
 from ashiguard.entrypoints.web import forms
-from ashiguard.entrypoints.web.clinic import (
-    create_client,
-    get_or_404,
-    intakes_of,
-    screen_and_store,
-    screenings_of,
-    validate_client_fields,
-)
+from ashiguard.entrypoints.web.deps import unit_of_work
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import (
     Principal,
@@ -38,12 +31,14 @@ from ashiguard.entrypoints.web.security import (
     db_session,
     html_user,
 )
+from ashiguard.services import clinic
+from ashiguard.services.uow import fetch
 
 __all__ = ["PER_PAGE", "router"]
 
 router = APIRouter()
 PER_PAGE = 25
-CLIENT_ROLES = ("owner", "therapist", "front_desk")
+CLIENT_ROLES = clinic.CLIENT_ROLES
 
 
 @router.get("/clients", include_in_schema=False)
@@ -74,12 +69,13 @@ def client_new_form(request: Request, p: Principal = Depends(html_user(*CLIENT_R
 async def client_new(
     request: Request,
     p: Principal = Depends(html_user(*CLIENT_ROLES)),
-    s: Session = Depends(db_session),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
     form = await checked_form(request, p)
     values = {k: str(form.get(k, "")) for k in ("name", "birth_date", "sex", "phone", "email")}
     try:
-        fields = validate_client_fields(values)
+        with uow:
+            client = clinic.create_client(uow, values, p.user, client_ip(request))
     except InputError as exc:
         return render(
             request,
@@ -87,7 +83,6 @@ async def client_new(
             {"values": values, "error": str(exc), "field": forms.error_field(str(exc))},
             status_code=400,
         )
-    client = create_client(s, fields, p.user, client_ip(request))
     return RedirectResponse(f"/clients/{client.id}/intake", status_code=303)
 
 
@@ -96,10 +91,11 @@ def client_page(
     request: Request,
     client_id: int,
     p: Principal = Depends(html_user(*CLIENT_ROLES)),
-    s: Session = Depends(db_session),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
-    client = get_or_404(s, Client, client_id)
-    repo.audit(s, p.user, "read", "client", client.id, ip=client_ip(request))
+    with uow:
+        client = clinic.read_client(uow, client_id, p.user, client_ip(request))
+    s = uow.session
     sessions = []
     if p.user.role in ("owner", "therapist"):
         sessions = list(
@@ -109,14 +105,14 @@ def client_page(
                 .order_by(TreatmentSession.started_at.desc())
             )
         )
-    screenings = screenings_of(s, client.id)
+    screenings = clinic.screenings_of(uow, client.id)
     by_intake = {sc.intake_id: sc for sc in screenings}
     return render(
         request,
         "client.html",
         {
             "client": client,
-            "intakes": intakes_of(s, client.id),
+            "intakes": clinic.intakes_of(uow, client.id),
             "screenings": screenings,
             "by_intake": by_intake,
             "sessions": sessions,
@@ -162,11 +158,11 @@ def intake_form(
     request: Request,
     client_id: int,
     p: Principal = Depends(html_user(*CLIENT_ROLES)),
-    s: Session = Depends(db_session),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
-    client = get_or_404(s, Client, client_id)
-    repo.audit(s, p.user, "read", "client", client.id, ip=client_ip(request), detail="intake form")
-    last = intakes_of(s, client.id)
+    with uow:
+        client = clinic.read_client(uow, client_id, p.user, client_ip(request), "intake form")
+    last = clinic.intakes_of(uow, client.id)
     if last:
         values = forms.intake_to_form(last[0].payload)
         values["pain_sites"] = list(last[0].pain_sites or [])
@@ -184,9 +180,9 @@ async def intake_submit(
     request: Request,
     client_id: int,
     p: Principal = Depends(html_user(*CLIENT_ROLES)),
-    s: Session = Depends(db_session),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
-    client = get_or_404(s, Client, client_id)
+    client: Client = fetch(uow, Client, client_id)
     form = await checked_form(request, p)
     symptoms = [str(x) for x in form.getlist("symptoms")]
     pain = [str(x) for x in form.getlist("pain_sites")]
@@ -197,9 +193,9 @@ async def intake_submit(
     values["pain_sites"] = pain
     try:
         payload = forms.form_to_intake(form, symptoms, client.ref)
-        _, sc = screen_and_store(s, client, payload, pain, p.user, client_ip(request))
+        with uow:
+            _, sc = clinic.store_intake(uow, client.id, payload, pain, p.user, client_ip(request))
     except InputError as exc:
-        s.rollback()
         return _intake_page(request, client, values, str(exc), status=400)
     return RedirectResponse(f"/screenings/{sc.id}", status_code=303)
 
@@ -210,20 +206,13 @@ def screening_page(
     screening_id: int,
     practitioner_id: int | None = None,
     p: Principal = Depends(html_user(*CLIENT_ROLES)),
-    s: Session = Depends(db_session),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
-    sc = get_or_404(s, Screening, screening_id)
+    with uow:
+        sc = clinic.read_screening(uow, screening_id, p.user, client_ip(request))
+    s = uow.session
     client = s.get(Client, sc.client_id)
     intake = s.get(Intake, sc.intake_id)
-    repo.audit(
-        s,
-        p.user,
-        "read",
-        "screening",
-        sc.id,
-        ip=client_ip(request),
-        detail=f"client {sc.client_id}",
-    )
     practitioners = s.scalars(
         select(Practitioner).where(Practitioner.active.is_(True)).order_by(Practitioner.name)
     ).all()

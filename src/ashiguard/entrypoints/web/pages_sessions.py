@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,8 +19,9 @@ from ashiguard.adapters.db.models import (
     Screening,
     TreatmentSession,
 )
-from ashiguard.domain.errors import InputError
-from ashiguard.entrypoints.web.clinic import get_or_404, readiness
+from ashiguard.adapters.db.uow import SqlUnitOfWork
+from ashiguard.domain.errors import Conflict, DomainError, InputError, NotFound, Refused
+from ashiguard.entrypoints.web.deps import unit_of_work
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import (
     Principal,
@@ -31,12 +32,14 @@ from ashiguard.entrypoints.web.security import (
     html_user,
     principal_from_request,
 )
+from ashiguard.services import clinic, research, treatments
+from ashiguard.services.uow import fetch
 
 __all__ = ["router"]
 
 router = APIRouter()
-CLINICAL = html_user("owner", "therapist")
-RESEARCH = html_user("owner", "researcher")
+CLINICAL = html_user(*treatments.CLINICAL_ROLES)
+RESEARCH = html_user(*research.RESEARCH_ROLES)
 
 
 @router.get("/sessions", include_in_schema=False)
@@ -89,82 +92,40 @@ def session_new_form(
     request: Request,
     client_id: int,
     p: Principal = Depends(CLINICAL),
-    s: Session = Depends(db_session),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
-    client = get_or_404(s, Client, client_id)
-    repo.audit(
-        s, p.user, "read", "client", client.id, ip=client_ip(request), detail="start session"
-    )
-    return _start_page(request, s, p, client, {})
-
-
-def _pick(s: Session, model: Any, raw: str, field: str) -> Any:
-    if not raw.isdigit():
-        raise InputError(f"{field}: choose one")
-    row = s.get(model, int(raw))
-    if row is None:
-        raise InputError(f"{field}: no such record {raw}")
-    return row
+    with uow:
+        client = clinic.read_client(uow, client_id, p.user, client_ip(request), "start session")
+    return _start_page(request, uow.session, p, client, {})
 
 
 @router.post("/sessions/new", include_in_schema=False)
 async def session_start(
-    request: Request, p: Principal = Depends(CLINICAL), s: Session = Depends(db_session)
+    request: Request, p: Principal = Depends(CLINICAL), uow: SqlUnitOfWork = Depends(unit_of_work)
 ) -> Response:
     form = await checked_form(request, p)
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
-    client = (
-        get_or_404(s, Client, int(values["client_id"]))
-        if values.get("client_id", "").isdigit()
-        else None
-    )
-    if client is None:
-        raise HTTPException(404, "client_id: no such client")
+    if not values.get("client_id", "").isdigit():
+        raise NotFound("client_id: no such client")
+    client: Client = fetch(uow, Client, int(values["client_id"]))
     live = request.app.state.live
     try:
-        pr = _pick(s, Practitioner, values.get("practitioner_id", ""), "practitioner_id")
-        room = _pick(s, Room, values.get("room_id", ""), "room_id")
-        sc = repo.latest_screening(s, client.id)
-        if sc is None:
-            raise InputError("screening: this client has no screening; fill the intake first")
-        source = live.check_source(values.get("source", ""))
-        ready = readiness(s, pr, room, sc, date.today())
+        with uow:
+            t = treatments.start_session(
+                uow,
+                client_id=client.id,
+                practitioner_id=values.get("practitioner_id", ""),
+                room_id=values.get("room_id", ""),
+                source=values.get("source", ""),
+                check_source=live.check_source,
+                actor=p.user,
+                ip=client_ip(request),
+            )
     except InputError as exc:
-        return _start_page(request, s, p, client, values, error=str(exc), status=400)
-    if not ready.go:
-        repo.audit(
-            s,
-            p.user,
-            "refused",
-            "session",
-            "",
-            ip=client_ip(request),
-            detail=f"client {client.id}: " + "; ".join(ready.reasons),
-        )
-        s.commit()
-        return _start_page(request, s, p, client, values, ready=ready, status=409)
-    t = TreatmentSession(
-        client_id=client.id,
-        practitioner_id=pr.id,
-        room_id=room.id,
-        screening_id=sc.id,
-        status="live",
-        source=source,
-        started_at=repo.utcnow(),
-        notes="",
-    )
-    s.add(t)
-    s.flush()
-    repo.audit(
-        s,
-        p.user,
-        "create",
-        "session",
-        t.id,
-        ip=client_ip(request),
-        detail=f"client {client.id}, {source}",
-    )
-    s.commit()
+        return _start_page(request, uow.session, p, client, values, error=str(exc), status=400)
+    except Refused as exc:
+        ready = {"go": False, "reasons": exc.reasons}
+        return _start_page(request, uow.session, p, client, values, ready=ready, status=409)
     await run_in_threadpool(live.start, t.id)  # opening a source may take a while
     return RedirectResponse(f"/sessions/{t.id}", status_code=303)
 
@@ -174,13 +135,11 @@ def session_page(
     request: Request,
     session_id: int,
     p: Principal = Depends(CLINICAL),
-    s: Session = Depends(db_session),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
-    t = get_or_404(s, TreatmentSession, session_id)
-    repo.audit(
-        s, p.user, "read", "session", t.id, ip=client_ip(request), detail=f"client {t.client_id}"
-    )
-    sc = s.get(Screening, t.screening_id)
+    with uow:
+        t = treatments.read_session(uow, session_id, p.user, client_ip(request))
+    sc = uow.session.get(Screening, t.screening_id)
     if t.status == "live":
         return render(request, "session_live.html", {"t": t, "sc": sc})
     return render(request, "session_review.html", {"t": t, "sc": sc})
@@ -191,16 +150,14 @@ async def session_stop(
     request: Request,
     session_id: int,
     p: Principal = Depends(CLINICAL),
-    s: Session = Depends(db_session),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
     await checked_form(request, p)
-    t = get_or_404(s, TreatmentSession, session_id)
-    if t.status != "live":
-        raise HTTPException(409, f"session {t.id} is not live (status {t.status})")
-    s.commit()
+    with uow:
+        t = treatments.live_session(uow, session_id, p.user)
     await run_in_threadpool(request.app.state.live.stop, t.id)  # waits for the analysis
-    with request.app.state.db.session() as s2:
-        repo.audit(s2, p.user, "update", "session", t.id, ip=client_ip(request), detail="stopped")
+    with uow:
+        treatments.record_stop(uow, t.id, p.user, client_ip(request))
     return RedirectResponse(f"/sessions/{t.id}", status_code=303)
 
 
@@ -209,22 +166,22 @@ async def session_ack(
     request: Request,
     session_id: int,
     p: Principal = Depends(CLINICAL),
-    s: Session = Depends(db_session),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
     check_csrf(p, request.headers.get("x-csrf-token"))
     body = await request.json()
     alarm_id = body.get("alarm_id") if isinstance(body, dict) else None
     if not isinstance(alarm_id, int):
         raise HTTPException(422, "alarm_id: must be an integer")
-    t = get_or_404(s, TreatmentSession, session_id)
-    ok = request.app.state.live.acknowledge(t.id, alarm_id)
-    if not ok:
-        raise HTTPException(409, f"alarm_id: alarm {alarm_id} is not active in session {t.id}")
-    repo.audit(
-        s, p.user, "acknowledge", "session", t.id, ip=client_ip(request), detail=f"alarm {alarm_id}"
-    )
-    from fastapi.responses import JSONResponse
-
+    with uow:
+        treatments.acknowledge_alarm(
+            uow,
+            session_id,
+            alarm_id,
+            request.app.state.live.acknowledge,
+            p.user,
+            client_ip(request),
+        )
     return JSONResponse({"acknowledged": alarm_id})
 
 
@@ -233,17 +190,16 @@ async def session_notes(
     request: Request,
     session_id: int,
     p: Principal = Depends(CLINICAL),
-    s: Session = Depends(db_session),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
     form = await checked_form(request, p)
-    t = get_or_404(s, TreatmentSession, session_id)
-    if t.status == "signed":
-        raise HTTPException(409, f"session {t.id} is signed: notes can no longer change")
-    notes = str(form.get("notes", ""))
-    if len(notes) > 20000:
-        raise HTTPException(422, "notes: at most 20000 characters")
-    t.notes = notes
-    repo.audit(s, p.user, "update", "session", t.id, ip=client_ip(request), detail="notes")
+    try:
+        with uow:
+            t = treatments.set_notes(
+                uow, session_id, str(form.get("notes", "")), p.user, client_ip(request)
+            )
+    except InputError as exc:
+        raise HTTPException(422, str(exc)) from None  # as before: an error page, status 422
     return RedirectResponse(f"/sessions/{t.id}", status_code=303)
 
 
@@ -252,33 +208,23 @@ async def session_sign(
     request: Request,
     session_id: int,
     p: Principal = Depends(CLINICAL),
-    s: Session = Depends(db_session),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
     form = await checked_form(request, p)
-    t = get_or_404(s, TreatmentSession, session_id)
-    if t.status != "ended":
-        raise HTTPException(409, f"session {t.id} cannot be signed while {t.status}")
-    if "notes" in form:
-        t.notes = str(form.get("notes", ""))[:20000]
-    t.status = "signed"
-    t.signed_by = p.user.id
-    t.signed_at = repo.utcnow()
-    repo.audit(s, p.user, "sign", "session", t.id, ip=client_ip(request))
+    notes = str(form.get("notes", "")) if "notes" in form else None
+    with uow:
+        t = treatments.sign_session(uow, session_id, notes, p.user, client_ip(request))
     return RedirectResponse(f"/sessions/{t.id}", status_code=303)
 
 
 @router.get("/research", include_in_schema=False)
-def research(
-    request: Request, p: Principal = Depends(RESEARCH), s: Session = Depends(db_session)
+def research_page(
+    request: Request, p: Principal = Depends(RESEARCH), uow: SqlUnitOfWork = Depends(unit_of_work)
 ) -> Response:
-    from ashiguard.entrypoints.web.api import research_rows
-
-    repo.audit(s, p.user, "read", "research_export", "", ip=client_ip(request), detail="page")
-    return render(
-        request,
-        "research.html",
-        {"rows": research_rows(s, request.app.state.pseudonym_secret, 300)},
-    )
+    secret = request.app.state.pseudonym_secret
+    with uow:
+        rows = research.export_research(uow, secret, p.user, client_ip(request), "page", 300)
+    return render(request, "research.html", {"rows": rows})
 
 
 @router.websocket("/sessions/{session_id}/ws")
@@ -288,24 +234,29 @@ async def session_ws(websocket: WebSocket, session_id: int) -> None:
     Needs a logged-in owner or therapist (session cookie) and a same-origin ``Origin`` header.
     """
     app = websocket.app
+    bearer = websocket.headers.get("authorization", "").lower().startswith("bearer ")
     origin = websocket.headers.get("origin")
     host = websocket.headers.get("host", "")
-    if origin is not None and origin.split("://", 1)[-1] != host:
+    if not bearer and origin is not None and origin.split("://", 1)[-1] != host:
+        # the cookie rides along with any page's request: only our own pages may use it (a
+        # bearer token is never sent by a browser on its own, so it needs no Origin check)
         await websocket.close(code=4403, reason="cross-origin WebSocket refused")
         return
-    with app.state.db.session() as s:
-        p = principal_from_request(s, websocket)
+    with SqlUnitOfWork(app.state.db) as uow:
+        p = principal_from_request(uow.session, websocket)
         if p is None:
             await websocket.close(code=4401, reason="login required")
             return
-        if p.user.role not in ("owner", "therapist"):
+        if p.user.role not in treatments.CLINICAL_ROLES:
             await websocket.close(code=4403, reason=f"role {p.user.role!r} may not view sessions")
             return
-        t = s.get(TreatmentSession, session_id)
-        if t is None:
-            await websocket.close(code=4404, reason=f"session {session_id} not found")
+        try:
+            t = treatments.read_session(
+                uow, session_id, p.user, client_ip(websocket), "live view", name_client=False
+            )
+        except DomainError as exc:
+            await websocket.close(code=4404, reason=str(exc))
             return
-        repo.audit(s, p.user, "read", "session", t.id, ip=client_ip(websocket), detail="live view")
         status = t.status
     await websocket.accept()
     hub = app.state.live
@@ -336,14 +287,14 @@ def session_plot(
     session_id: int,
     name: str,
     p: Principal = Depends(CLINICAL),
-    s: Session = Depends(db_session),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
     from ashiguard.entrypoints.web.plots import render_plot
 
     if name not in PLOTS:
         raise HTTPException(404, f"name: no plot {name!r}; plots: {', '.join(PLOTS)}")
-    t = get_or_404(s, TreatmentSession, session_id)
+    t = treatments.get_session(uow, session_id)
     if t.status == "live":
-        raise HTTPException(409, f"session {t.id} is still live")
+        raise Conflict(f"session {t.id} is still live")
     png = render_plot(name, t, request.app.state.settings)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})

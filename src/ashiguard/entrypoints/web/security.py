@@ -26,9 +26,10 @@ from sqlalchemy import bindparam, delete, literal, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from ashiguard.adapters.db.models import ROLES, ApiToken, User, WebSession
+from ashiguard.adapters.db.models import ApiToken, User, WebSession
 from ashiguard.adapters.db.repo import utcnow
-from ashiguard.domain.errors import InputError
+from ashiguard.services.clinic_admin import add_user
+from ashiguard.services.uow import Actor
 
 __all__ = [
     "COOKIE",
@@ -60,7 +61,6 @@ COOKIE = "ashiguard_session"
 MAX_FAILED = 5
 LOCK_BASE_S = 60
 LOCK_MAX_S = 3600
-MIN_PASSWORD = 10
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password-just-for-timing")
@@ -76,20 +76,6 @@ class NotAuthenticated(Exception):
     def __init__(self, api: bool) -> None:
         super().__init__("login required")
         self.api = api
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The logged-in user as plain values (usable after the request's database session ends)."""
-
-    id: int
-    username: str
-    display_name: str
-    role: str
-
-    @classmethod
-    def of(cls, user: User) -> Actor:
-        return cls(user.id, user.username, user.display_name, user.role)
 
 
 @dataclass
@@ -122,32 +108,11 @@ def client_ip(request: Any) -> str:
 def create_user(
     s: Session, username: str, password: str, role: str, display_name: str = ""
 ) -> User:
-    """Add a user; refuses a taken name, an unknown role or a short password."""
-    username = username.strip()
-    if (
-        not username
-        or len(username) > 80
-        or not username.replace(".", "").replace("-", "").replace("_", "").isalnum()
-    ):
-        raise InputError("username: letters, digits, '.', '-' or '_' (1 to 80 characters)")
-    if role not in ROLES:
-        raise InputError(f"role: must be one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD:
-        raise InputError(f"password: at least {MIN_PASSWORD} characters")
-    if s.scalar(select(User.id).where(User.username == username)) is not None:
-        raise InputError(f"username: {username!r} is taken")
-    user = User(
-        username=username,
-        display_name=display_name.strip() or username,
-        role=role,
-        password_hash=hash_password(password),
-        active=True,
-        failed_logins=0,
-        created_at=utcnow(),
-    )
-    s.add(user)
-    s.flush()
-    return user
+    """Add a user (not audited); refuses a taken name, an unknown role or a short password.
+
+    :func:`ashiguard.services.clinic_admin.add_user` with this module's password hashing.
+    """
+    return add_user(s, username, password, role, display_name, hash_password=hash_password)
 
 
 def authenticate(s: Session, username: str, password: str, now: datetime | None = None) -> User:

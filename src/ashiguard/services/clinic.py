@@ -1,36 +1,50 @@
-"""Clinic use cases shared by the pages and the API: clients, intakes + screening, lookups."""
+"""Clinic use cases: clients, intake versions with their screening, the readiness gate.
+
+Every function runs in the caller's :class:`~ashiguard.services.uow.UnitOfWork`, raises the
+errors of :mod:`ashiguard.domain.errors` (bad input, a missing record, a refusal) and writes
+its audit entry (who, what, from where) with :func:`ashiguard.adapters.db.repo.audit`.
+Treatment sessions are in :mod:`ashiguard.services.treatments`, owner operations in
+:mod:`ashiguard.services.clinic_admin`.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from fastapi import HTTPException
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ashiguard.adapters.db import repo
 from ashiguard.adapters.db.models import Client, Intake, Screening
 from ashiguard.domain.errors import InputError
+from ashiguard.domain.intake import parse_intake
+from ashiguard.domain.practice import (
+    Bar,
+    Certification,
+    Equipment,
+    Practitioner,
+    Readiness,
+    ready_to_treat,
+)
+from ashiguard.domain.screening import parse_screening, screen
 from ashiguard.domain.zone_names import ZONE_SLUGS
-from ashiguard.entrypoints.web.security import Actor
+from ashiguard.services.uow import Actor, UnitOfWork, fetch, require_role
 
 __all__ = [
+    "CLIENT_ROLES",
     "create_client",
-    "get_or_404",
     "intakes_of",
+    "read_client",
+    "read_intake",
+    "read_screening",
     "readiness",
-    "screen_and_store",
     "screenings_of",
+    "store_intake",
     "validate_client_fields",
 ]
 
-
-def get_or_404(s: Session, model: Any, ident: int) -> Any:
-    row = s.get(model, ident)
-    if row is None:
-        raise HTTPException(404, f"{model.__tablename__[:-1]} {ident} not found")
-    return row
+CLIENT_ROLES: tuple[str, ...] = ("owner", "therapist", "front_desk")
+"""Roles that may read and change client records, intakes and screenings."""
 
 
 def validate_client_fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -61,29 +75,46 @@ def validate_client_fields(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def create_client(s: Session, fields: dict[str, Any], user: Actor, ip: str) -> Client:
+def create_client(uow: UnitOfWork, data: dict[str, Any], actor: Actor | None, ip: str) -> Client:
+    """Validate ``data`` (name, birth_date, sex, phone, email) and store a new client with a
+    fresh reference ``c-00042``; audited as ``create client``."""
+    require_role(actor, CLIENT_ROLES, "create clients")
+    fields = validate_client_fields(data)
+    s = uow.session
     client = Client(ref=repo.next_client_ref(s), created_at=repo.utcnow(), **fields)
     s.add(client)
     s.flush()
-    repo.audit(s, user, "create", "client", client.id, ip=ip, detail=client.ref)
+    repo.audit(s, actor, "create", "client", client.id, ip=ip, detail=client.ref)
     return client
 
 
-def screen_and_store(
-    s: Session,
-    client: Client,
+def read_client(
+    uow: UnitOfWork, client_id: int, actor: Actor | None, ip: str, detail: str = ""
+) -> Client:
+    """A client record, audited as ``read client`` (every read of a client record is)."""
+    require_role(actor, CLIENT_ROLES, "read client records")
+    client: Client = fetch(uow, Client, client_id)
+    repo.audit(uow.session, actor, "read", "client", client.id, ip=ip, detail=detail)
+    return client
+
+
+def store_intake(
+    uow: UnitOfWork,
+    client_id: int,
     payload: dict[str, Any],
     pain_sites: list[str],
-    user: Actor,
+    actor: Actor | None,
     ip: str,
 ) -> tuple[Intake, Screening]:
-    """Validate and screen an intake, then store it as a new version with its screening.
+    """Validate and screen an intake, then store it as the client's next version with its
+    screening; audited as ``create intake``.
 
-    Raises :class:`InputError` (nothing stored) for an invalid intake or pain site.
+    Raises :class:`InputError` (nothing stored) for an invalid intake, a pain site that is not
+    a zone slug, or an intake of another client (``client.id`` must be the client's reference).
     """
-    from ashiguard.domain.intake import parse_intake
-    from ashiguard.domain.screening import screen
-
+    require_role(actor, CLIENT_ROLES, "store intakes")
+    s = uow.session
+    client: Client = fetch(uow, Client, client_id)
     bad = [z for z in pain_sites if z not in ZONE_SLUGS]
     if bad:
         raise InputError(f"pain_sites: unknown zone {bad[0]!r}")
@@ -92,7 +123,7 @@ def screen_and_store(
         raise InputError(f"client.id: must be this client's reference {client.ref!r}")
     intake = parse_intake(payload)
     result = screen(intake).to_json()
-    row = repo.add_intake_version(s, client, intake.to_json(), user)
+    row = repo.add_intake_version(s, client, intake.to_json(), actor)
     row.pain_sites = sorted(set(pain_sites))
     sc = Screening(
         client_id=client.id,
@@ -107,7 +138,7 @@ def screen_and_store(
     s.flush()
     repo.audit(
         s,
-        user,
+        actor,
         "create",
         "intake",
         row.id,
@@ -117,36 +148,50 @@ def screen_and_store(
     return row, sc
 
 
-def intakes_of(s: Session, client_id: int) -> list[Intake]:
+def intakes_of(uow: UnitOfWork, client_id: int) -> list[Intake]:
+    """The client's intake versions, newest first."""
     return list(
-        s.scalars(
+        uow.session.scalars(
             select(Intake).where(Intake.client_id == client_id).order_by(Intake.version.desc())
         )
     )
 
 
-def screenings_of(s: Session, client_id: int) -> list[Screening]:
+def screenings_of(uow: UnitOfWork, client_id: int) -> list[Screening]:
+    """The client's screenings, newest first."""
     return list(
-        s.scalars(
+        uow.session.scalars(
             select(Screening).where(Screening.client_id == client_id).order_by(Screening.id.desc())
         )
     )
 
 
-def readiness(s: Session, practitioner: Any, room: Any, screening: Screening, on: date) -> Any:
+def read_intake(
+    uow: UnitOfWork, intake_id: int, actor: Actor | None, ip: str, detail: str = ""
+) -> Intake:
+    """One stored intake version, audited as ``read intake``."""
+    require_role(actor, CLIENT_ROLES, "read intakes")
+    row: Intake = fetch(uow, Intake, intake_id)
+    repo.audit(uow.session, actor, "read", "intake", row.id, ip=ip, detail=detail)
+    return row
+
+
+def read_screening(
+    uow: UnitOfWork, screening_id: int, actor: Actor | None, ip: str, detail: str = ""
+) -> Screening:
+    """One stored screening, audited as ``read screening``."""
+    require_role(actor, CLIENT_ROLES, "read screenings")
+    sc: Screening = fetch(uow, Screening, screening_id)
+    repo.audit(uow.session, actor, "read", "screening", sc.id, ip=ip, detail=detail)
+    return sc
+
+
+def readiness(practitioner: Any, room: Any, screening: Screening, on: date) -> Readiness:
     """The domain's readiness gate (``ready_to_treat``) for stored records.
 
     A bar's ``last_inspected`` is its latest *passed* inspection: a failed one does not count.
+    A room without bars raises :class:`InputError` (``room_id``).
     """
-    from ashiguard.domain.practice import (
-        Bar,
-        Certification,
-        Equipment,
-        Practitioner,
-        ready_to_treat,
-    )
-    from ashiguard.domain.screening import parse_screening
-
     certs = []
     if practitioner.certification and practitioner.certified_on:
         certs.append(

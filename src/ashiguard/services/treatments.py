@@ -1,0 +1,379 @@
+"""Treatment-session use cases: the readiness gate and start, stop, notes, sign, acknowledge,
+and the bookkeeping of the live-session runner (context, outcome, orphans).
+
+The frames themselves are the live-session hub's business (``app.state.live``); these
+functions only read and write the ``treatment_sessions`` rows and their audit entries, in the
+caller's :class:`~ashiguard.services.uow.UnitOfWork`.
+
+Notes
+-----
+A session is started only when the readiness gate
+(:func:`ashiguard.domain.practice.ready_to_treat`) says go for today: a refusal is audited
+(``refused session``, every reason) and raised as :class:`~ashiguard.domain.errors.Refused`;
+nothing else is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from ashiguard.adapters.db import repo
+from ashiguard.adapters.db.models import (
+    Client,
+    Intake,
+    Practitioner,
+    Room,
+    Screening,
+    TreatmentSession,
+)
+from ashiguard.domain.errors import Conflict, InputError, NotFound, Refused
+from ashiguard.domain.live_messages import SessionOutcome
+from ashiguard.services.clinic import readiness
+from ashiguard.services.uow import Actor, UnitOfWork, fetch, require_role
+
+__all__ = [
+    "CLINICAL_ROLES",
+    "MAX_NOTES",
+    "SessionContext",
+    "acknowledge_alarm",
+    "create_session",
+    "end_orphaned_sessions",
+    "finish_session",
+    "get_session",
+    "live_session",
+    "read_session",
+    "record_stop",
+    "session_context",
+    "set_notes",
+    "sign_session",
+    "start_session",
+]
+
+CLINICAL_ROLES: tuple[str, ...] = ("owner", "therapist")
+"""Roles that may start, watch, review and sign treatment sessions."""
+MAX_NOTES = 20000
+
+
+@dataclass(frozen=True)
+class SessionContext:
+    """What a live session needs from the clinic record (read once, at its start).
+
+    ``therapist_mass_kg`` in kg; ``client`` holds the intake's ``height_cm`` and ``weight_kg``
+    when given; ``screening`` is the ``ashiguard.screening/1`` object; ``recording_path`` is
+    where the session's recording goes (``recordings_dir/session-000042.h5``).
+    """
+
+    session_id: int
+    source: str
+    therapist_mass_kg: float
+    client: dict[str, Any]
+    screening: dict[str, Any]
+    recording_path: Path
+
+
+def _pick(uow: UnitOfWork, model: Any, ident: Any, field: str) -> Any:
+    if isinstance(ident, str):
+        if not ident.isdigit():
+            raise InputError(f"{field}: choose one")
+        ident = int(ident)
+    if not isinstance(ident, int):
+        raise InputError(f"{field}: choose one")
+    row = uow.session.get(model, ident)
+    if row is None:
+        raise InputError(f"{field}: no such record {ident}")
+    return row
+
+
+def start_session(
+    uow: UnitOfWork,
+    *,
+    client_id: int,
+    practitioner_id: int | str,
+    room_id: int | str,
+    source: str,
+    actor: Actor | None,
+    ip: str,
+    on: date | None = None,
+    check_source: Callable[[str], str] | None = None,
+) -> TreatmentSession:
+    """Apply the readiness gate and, when it says go, store a ``live`` treatment session.
+
+    Parameters
+    ----------
+    client_id, practitioner_id, room_id : int
+        The records (a form's strings of digits are accepted for the practitioner and room).
+    source : str
+        The frame source (``sim:SCENARIO``, ``replay:FILE``, ``lsl:NAME``), validated with
+        ``check_source`` when given (it raises :class:`InputError`).
+    on : date, optional
+        The day of the session (today).
+
+    Returns
+    -------
+    TreatmentSession
+        The new row (status ``live``); the caller commits, then starts the live session.
+
+    Raises
+    ------
+    NotFound
+        No such client.
+    InputError
+        No such practitioner or room, no screening yet, a bad source, a room without bars.
+    Refused
+        The gate says no (``reasons``: every failed check); the refusal is audited and
+        committed before the error is raised.
+    """
+    require_role(actor, CLINICAL_ROLES, "start sessions")
+    s = uow.session
+    client: Client = fetch(uow, Client, client_id)
+    pr: Practitioner = _pick(uow, Practitioner, practitioner_id, "practitioner_id")
+    room: Room = _pick(uow, Room, room_id, "room_id")
+    sc = repo.latest_screening(s, client.id)
+    if sc is None:
+        raise InputError("screening: this client has no screening; fill the intake first")
+    if check_source is not None:
+        source = check_source(source)
+    ready = readiness(pr, room, sc, on or date.today())
+    if not ready.go:
+        repo.audit(
+            s,
+            actor,
+            "refused",
+            "session",
+            "",
+            ip=ip,
+            detail=f"client {client.id}: " + "; ".join(ready.reasons),
+        )
+        uow.commit()
+        raise Refused(f"client {client.id}: not ready to treat", ready.reasons)
+    return create_session(
+        uow,
+        client_id=client.id,
+        practitioner_id=pr.id,
+        room_id=room.id,
+        screening_id=sc.id,
+        source=source,
+        actor=actor,
+        ip=ip,
+    )
+
+
+def create_session(
+    uow: UnitOfWork,
+    *,
+    client_id: int,
+    practitioner_id: int,
+    room_id: int,
+    screening_id: int,
+    source: str,
+    actor: Actor | None,
+    ip: str,
+    audit: bool = True,
+) -> TreatmentSession:
+    """Store a ``live`` treatment session *without* the readiness gate (the demo's own live
+    session; :func:`start_session` after its gate). Audited as ``create session`` unless
+    ``audit`` is False."""
+    s = uow.session
+    t = TreatmentSession(
+        client_id=client_id,
+        practitioner_id=practitioner_id,
+        room_id=room_id,
+        screening_id=screening_id,
+        status="live",
+        source=source,
+        started_at=repo.utcnow(),
+        notes="",
+    )
+    s.add(t)
+    s.flush()
+    if audit:
+        repo.audit(
+            s, actor, "create", "session", t.id, ip=ip, detail=f"client {client_id}, {source}"
+        )
+    return t
+
+
+def get_session(uow: UnitOfWork, session_id: int, *, fresh: bool = False) -> TreatmentSession:
+    """A treatment session (:class:`NotFound` when missing); ``fresh`` reloads it from the
+    database (after the live-session runner stored its outcome)."""
+    t = uow.session.get(TreatmentSession, session_id, populate_existing=fresh)
+    if t is None:
+        raise NotFound(f"treatment_session {session_id} not found")
+    return t
+
+
+def read_session(
+    uow: UnitOfWork,
+    session_id: int,
+    actor: Actor | None,
+    ip: str,
+    note: str = "",
+    *,
+    name_client: bool = True,
+) -> TreatmentSession:
+    """A treatment session, audited as ``read session`` (detail: ``client N`` unless
+    ``name_client`` is False, then ``note``)."""
+    require_role(actor, CLINICAL_ROLES, "view sessions")
+    t = get_session(uow, session_id)
+    detail = " ".join(x for x in (f"client {t.client_id}" if name_client else "", note) if x)
+    repo.audit(uow.session, actor, "read", "session", t.id, ip=ip, detail=detail)
+    return t
+
+
+def live_session(uow: UnitOfWork, session_id: int, actor: Actor | None) -> TreatmentSession:
+    """The session to stop: :class:`Conflict` unless its status is ``live``."""
+    require_role(actor, CLINICAL_ROLES, "stop sessions")
+    t = get_session(uow, session_id)
+    if t.status != "live":
+        raise Conflict(f"session {t.id} is not live (status {t.status})")
+    return t
+
+
+def record_stop(uow: UnitOfWork, session_id: int, actor: Actor | None, ip: str) -> None:
+    """Audit that ``actor`` stopped the session (after the live-session hub stopped it)."""
+    repo.audit(uow.session, actor, "update", "session", session_id, ip=ip, detail="stopped")
+
+
+def acknowledge_alarm(
+    uow: UnitOfWork,
+    session_id: int,
+    alarm_id: int,
+    acknowledge: Callable[[int, int], bool],
+    actor: Actor | None,
+    ip: str,
+) -> None:
+    """Acknowledge an active alarm through ``acknowledge(session_id, alarm_id)`` (the hub's)
+    and audit it; :class:`Conflict` when the alarm is not active in a running session."""
+    require_role(actor, CLINICAL_ROLES, "acknowledge alarms")
+    t = get_session(uow, session_id)
+    if not acknowledge(t.id, alarm_id):
+        raise Conflict(f"alarm_id: alarm {alarm_id} is not active in session {t.id}")
+    repo.audit(
+        uow.session, actor, "acknowledge", "session", t.id, ip=ip, detail=f"alarm {alarm_id}"
+    )
+
+
+def set_notes(
+    uow: UnitOfWork, session_id: int, notes: str, actor: Actor | None, ip: str
+) -> TreatmentSession:
+    """Replace the session's notes (at most ``MAX_NOTES`` characters); :class:`Conflict` once
+    it is signed."""
+    require_role(actor, CLINICAL_ROLES, "write session notes")
+    t = get_session(uow, session_id)
+    if t.status == "signed":
+        raise Conflict(f"session {t.id} is signed: notes can no longer change")
+    if len(notes) > MAX_NOTES:
+        raise InputError(f"notes: at most {MAX_NOTES} characters")
+    t.notes = notes
+    repo.audit(uow.session, actor, "update", "session", t.id, ip=ip, detail="notes")
+    return t
+
+
+def sign_session(
+    uow: UnitOfWork, session_id: int, notes: str | None, actor: Actor | None, ip: str
+) -> TreatmentSession:
+    """Sign an ended session (with its final ``notes`` when given, cut to ``MAX_NOTES``): it
+    cannot change afterwards. :class:`Conflict` unless its status is ``ended``."""
+    require_role(actor, CLINICAL_ROLES, "sign sessions")
+    t = get_session(uow, session_id)
+    if t.status != "ended":
+        raise Conflict(f"session {t.id} cannot be signed while {t.status}")
+    if notes is not None:
+        t.notes = notes[:MAX_NOTES]
+    t.status = "signed"
+    t.signed_by = actor.id if actor else None
+    t.signed_at = repo.utcnow()
+    repo.audit(uow.session, actor, "sign", "session", t.id, ip=ip)
+    return t
+
+
+# ---------------------------------------------------------------- the live-session runner
+
+
+def session_context(uow: UnitOfWork, session_id: int, recordings_dir: Path) -> SessionContext:
+    """What the live session ``session_id`` needs, read once at its start; also sets the
+    row's ``recording_path`` (``recordings/session-000042.h5``, relative to the data dir).
+
+    :class:`NotFound` for an unknown session, :class:`Conflict` unless it is ``live``.
+    """
+    t = get_session(uow, session_id)
+    if t.status != "live":
+        raise Conflict(f"session {session_id}: no live session to run (status {t.status})")
+    s = uow.session
+    pr = s.get(Practitioner, t.practitioner_id)
+    sc = s.get(Screening, t.screening_id)
+    if pr is None or sc is None:
+        raise NotFound(f"session {session_id}: its practitioner or screening is gone")
+    intake = s.get(Intake, sc.intake_id)
+    person = dict((intake.payload if intake else {}).get("client") or {})
+    name = f"session-{session_id:06d}.h5"
+    t.recording_path = f"recordings/{name}"
+    return SessionContext(
+        session_id=session_id,
+        source=t.source,
+        therapist_mass_kg=pr.mass_kg,
+        client={k: person[k] for k in ("height_cm", "weight_kg") if person.get(k)},
+        screening=dict(sc.payload),
+        recording_path=Path(recordings_dir) / name,
+    )
+
+
+def finish_session(
+    uow: UnitOfWork,
+    session_id: int,
+    outcome: SessionOutcome,
+    recordings_dir: Path | None = None,
+) -> None:
+    """Store the outcome of a finished live session: status ``ended`` (a session signed
+    meanwhile keeps its status), its alarm episodes, summary and recording metadata.
+
+    When ``outcome.recording_bytes`` is 0 the file's size is read from ``recordings_dir``;
+    a session that recorded nothing keeps no recording path. An unknown session is ignored
+    (it was deleted).
+    """
+    t = uow.session.get(TreatmentSession, session_id)
+    if t is None:
+        return
+    if t.status == "live":
+        t.status = "ended"
+        t.ended_at = repo.utcnow()
+    t.alerts = list(outcome.alarms)
+    t.summary = outcome.summary
+    size = int(outcome.recording_bytes)
+    if not size and recordings_dir is not None and t.recording_path:
+        path = Path(recordings_dir) / Path(t.recording_path).name
+        size = path.stat().st_size if path.is_file() else 0
+    t.recording_meta = {
+        "frames": int(outcome.frames),
+        "bytes": size,
+        "skipped_late": int(outcome.skipped_late),
+        "dropped": int(outcome.dropped),
+        "overflowed": int(outcome.overflowed),
+        "error": outcome.error,
+    }
+    if not size:
+        t.recording_path = None  # nothing was recorded (the source never started)
+
+
+def end_orphaned_sessions(uow: UnitOfWork, is_live: Callable[[int], bool], error: str) -> list[int]:
+    """Mark the sessions left ``live`` that nothing runs (``is_live(id)`` False: a stopped
+    server, a lost worker) as ended, with ``error`` in their recording metadata; returns
+    their ids."""
+    rows = uow.session.scalars(
+        select(TreatmentSession).where(TreatmentSession.status == "live")
+    ).all()
+    ended = []
+    for t in rows:
+        if is_live(t.id):
+            continue
+        t.status = "ended"
+        t.ended_at = t.ended_at or repo.utcnow()
+        t.recording_meta = {**(t.recording_meta or {}), "error": error}
+        ended.append(t.id)
+    return ended
