@@ -4,7 +4,7 @@ A live session (:mod:`ashiguard.services.live_session`) publishes these objects 
 :class:`~ashiguard.services.broker.Broker`; the broker's adapter turns each into JSON text once
 (:func:`encode`), whether it goes to WebSockets in the same process or into a Redis stream for
 other web processes. The ``type`` values (``init``, ``frame``, ``alarm``, ``status``, ``ended``)
-are the WebSocket contract (contract section 7).
+are the WebSocket contract (contract section 7); ``marker`` is added.
 
 Vocabulary (docs/TEAM.md): an *alarm* is a condition the engine raised (it has an ``alarm_id``
 and a life: raised, acknowledged, cleared); an :class:`AlarmNotice` is one change in an alarm's
@@ -76,6 +76,125 @@ class ZoneReading:
 
 
 @dataclass(frozen=True)
+class ZoneTarget:
+    """The planned pressure band of one zone: mean contact pressure ``low_kpa`` to
+    ``high_kpa`` (level 0-5 of the session plan, with its technique)."""
+
+    zone: str
+    level: int
+    technique: str
+    low_kpa: float
+    high_kpa: float
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ZoneDelivery:
+    """One zone now against its target band: ``under``, ``on`` or ``over`` (``idle``: not
+    loaded). ``mean_kpa`` is the mean pressure of the loaded sensels of the zone."""
+
+    zone: str
+    mean_kpa: float
+    low_kpa: float
+    high_kpa: float
+    state: Literal["idle", "under", "on", "over"]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ContactReading:
+    """One contact region on the sensor now (a foot, a heel, a forefoot).
+
+    ``side`` is the side of the client's body its centre lies on (``left``, ``right``; None
+    without a body frame); ``area_cm2`` the loaded area, ``load_n`` the force it carries,
+    ``peak_kpa`` and ``mean_kpa`` its pressures, ``centre_mm`` its centre in the body frame.
+    """
+
+    side: Literal["left", "right"] | None
+    area_cm2: float
+    load_n: float
+    peak_kpa: float
+    mean_kpa: float
+    centre_mm: tuple[float, float] | None
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["centre_mm"] = list(self.centre_mm) if self.centre_mm else None
+        return d
+
+
+@dataclass(frozen=True)
+class AlarmGroup:
+    """One alarm per condition and zone: every episode of ``kind`` on ``zone`` counted.
+
+    ``state`` is ``active`` (condition present, not acknowledged), ``acknowledged``
+    (condition present, acknowledged: silenced), ``latched`` (high priority, condition over,
+    waiting for acknowledgement) or ``cleared``; ``alarm_id`` is the current (or last)
+    episode's id (acknowledge that); ``first_t``/``last_t`` the stream times of the first and
+    the latest episode; ``value``/``limit``/``unit``/``rule``/``source`` those of the latest.
+    ``technical`` marks sensor and connection alarms.
+    """
+
+    kind: str
+    zone: str | None
+    priority: str
+    count: int
+    first_t: float
+    last_t: float
+    state: Literal["active", "acknowledged", "latched", "cleared"]
+    alarm_id: int | None
+    value: float | None
+    limit: float | None
+    unit: str | None
+    rule: str | None
+    source: str | None
+    technical: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One line of a live session's event log (kept by the session, so a reload keeps it)."""
+
+    t: float | None
+    wall: float
+    text: str
+    kind: str
+    priority: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A moment marked during a session, with the pressure at that moment.
+
+    ``t`` is the stream time, s; ``who`` the user (or ``client``, ``lsl``, ``terminal``);
+    ``zone``/``zone_kpa`` the most loaded zone then and its peak, kPa; ``load_n`` the load on
+    the client then, N. Stored in the recording's ``/annotations`` (contract section 4).
+    """
+
+    t: float
+    kind: Literal["too_much", "technique_change", "label"]
+    text: str
+    who: str
+    wall: float
+    zone: str | None = None
+    zone_kpa: float | None = None
+    load_n: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class InitMessage:
     """What a viewer needs before the first frame: grid, body outline and zones, limits."""
 
@@ -93,6 +212,10 @@ class InitMessage:
     source: str
     outline: tuple[tuple[float, float], ...] | None = None
     zones: dict[str, list[list[list[float]]]] = field(default_factory=dict)
+    scale_kpa: float = 100.0
+    recording: bool = False
+    started_wall: float = 0.0
+    targets: tuple[ZoneTarget, ...] = ()
     type: Literal["init"] = "init"
 
     def to_json(self) -> dict[str, Any]:
@@ -100,6 +223,7 @@ class InitMessage:
         d["origin_mm"] = list(self.origin_mm) if self.origin_mm else None
         d["avoid_zones"] = list(self.avoid_zones)
         d["outline"] = [list(p) for p in self.outline] if self.outline else None
+        d["targets"] = [z.to_json() for z in self.targets]
         return d
 
 
@@ -120,11 +244,15 @@ class FrameMessage:
     frames_dropped: int
     sent: float
     seq: int = 0
+    contacts: tuple[ContactReading, ...] = ()
+    delivery: tuple[ZoneDelivery, ...] = ()
     type: Literal["frame"] = "frame"
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["hottest"] = [z.to_json() for z in self.hottest]
+        d["contacts"] = [c.to_json() for c in self.contacts]
+        d["delivery"] = [z.to_json() for z in self.delivery]
         return d
 
 
@@ -151,13 +279,35 @@ class AlarmMessage:
 
 @dataclass(frozen=True)
 class StatusMessage:
-    """The active alarms now (what a viewer that joins late is given after ``init``)."""
+    """The session's alarm state now: the engine's active list, one :class:`AlarmGroup` per
+    condition and zone (cleared ones too, so a fleeting alarm stays visible), the event log
+    and the markers. A viewer that joins late (or reloads the page) gets it after ``init``."""
 
     active: tuple[ActiveAlarm, ...]
+    groups: tuple[AlarmGroup, ...] = ()
+    log: tuple[LogEntry, ...] = ()
+    markers: tuple[Marker, ...] = ()
     type: Literal["status"] = "status"
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, "active": [a.to_json() for a in self.active]}
+        return {
+            "type": self.type,
+            "active": [a.to_json() for a in self.active],
+            "groups": [g.to_json() for g in self.groups],
+            "log": [e.to_json() for e in self.log],
+            "markers": [m.to_json() for m in self.markers],
+        }
+
+
+@dataclass(frozen=True)
+class MarkerMessage:
+    """A marker was set (the client's "too much", a technique change, a label)."""
+
+    marker: Marker
+    type: Literal["marker"] = "marker"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "marker": self.marker.to_json()}
 
 
 @dataclass(frozen=True)
@@ -172,7 +322,9 @@ class EndedMessage:
         return {"type": self.type, "error": self.error, "frames": self.frames}
 
 
-LiveMessage = InitMessage | FrameMessage | AlarmMessage | StatusMessage | EndedMessage
+LiveMessage = (
+    InitMessage | FrameMessage | AlarmMessage | StatusMessage | MarkerMessage | EndedMessage
+)
 
 
 @dataclass(frozen=True)
@@ -196,10 +348,12 @@ class SessionOutcome:
     overflowed: int = 0
     recording_bytes: int = 0
     error: str | None = None
+    markers: tuple[Marker, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["alarms"] = list(self.alarms)
+        d["markers"] = [m.to_json() for m in self.markers]
         return d
 
 

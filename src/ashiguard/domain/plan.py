@@ -38,6 +38,7 @@ __all__ = [
     "ZonePlan",
     "level_for_pressure",
     "make_plan",
+    "target_band",
 ]
 
 PLAN_SCHEMA = "ashiguard.plan/1"
@@ -106,6 +107,21 @@ def level_for_pressure(kpa: float) -> int:
         if kpa <= lv.max_kpa:
             return lv.level
     return LEVELS[-1].level
+
+
+def target_band(zone: ZonePlan) -> tuple[float, float] | None:
+    """The band of mean contact pressure a zone's plan asks for, kPa: from the top of the
+    level below to the zone's level (never above its largest allowed pressure).
+
+    None for a zone not to be worked (avoided, an endangerment zone, level 0). A zone whose
+    screening cap lies below its level's band gets the band's lower edge capped too, so the
+    band never reaches above what the screening allows.
+    """
+    if not zone.allowed or zone.level <= 0:
+        return None
+    high = min(LEVELS[zone.level].max_kpa, zone.max_pressure_kpa)
+    low = min(LEVELS[zone.level - 1].max_kpa, high)
+    return (low, high)
 
 
 def _stem(zone: str) -> str:
