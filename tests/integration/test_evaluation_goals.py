@@ -13,16 +13,24 @@ from ashiguard.domain.simulation import SimulationConfig
 from ashiguard.services.analyze import analyze_recording, evaluate_alerts
 from ashiguard.services.simulate import simulate_to_file
 
-SEEDS = (2, 3, 11)
+# mixed sessions (every original kind, depth_stress under the heel edges on the spine), a
+# static hold (dwell_time, zone_dose) and flank loads (depth_stress at kidney depth)
+SESSIONS = (
+    ("mixed", 2, 180.0),
+    ("mixed", 3, 180.0),
+    ("mixed", 11, 180.0),
+    ("static_hold", 4, 240.0),
+    ("deep_flank", 5, 60.0),
+)
 
 
 @pytest.mark.slow
 def test_every_alert_kind_meets_the_recall_precision_and_onset_goals(tmp_path: Path) -> None:
     truth_all: list[dict[str, object]] = []
     alerts_all: list[dict[str, object]] = []
-    for i, seed in enumerate(SEEDS):
-        path = tmp_path / f"mixed-{seed}.h5"
-        cfg = SimulationConfig(duration_s=180.0, seed=seed, scenario="mixed")
+    for i, (scenario, seed, seconds) in enumerate(SESSIONS):
+        path = tmp_path / f"{scenario}-{seed}.h5"
+        cfg = SimulationConfig(duration_s=seconds, seed=seed, scenario=scenario)
         simulate_to_file(path, cfg)
         result = analyze_recording(path, AlarmConfig(), use_truth_restrictions=True)
         with open_recording(path) as rec:

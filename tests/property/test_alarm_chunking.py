@@ -52,8 +52,24 @@ def recordings(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
     return t, p
 
 
-def _alerts(t: np.ndarray, p: np.ndarray, chunk: int, exact_all: bool) -> list[dict[str, object]]:
-    cfg = AlarmConfig(saturation_kpa=1000.0, stale_s=0.5).tightened(avoid_zones={"kidney_left"})
+# dwell_time, zone_dose and depth_stress with limits a 3 s recording reaches
+TISSUE = AlarmConfig(
+    saturation_kpa=1000.0,
+    stale_s=0.5,
+    dwell_limits_s=dict.fromkeys(ZONES3, 0.4),
+    dwell_load_n=2.0,
+    dose_limits_kpa_s=dict.fromkeys(ZONES3, 40.0),
+    dose_recovery_s=0.5,
+    depth_limits_kpa={"spine_lumbar": 4.0, "kidney_left": 2.0},
+)
+
+
+def _alerts(
+    t: np.ndarray, p: np.ndarray, chunk: int, exact_all: bool, cfg: AlarmConfig | None = None
+) -> list[dict[str, object]]:
+    cfg = (cfg or AlarmConfig(saturation_kpa=1000.0, stale_s=0.5)).tightened(
+        avoid_zones={"kidney_left"}
+    )
     eng = AlarmEngine(_layout(), cfg, 60.0, load_source="mat", symmetry_source="mat")
     for i in range(0, t.size, chunk):
         eng.process(t[i : i + chunk], p[i : i + chunk], exact_all=exact_all)
@@ -69,3 +85,25 @@ def test_alerts_do_not_depend_on_chunking(rec: tuple[np.ndarray, np.ndarray]) ->
     for chunk in (1, 7, 100):
         assert _alerts(t, p, chunk, exact_all=False) == whole
     assert _alerts(t, p, 13, exact_all=True) == whole
+
+
+@pytest.mark.slow
+@settings(max_examples=20, deadline=None)
+@given(recordings())
+def test_dwell_dose_and_depth_alerts_do_not_depend_on_chunking(
+    rec: tuple[np.ndarray, np.ndarray],
+) -> None:
+    t, p = rec
+    whole = _alerts(t, p, t.size, exact_all=False, cfg=TISSUE)
+    for chunk in (1, 7, 100):
+        assert _alerts(t, p, chunk, exact_all=False, cfg=TISSUE) == whole
+    assert _alerts(t, p, 13, exact_all=True, cfg=TISSUE) == whole
+
+
+def test_the_tissue_limits_of_the_chunking_law_are_reached() -> None:
+    t = np.arange(300) / 100.0
+    p = np.zeros((300, 6, 12), dtype=np.float32)
+    p[20:250, 2:5, 4:7] = 45.0
+    p[30:200, 1:4, 1:3] = 62.0
+    kinds = {a["kind"] for a in _alerts(t, p, 300, exact_all=False, cfg=TISSUE)}
+    assert {"dwell_time", "zone_dose", "depth_stress"} <= kinds

@@ -71,6 +71,10 @@ SCENARIOS: dict[str, str] = {
     "faults": "sensor faults: dropped frames, stale stream, dead row, saturation, NaN burst "
     "(sensor_fault)",
     "mixed": "every kind above, several of each, in shuffled rounds",
+    "static_hold": "both heels held still on the lumbar erectors for minutes "
+    "(dwell_time and zone_dose on both zones)",
+    "deep_flank": "a flat foot across one flank, modest surface pressure, high stress at "
+    "kidney depth (depth_stress at 80 mm)",
 }
 """Scenario names and what each injects."""
 
@@ -96,6 +100,8 @@ _SCENARIO_KINDS: dict[str, tuple[str, ...]] = {
         "uneven_load",
         *(f"sensor_fault:{f}" for f in FAULT_TYPES),
     ),
+    "static_hold": ("static_hold",),
+    "deep_flank": ("deep_flank",),
 }
 _RESTRICTED = ("calf_left", "calf_right")
 
@@ -108,13 +114,23 @@ _HEEL_EDGE = ContactModel(
     "hertz",
     "project estimate: the rim of the heel pressed in, about 2.8 cm across",
 )
+# A flat foot placed across the flank (deep_flank): heel and midfoot conforming to the side of
+# the trunk, round, uniform.
+_FLAT_FOOT = ContactModel(
+    "foot",
+    85.0,
+    1.0,
+    "uniform",
+    "project estimate: heel and midfoot (85 cm², 70 % of CONTACTS['foot']) across the flank",
+)
 _CONTACT_MODELS: tuple[ContactModel, ...] = (
     CONTACTS["heel"],
     CONTACTS["forefoot"],
     CONTACTS["foot"],
     _HEEL_EDGE,
+    _FLAT_FOOT,
 )
-_HEEL, _FOREFOOT, _FOOT, _EDGE = 0, 1, 2, 3
+_HEEL, _FOREFOOT, _FOOT, _EDGE, _FLAT = 0, 1, 2, 3, 4
 _Q = 4  # quarter-sensel position steps
 _NORMAL_CAP_KPA = 80.0  # normal work: 2x2 peak below this (muscle limits are 100-200 kPa)
 _SENSOR_THRESHOLD_KPA = 0.5
@@ -342,6 +358,7 @@ class Simulation:
         bar_rng = np.random.default_rng(seeds[2])
         self._xcentre: dict[tuple[str, int], float] = {}
         self._label_cache: dict[tuple[int, int, int, int], npt.NDArray[np.int16]] = {}
+        self._targets: tuple[Any, I64] | None = None
         self._plan = _Plan(self.n_frames)
         self._faults: list[_Fault] = []
         self._events: list[TruthEvent] = []
@@ -613,6 +630,8 @@ class Simulation:
             "unsupported_weight": self._ev_weight,
             "sudden_shift": self._ev_shift,
             "uneven_load": self._ev_imbalance,
+            "static_hold": self._ev_static_hold,
+            "deep_flank": self._ev_deep_flank,
         }
         if kind.startswith("sensor_fault:"):
             return self._ev_fault(kind.split(":", 1)[1])
@@ -673,6 +692,141 @@ class Simulation:
         t0 = self._t(k0) + t_on + ramp / 2
         t1 = self._t(k0) + t_on + 1.5 * ramp + hold
         self._events.append(TruthEvent(kind, zone, t0, t1, peak, "kPa", {"contact": "heel_edge"}))
+        if kind == "spine_pressure":
+            # a heel edge on the spine also loads the spinal canal: depth_stress at 45 mm
+            frame = self._nominal_frame(_EDGE, corner[0], corner[1], peak / per_n)
+            self._depth_truth(frame, self._t(k0) + t_on, ramp, hold, None)
+        self._pause(rng.uniform(0.5, 1.0))
+        return True
+
+    # ------------------------------------------------------------------ tissue events
+    def _nominal_frame(self, contact: int, x: float, y: float, load_n: float) -> F64:
+        """The noise-free pressure of one contact at one place (kPa)."""
+        out = np.zeros(self.grid.shape)
+        br, bc, q = self._locate(np.array([x]), np.array([y]))
+        patch = self._patches[contact][int(q[0])]
+        h, w = patch.kpa_per_n.shape
+        r0, c0 = int(br[0]) + patch.r0, int(bc[0]) + patch.c0
+        out[r0 : r0 + h, c0 : c0 + w] += patch.kpa_per_n * load_n
+        return out
+
+    def _depth_stress(self, frame: F64) -> dict[str, float]:
+        """σz by depth zone (kPa) of a noise-free frame, judged as the alarm engine does."""
+        from ashiguard.domain.alarms.config import AlarmConfig
+        from ashiguard.domain.alarms.layout import SensorLayout, ZoneGrid
+        from ashiguard.domain.alarms.tissue import DepthTargets
+
+        if self._targets is None:
+            c = self.config
+            layout = SensorLayout(
+                c.rows, c.cols, c.pitch_mm, self.labels, ZONES, self.grid.centres()[0][0]
+            )
+            grid = ZoneGrid.of(layout)
+            self._targets = (DepthTargets.of(layout, grid, AlarmConfig()), grid.order)
+        targets, order = self._targets
+        g = frame.reshape(-1)[order][None, :].astype(np.float32)
+        sig = targets.stress(g)[0]
+        return {z: float(v) for z, v in zip(targets.zones, sig, strict=True)}
+
+    def _depth_truth(
+        self, frame: F64, t_on: float, ramp: float, hold: float, zone: str | None
+    ) -> None:
+        """A depth_stress truth event while the (cosine-ramped) stress of ``frame`` at full
+        load exceeds the default limit of a depth zone (``zone`` None: any such zone)."""
+        from ashiguard.domain.alarms.config import DEFAULT_DEPTH_LIMITS_KPA, DEPTH_OF_ZONE_MM
+
+        sig = self._depth_stress(frame)
+        over = {z: v / DEFAULT_DEPTH_LIMITS_KPA[z] for z, v in sig.items()}
+        worst = max(over, key=lambda z: over[z])
+        if over[worst] <= 1.0:
+            return
+        u = math.acos(1.0 - 2.0 / over[worst]) / math.pi  # crossing on the cosine ramp
+        t0, t1 = t_on + u * ramp, t_on + 2 * ramp + hold - u * ramp
+        detail = {"depth_mm": DEPTH_OF_ZONE_MM[worst], "limit_kpa": DEFAULT_DEPTH_LIMITS_KPA[worst]}
+        self._events.append(TruthEvent("depth_stress", zone, t0, t1, sig[worst], "kPa", detail))
+
+    def _ev_static_hold(self, kind: str) -> bool:
+        """Both heels held still on the lumbar erectors until past the dose limit."""
+        from ashiguard.domain.alarms.config import (
+            DEFAULT_DWELL_LIMITS_S,
+            DEFAULT_ZONE_LIMITS_KPA,
+            AlarmConfig,
+            default_dose_limits,
+        )
+
+        rng = self._rng
+        cfg = AlarmConfig()
+        rate = self.config.rate_hz
+        zones = ("erector_lumbar_left", "erector_lumbar_right")
+        ramp = 1.0
+        box = rng.uniform(55.0, 65.0)  # 2x2 peak of each heel, kPa (normal work: < 80)
+        probe = [self._hold_foot(z, _HEEL, 1, np.ones(1)) for z in zones]
+        per_n = max(float(self._box_per_n(_HEEL, f[1], f[2])[0]) for f in probe)
+        load = box / per_n
+        raw = max(
+            float(self._nominal_frame(_HEEL, float(f[1][0]), float(f[2][0]), load).max())
+            for f in probe
+        )
+        dose_lim = default_dose_limits(DEFAULT_ZONE_LIMITS_KPA)[zones[0]]
+        # the dose crosses its limit at about dose_lim / raw seconds of full load
+        hold = dose_lim / raw + rng.uniform(8.0, 15.0)
+        m = self._frames(2 * ramp + hold)
+        if not self._room(m / rate + 30.0):
+            return False
+        env = self._envelope(m, ramp, ramp)
+        feet = [self._hold_foot(z, _HEEL, m, load * env) for z in zones]
+        k0 = self._put(m, feet)
+        t = self._t(k0) + np.arange(m) / rate
+        force = load * env
+        # dwell: held while the force on the zone exceeds dwell_load_n
+        held = np.flatnonzero(force > cfg.dwell_load_n)
+        t_held, t_free = float(t[held[0]]), float(t[held[-1]])
+        # dose: the pressure-time integral of the zone's highest sensel while over contact
+        p_raw = raw * env
+        inc = np.where(p_raw > cfg.contact_kpa, p_raw, 0.0) / rate
+        dose = np.cumsum(inc)
+        cross = int(np.searchsorted(dose, dose_lim, side="right"))
+        end_dose = float(dose[-1])
+        t_clear = float(t[-1]) + cfg.dose_recovery_s * math.log(
+            max(end_dose / (dose_lim * (1.0 - cfg.hysteresis)), 1.0)
+        )
+        for z in zones:
+            lim = DEFAULT_DWELL_LIMITS_S[z]
+            self._events.append(
+                TruthEvent("dwell_time", z, t_held + lim, t_free, t_free - t_held, "s", {})
+            )
+            if cross < m:
+                self._events.append(
+                    TruthEvent("zone_dose", z, float(t[cross]), t_clear, end_dose, "kPa*s", {})
+                )
+        self._pause(rng.uniform(1.0, 2.0))
+        return True
+
+    def _ev_deep_flank(self, kind: str) -> bool:
+        """A flat foot across one flank (modest surface pressure, high stress at kidney
+        depth), the other heel on the opposite gluteal."""
+        rng = self._rng
+        side = "left" if rng.random() < 0.5 else "right"
+        other_side = "right" if side == "left" else "left"
+        zone = f"kidney_{side}"
+        ys = self.grid.centres()[1][self.labels == ZONES.index(zone)]
+        xs = self.grid.centres()[0][self.labels == ZONES.index(zone)]
+        cx, cy = float(xs.mean()), float(ys.mean())
+        flat_n = rng.uniform(255.0, 270.0)
+        other_n = 0.45 * flat_n  # left/right within the symmetry limit, total < 60 % W
+        hold, ramp, lead, tail = rng.uniform(3.0, 5.0), 1.2, 0.3, 0.3
+        m = self._frames(lead + 2 * ramp + hold + tail)
+        if not self._room(m / self.config.rate_hz + 1.0):
+            return False
+        t = np.arange(m) / self.config.rate_hz
+        env = np.minimum(_ease((t - lead) / ramp), _ease((lead + 2 * ramp + hold - t) / ramp))
+        flat = (_FLAT, np.full(m, cx), np.full(m, cy), flat_n * env)
+        other = self._hold_foot(f"gluteal_{other_side}", _HEEL, m, other_n * env)
+        feet = [flat, other] if side == "left" else [other, flat]
+        k0 = self._put(m, feet)
+        frame = self._nominal_frame(_FLAT, cx, cy, flat_n)
+        frame += self._nominal_frame(_HEEL, float(other[1][0]), float(other[2][0]), other_n)
+        self._depth_truth(frame, self._t(k0) + lead, ramp, hold, zone)
         self._pause(rng.uniform(0.5, 1.0))
         return True
 

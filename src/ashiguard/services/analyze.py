@@ -129,12 +129,23 @@ def plan_engine(
     elif has_insoles:
         sym, sym_reason = "feet", "therapist's left vs right insole"
     fault_applied = layout is not None
+    square = layout is not None and layout.row_pitch_mm in (None, layout.pitch_mm)
     checks = {
         "zone_pressure": _check(zones_ok, zone_reason),
         "restricted_zone": _check(zones_ok, zone_reason),
         "unsupported_weight": _check(load_source is not None, load_reason),
         "sudden_shift": _check(load_source is not None, load_reason),
         "uneven_load": _check(sym is not None, sym_reason),
+        "dwell_time": _check(zones_ok, zone_reason),
+        "zone_dose": _check(zones_ok, zone_reason),
+        "depth_stress": _check(
+            zones_ok and square,
+            zone_reason
+            if not zones_ok
+            else "Boussinesq stress at 45 mm (spine) and 80 mm (kidneys)"
+            if square
+            else "non-square sensels: the depth-stress kernel needs square sensels",
+        ),
         "sensor_fault": _check(
             True,
             "frame gaps, time order"
@@ -233,7 +244,13 @@ def analyze_recording(
             has_insoles=has_feet,
         )
         if meta.units not in (None, "kPa"):
-            for k in ("zone_pressure", "restricted_zone"):
+            for k in (
+                "zone_pressure",
+                "restricted_zone",
+                "dwell_time",
+                "zone_dose",
+                "depth_stress",
+            ):
                 setup.checks[k] = _check(False, f"pressure in {meta.units} units, not kPa")
             if setup.load_source in ("mat", "mat_minus_client"):
                 setup.load_source = None

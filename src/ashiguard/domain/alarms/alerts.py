@@ -26,6 +26,9 @@ KINDS: tuple[str, ...] = (
     "sudden_shift",
     "uneven_load",
     "sensor_fault",
+    "dwell_time",
+    "zone_dose",
+    "depth_stress",
 )
 PRIORITIES: tuple[str, ...] = ("high", "medium", "low")
 MonitorState = Literal["ok", "alarm", "unknown"]
@@ -48,10 +51,12 @@ class Alert:
     t_raised: float
     source: str
     detail: str = ""
+    depth_mm: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON Lines object: contract fields first, then the added ones."""
-        return {
+        """The JSON Lines object: contract fields first, then the added ones (``depth_mm``
+        only on ``depth_stress`` lines)."""
+        out: dict[str, Any] = {
             "kind": self.kind,
             "priority": self.priority,
             "t_start": round(self.t_start, 4),
@@ -66,6 +71,9 @@ class Alert:
             "source": self.source,
             "detail": self.detail,
         }
+        if self.depth_mm is not None:
+            out["depth_mm"] = self.depth_mm
+        return out
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,7 @@ class AlarmEvent:
     unit: str
     rule: str
     source: str
+    depth_mm: float | None = None
 
 
 @dataclass
@@ -103,10 +112,11 @@ class ActiveAlarm:
     source: str
     condition_present: bool = True
     acknowledged: bool = False
+    depth_mm: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """Plain dict for the live views."""
-        return {
+        """Plain dict for the live views (``depth_mm`` only on ``depth_stress``)."""
+        out: dict[str, Any] = {
             "alarm_id": self.alarm_id,
             "kind": self.kind,
             "priority": self.priority,
@@ -123,3 +133,6 @@ class ActiveAlarm:
             "latched": not self.condition_present,
             "acknowledged": self.acknowledged,
         }
+        if self.depth_mm is not None:
+            out["depth_mm"] = self.depth_mm
+        return out

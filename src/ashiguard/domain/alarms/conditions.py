@@ -21,6 +21,7 @@ import numpy as np
 from ashiguard.domain.alarms.arrays import F64, BoolA
 from ashiguard.domain.alarms.config import AlarmConfig
 from ashiguard.domain.alarms.features import ChunkFeatures
+from ashiguard.domain.alarms.tissue import TissueLoad
 from ashiguard.domain.zone_names import ENDANGERMENT_ZONE_SLUGS
 
 __all__ = ["Channel", "Conditions", "DiscreteFault", "check_frame_times"]
@@ -39,6 +40,7 @@ class Channel:
     off: float  # clear when value < off
     source: str
     delay: float = math.nan  # condition delay, s (NaN: the config's condition_delay_s)
+    depth_mm: float | None = None  # depth_stress: the depth judged, mm
 
 
 @dataclass(frozen=True)
@@ -127,11 +129,16 @@ class Conditions:
         Whether (and from what) load and symmetry are judged; named in the channel's rule.
     has_grid : bool
         Whether there is a pressure grid (then the five sensor-fault channels exist).
+    depth_zones, depths_mm : tuple
+        The zones whose ``depth_stress`` is judged and the depth of each, mm.
+    sensel_area_mm2 : float, mm²
+        Area of one sensel (the force on a zone for ``dwell_time``).
 
     Attributes
     ----------
     channels : list of Channel
-        Zone pressure, restricted zones, load and load rate, symmetry, sensor faults.
+        Zone pressure, restricted zones, load and load rate, symmetry, dwell time, zone dose,
+        depth stress, sensor faults.
     first_load, first_fault : int
         Index of the first load channel and of the first sensor-fault channel.
     on, off : ndarray [channels]
@@ -151,8 +158,14 @@ class Conditions:
         load_source: str | None,
         symmetry_source: str | None,
         has_grid: bool,
+        depth_zones: tuple[str, ...] = (),
+        depths_mm: tuple[float, ...] = (),
+        sensel_area_mm2: float = 0.0,
     ) -> None:
         self.zone_names = zone_names
+        self.depth_zones = depth_zones
+        self.depths_mm = depths_mm
+        self._tissue = TissueLoad(len(zone_names), config, sensel_area_mm2)
         self.config = config
         self.weight_n = weight_n
         self.load_source = load_source
@@ -166,7 +179,8 @@ class Conditions:
         ]
         thr = np.full(len(zone_names), np.inf)
         for ch in self.channels:
-            if ch.zone is not None and ch.zone in zone_names:
+            if ch.unit == "kPa" and ch.depth_mm is None and ch.zone in zone_names:
+                assert ch.zone is not None
                 zi = zone_names.index(ch.zone)
                 thr[zi] = min(thr[zi], ch.off)
         self.zone_threshold: F64 = thr
@@ -247,6 +261,8 @@ class Conditions:
                     cfg.uneven_delay_s,
                 )
             )
+        self.first_tissue = len(chans)
+        chans.extend(self._tissue_channels())
         self.first_fault = len(chans)
         if self.has_grid:
             tol, sat = cfg.negative_tolerance_kpa, cfg.saturation_kpa
@@ -261,6 +277,42 @@ class Conditions:
                     Channel("sensor_fault", "medium", None, unit, rule, on, off, "default")
                 )
         return chans
+
+    def _tissue_channels(self) -> list[Channel]:
+        """``dwell_time`` and ``zone_dose`` per zone, ``depth_stress`` per depth zone."""
+        cfg = self.config
+        hy = 1.0 - cfg.hysteresis
+        chans: list[Channel] = []
+        for kind, unit, limit, key in (
+            ("dwell_time", "s", cfg.dwell_limit, "dwell"),
+            ("zone_dose", "kPa*s", cfg.dose_limit, "dose"),
+        ):
+            for z in self.zone_names:
+                lim = limit(z)
+                prio = "high" if z in ENDANGERMENT_ZONE_SLUGS else "medium"
+                src = cfg.source_of(f"{key}:{z}")
+                chans.append(Channel(kind, prio, z, unit, f"{kind}:{z}", lim, lim * hy, src))
+        for z, depth in zip(self.depth_zones, self.depths_mm, strict=True):
+            lim = cfg.depth_limit(z)
+            chans.append(
+                Channel(
+                    "depth_stress",
+                    "high",
+                    z,
+                    "kPa",
+                    f"depth_stress:{z}@{depth:g}mm",
+                    lim,
+                    lim * hy,
+                    cfg.source_of(f"depth:{z}"),
+                    depth_mm=depth,
+                )
+            )
+        return chans
+
+    @property
+    def zone_dose(self) -> F64:
+        """The current pressure-time dose per zone, kPa*s (a copy)."""
+        return self._tissue.dose.copy()
 
     @property
     def saturation_on(self) -> float:
@@ -300,6 +352,18 @@ class Conditions:
                 judged = tot > judge_n
                 out[:, c] = np.where(judged, asym, np.where(np.isfinite(tot), 0.0, np.nan))
             c += 1
+        if nz:
+            dwell, dose = self._tissue.values(f.times, f.zone_sum_kpa, f.zone_raw_max_kpa)
+            out[:, c : c + nz] = dwell
+            out[:, c + nz : c + 2 * nz] = dose
+            c += 2 * nz
+        nd = len(self.depth_zones)
+        if nd:
+            if f.depth_kpa.shape == (n, nd):
+                out[:, c : c + nd] = f.depth_kpa
+            else:
+                out[:, c : c + nd] = np.nan
+            c += nd
         if self.has_grid:
             out[:, c : c + 5] = faults
             c += 5

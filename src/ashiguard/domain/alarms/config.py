@@ -16,9 +16,18 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ashiguard.domain.errors import InputError
-from ashiguard.domain.zone_names import ZONE_SLUGS
+from ashiguard.domain.zone_names import ENDANGERMENT_ZONE_SLUGS, ZONE_SLUGS
 
-__all__ = ["DEFAULT_ZONE_LIMITS_KPA", "AlarmConfig", "parse_alarm_config"]
+__all__ = [
+    "DEFAULT_DEPTH_LIMITS_KPA",
+    "DEFAULT_DOSE_REFERENCE_S",
+    "DEFAULT_DWELL_LIMITS_S",
+    "DEFAULT_ZONE_LIMITS_KPA",
+    "DEPTH_OF_ZONE_MM",
+    "AlarmConfig",
+    "default_dose_limits",
+    "parse_alarm_config",
+]
 
 # Default per-zone limits on the 2x2 neighbourhood peak, kPa (sources in docs/monitor.md):
 # bony midline and renal/popliteal/neck endangerment sites far below the paraspinal muscles.
@@ -46,6 +55,41 @@ DEFAULT_ZONE_LIMITS_KPA: Mapping[str, float] = {
     "popliteal_right": 20.0,
     "calf_left": 100.0,
     "calf_right": 100.0,
+}
+
+# Held load (dwell_time), s: treatment zones 60 s (the long end of static ischaemic
+# compression in manual therapy, 30-90 s), endangerment zones 10 s (sources in docs/monitor.md).
+DEFAULT_DWELL_LIMITS_S: Mapping[str, float] = {
+    z: (10.0 if z in ENDANGERMENT_ZONE_SLUGS else 60.0) for z in ZONE_SLUGS
+}
+
+DEFAULT_DOSE_REFERENCE_S = 60.0
+"""The default zone_dose limit is the zone's pressure limit held for this long (kPa*s)."""
+
+
+def default_dose_limits(zone_limits_kpa: Mapping[str, float]) -> dict[str, float]:
+    """Default zone_dose limits, kPa*s: each zone's pressure limit x 60 s."""
+    return {z: float(v) * DEFAULT_DOSE_REFERENCE_S for z, v in zone_limits_kpa.items()}
+
+
+# The depth at which depth_stress is judged under each zone, mm: the spinal canal (45 mm)
+# under the midline zones over the canal, the kidney (80 mm) under the flank zones.
+DEPTH_OF_ZONE_MM: Mapping[str, float] = {
+    "spine_cervical": 45.0,
+    "spine_thoracic": 45.0,
+    "spine_lumbar": 45.0,
+    "kidney_left": 80.0,
+    "kidney_right": 80.0,
+}
+
+# Limits on the Boussinesq stress sigma_z averaged over the structure's footprint at that
+# depth, kPa (sources and reasoning in docs/monitor.md).
+DEFAULT_DEPTH_LIMITS_KPA: Mapping[str, float] = {
+    "spine_cervical": 15.0,
+    "spine_thoracic": 15.0,
+    "spine_lumbar": 15.0,
+    "kidney_left": 7.5,
+    "kidney_right": 7.5,
 }
 
 
@@ -89,6 +133,19 @@ class AlarmConfig:
     dead_neighbour_kpa : float, kPa
         A sensel reading 0 (or NaN) between two neighbours that both read above this (above
         and below, or left and right) is dead: a hole in a loaded area, e.g. a dead row.
+    dwell_limits_s : mapping of zone slug to s
+        ``dwell_time``: longest time a load may be held on one zone.
+    dwell_load_n : float, N
+        A zone is "loaded" (for ``dwell_time``) while the force on its sensels exceeds this.
+    dwell_gap_s : float, s
+        A hold survives an unloading shorter than this (a foot rocked off and back).
+    dose_limits_kpa_s : mapping of zone slug to kPa*s, or None
+        ``zone_dose`` limits; None: each zone's pressure limit x 60 s
+        (:func:`default_dose_limits`, computed from the untightened defaults).
+    dose_recovery_s : float, s
+        Time constant of the dose's exponential recovery while the zone is unloaded.
+    depth_limits_kpa : mapping of zone slug to kPa
+        ``depth_stress`` limits on the zones of :data:`DEPTH_OF_ZONE_MM`.
     """
 
     zone_limits_kpa: Mapping[str, float] = field(
@@ -110,10 +167,34 @@ class AlarmConfig:
     negative_tolerance_kpa: float = 0.5
     dead_neighbour_kpa: float = 30.0
     sources: Mapping[str, str] = field(default_factory=dict)
+    dwell_limits_s: Mapping[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_DWELL_LIMITS_S)
+    )
+    dwell_load_n: float = 20.0
+    dwell_gap_s: float = 0.3
+    dose_limits_kpa_s: Mapping[str, float] = field(
+        default_factory=lambda: default_dose_limits(DEFAULT_ZONE_LIMITS_KPA)
+    )
+    dose_recovery_s: float = 120.0
+    depth_limits_kpa: Mapping[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_DEPTH_LIMITS_KPA)
+    )
 
     def zone_limit(self, zone: str) -> float:
         """The pressure limit of ``zone`` in kPa (inf when the zone has none)."""
         return float(self.zone_limits_kpa.get(zone, math.inf))
+
+    def dwell_limit(self, zone: str) -> float:
+        """The ``dwell_time`` limit of ``zone`` in s (inf when none)."""
+        return float(self.dwell_limits_s.get(zone, math.inf))
+
+    def dose_limit(self, zone: str) -> float:
+        """The ``zone_dose`` limit of ``zone`` in kPa*s (inf when none)."""
+        return float(self.dose_limits_kpa_s.get(zone, math.inf))
+
+    def depth_limit(self, zone: str) -> float:
+        """The ``depth_stress`` limit of ``zone`` in kPa (inf when none)."""
+        return float(self.depth_limits_kpa.get(zone, math.inf))
 
     def tightened(
         self,
@@ -131,17 +212,26 @@ class AlarmConfig:
         max_load_fraction : float or None
             Cap on the load share; the smaller of this and the current cap wins.
         max_pressure_kpa : float or None, kPa
-            Cap on every zone limit.
+            Cap on every zone limit. A zone whose pressure limit it lowers has its
+            ``zone_dose`` and ``depth_stress`` limits lowered in the same proportion
+            (never raised).
         source : str
             Named in each alarm's ``source`` field for the limits it changed.
         """
         limits = dict(self.zone_limits_kpa)
         sources = dict(self.sources)
+        dose = dict(self.dose_limits_kpa_s)
+        depth = dict(self.depth_limits_kpa)
         if max_pressure_kpa is not None:
             for z, lim in limits.items():
                 if max_pressure_kpa < lim:
                     limits[z] = float(max_pressure_kpa)
                     sources[z] = source
+                    ratio = float(max_pressure_kpa) / lim
+                    for table, key in ((dose, f"dose:{z}"), (depth, f"depth:{z}")):
+                        if z in table:
+                            table[z] = table[z] * ratio
+                            sources[key] = source
         frac = self.max_load_fraction
         if max_load_fraction is not None and max_load_fraction < frac:
             frac = float(max_load_fraction)
@@ -155,6 +245,8 @@ class AlarmConfig:
             avoid_zones=avoid,
             max_load_fraction=frac,
             sources=sources,
+            dose_limits_kpa_s=dose,
+            depth_limits_kpa=depth,
         )
 
     def source_of(self, key: str) -> str:
@@ -177,7 +269,16 @@ _SCALARS: tuple[str, ...] = (
     "saturation_kpa",
     "negative_tolerance_kpa",
     "dead_neighbour_kpa",
+    "dwell_load_n",
+    "dwell_gap_s",
+    "dose_recovery_s",
 )
+# per-zone tables of the limits file: table name -> (AlarmConfig field, source key prefix)
+_TABLES: dict[str, tuple[str, str]] = {
+    "dwell_s": ("dwell_limits_s", "dwell:"),
+    "dose_kpa_s": ("dose_limits_kpa_s", "dose:"),
+    "depth_kpa": ("depth_limits_kpa", "depth:"),
+}
 _FRACTIONS = {"max_load_fraction", "max_asymmetry", "min_symmetry_load_fraction", "hysteresis"}
 
 
@@ -193,8 +294,10 @@ def _number(value: object, where: str) -> float:
 def parse_alarm_config(text: str, base: AlarmConfig | None = None) -> AlarmConfig:
     """Parse a clinic's limits file (TOML) over ``base`` (the defaults when None).
 
-    The file may hold a ``[zones]`` table (zone slug = limit in kPa), an ``avoid_zones`` list
-    and any of the scalar settings of :class:`AlarmConfig` at top level.
+    The file may hold a ``[zones]`` table (zone slug = limit in kPa), ``[dwell_s]``,
+    ``[dose_kpa_s]`` and ``[depth_kpa]`` tables (zone slug = limit; ``depth_kpa`` only for
+    the zones of :data:`DEPTH_OF_ZONE_MM`), an ``avoid_zones`` list and any of the scalar
+    settings of :class:`AlarmConfig` at top level.
 
     Raises
     ------
@@ -210,7 +313,23 @@ def parse_alarm_config(text: str, base: AlarmConfig | None = None) -> AlarmConfi
     sources = dict(cfg.sources)
     updates: dict[str, Any] = {}
     for key, value in data.items():
-        if key == "zones":
+        if key in _TABLES:
+            name, prefix = _TABLES[key]
+            if not isinstance(value, dict):
+                raise InputError(f"{key}: must be a table of zone = limit")
+            table = dict(updates.get(name, getattr(cfg, name)))
+            for zone, lim in value.items():
+                if zone not in ZONE_SLUGS:
+                    raise InputError(f"{key}.{zone}: unknown zone")
+                if key == "depth_kpa" and zone not in DEPTH_OF_ZONE_MM:
+                    raise InputError(
+                        f"{key}.{zone}: no depth is judged under this zone "
+                        f"(only {', '.join(DEPTH_OF_ZONE_MM)})"
+                    )
+                table[zone] = _number(lim, f"{key}.{zone}")
+                sources[prefix + zone] = "config"
+            updates[name] = table
+        elif key == "zones":
             if not isinstance(value, dict):
                 raise InputError("zones: must be a table of zone = kPa")
             for zone, lim in value.items():

@@ -27,6 +27,7 @@ from ashiguard.domain.alarms.config import AlarmConfig
 from ashiguard.domain.alarms.features import ChunkFeatures, FeatureExtractor
 from ashiguard.domain.alarms.layout import SensorLayout, ZoneGrid
 from ashiguard.domain.alarms.state import AlarmStateMachine
+from ashiguard.domain.alarms.tissue import DepthTargets
 from ashiguard.domain.errors import InputError
 
 __all__ = ["AlarmEngine"]
@@ -73,6 +74,7 @@ class AlarmEngine:
         self.load_source = load_source
         self.symmetry_source = symmetry_source
         self._grid = ZoneGrid.of(layout)
+        self._depth = DepthTargets.of(layout, self._grid, config)
         self._conditions = Conditions(
             self._grid.zone_names,
             config,
@@ -80,6 +82,9 @@ class AlarmEngine:
             load_source=load_source,
             symmetry_source=symmetry_source,
             has_grid=layout is not None,
+            depth_zones=self._depth.zones,
+            depths_mm=self._depth.depths_mm,
+            sensel_area_mm2=0.0 if layout is None else layout.sensel_area_mm2,
         )
         self._features = FeatureExtractor(
             layout,
@@ -91,6 +96,7 @@ class AlarmEngine:
             symmetry_source=symmetry_source,
             zone_threshold=self._conditions.zone_threshold,
             saturation_on=self._conditions.saturation_on,
+            depth=self._depth,
         )
         self._alarms = AlarmStateMachine(
             self._conditions.channels,
@@ -127,6 +133,23 @@ class AlarmEngine:
     def active(self) -> dict[int, ActiveAlarm]:
         """The active list by alarm id: conditions present, and latched high-priority alarms."""
         return self._alarms.active
+
+    @property
+    def depth_zones(self) -> tuple[str, ...]:
+        """The zones whose ``depth_stress`` is judged, in the order of
+        :attr:`ChunkFeatures.depth_kpa`'s columns."""
+        return self._depth.zones
+
+    @property
+    def depths_mm(self) -> tuple[float, ...]:
+        """The depth judged under each of :attr:`depth_zones`, mm."""
+        return self._depth.depths_mm
+
+    def zone_dose_kpa_s(self) -> dict[str, float]:
+        """The current ``zone_dose`` value of every zone judged, kPa*s."""
+        return {
+            z: float(d) for z, d in zip(self.zone_names, self._conditions.zone_dose, strict=True)
+        }
 
     @property
     def never_reported(self) -> int:

@@ -18,6 +18,7 @@ import numpy as np
 from ashiguard.domain.alarms.arrays import F32, F64, I64, BoolA
 from ashiguard.domain.alarms.config import AlarmConfig
 from ashiguard.domain.alarms.layout import SensorLayout, ZoneGrid
+from ashiguard.domain.alarms.tissue import DepthTargets
 
 __all__ = ["ChunkFeatures", "FeatureExtractor"]
 
@@ -43,6 +44,9 @@ class ChunkFeatures:
     load_n, left_n, right_n, mat_total_n : ndarray [n], N
         Load on the client, its left and right parts, and the mat's total force.
     frame_max_kpa : ndarray [n], kPa
+    depth_kpa : ndarray [n, nd], kPa
+        Boussinesq stress at depth averaged over each depth zone's footprints (the largest
+        footprint per zone; see :class:`~ashiguard.domain.alarms.tissue.DepthTargets`).
     """
 
     times: F64
@@ -56,6 +60,7 @@ class ChunkFeatures:
     mat_total_n: F64
     frame_max_kpa: F32
     zone_peak_exact: BoolA = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+    depth_kpa: F32 = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
 
     @classmethod
     def empty(cls, times: F64, nz: int) -> ChunkFeatures:
@@ -102,6 +107,8 @@ class FeatureExtractor:
         neighbourhood peak is computed.
     saturation_on : float, kPa
         A sensel at or above this reads saturated and is left out of the load.
+    depth : DepthTargets or None
+        The depth-stress footprints (none when None).
     """
 
     def __init__(
@@ -116,6 +123,7 @@ class FeatureExtractor:
         symmetry_source: str | None,
         zone_threshold: F64,
         saturation_on: float,
+        depth: DepthTargets | None = None,
     ) -> None:
         self.layout = layout
         self.config = config
@@ -134,6 +142,7 @@ class FeatureExtractor:
         self._raw_groups = grid.raw_groups
         self._zone_threshold = zone_threshold
         self._saturation_on = saturation_on
+        self._depth = depth if depth is not None and depth.n else None
         self._stale_since: float | None = None
         self._last_fp: F64 | None = None
         self._frame_index = 0
@@ -225,6 +234,8 @@ class FeatureExtractor:
                 f.right_n = gs64[:, self._g_right].sum(axis=1) * area
                 if nz:
                     self._zone_features(p, g, gmax, gsum, f, exact_all, contact_counts)
+                if self._depth is not None:
+                    f.depth_kpa = self._depth.stress(g)
             fingerprint = np.concatenate(
                 [gsum.astype(np.float64), sums[:, None].astype(np.float64), fmax[:, None]], axis=1
             )

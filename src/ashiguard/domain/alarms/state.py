@@ -191,6 +191,7 @@ class AlarmStateMachine:
             ch.unit,
             ch.rule,
             ch.source,
+            depth_mm=ch.depth_mm,
         )
         self.events.append(
             AlarmEvent(
@@ -205,6 +206,7 @@ class AlarmStateMachine:
                 ch.unit,
                 ch.rule,
                 ch.source,
+                ch.depth_mm,
             )
         )
 
@@ -226,6 +228,7 @@ class AlarmStateMachine:
                     float(self._value_seen[c]),
                     float(self._t_raised[c]),
                     ch.source,
+                    depth_mm=ch.depth_mm,
                 )
             )
             self.events.append(
@@ -241,6 +244,7 @@ class AlarmStateMachine:
                     ch.unit,
                     ch.rule,
                     ch.source,
+                    ch.depth_mm,
                 )
             )
             alarm = self.active.get(aid)
