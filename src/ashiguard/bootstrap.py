@@ -57,7 +57,9 @@ def make_live_sessions(
     ``ashiguard worker`` processes over Redis."""
     from ashiguard.services.live_sessions import LiveSessions, RecordStore
 
-    store = RecordStore(lambda: SqlUnitOfWork(db), settings.recordings_dir)
+    store = RecordStore(
+        lambda: SqlUnitOfWork(db), settings.recordings_dir, settings.colour_scale_kpa
+    )
     broker = broker or make_broker(settings)
     reaper = None
     if settings.broker_url:
@@ -84,7 +86,9 @@ def make_worker(settings: Settings, db: Database, ident: str | None = None) -> W
     if not settings.broker_url:
         raise InputError("--broker: required: redis://HOST:PORT/DB (or ASHIGUARD_BROKER_URL)")
     broker = RedisBroker.from_url(settings.broker_url)
-    store = RecordStore(lambda: SqlUnitOfWork(db), settings.recordings_dir)
+    store = RecordStore(
+        lambda: SqlUnitOfWork(db), settings.recordings_dir, settings.colour_scale_kpa
+    )
     return Worker(
         RedisWorkQueue(broker.client), broker, store, settings.recordings_dir, ident=ident
     )

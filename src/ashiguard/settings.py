@@ -10,10 +10,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BROKER_URL_ENV", "DATABASE_URL_ENV", "Settings"]
+from ashiguard.domain.errors import InputError
+
+__all__ = ["BROKER_URL_ENV", "COLOUR_SCALE_ENV", "DATABASE_URL_ENV", "Settings"]
 
 DATABASE_URL_ENV = "ASHIGUARD_DATABASE_URL"
 BROKER_URL_ENV = "ASHIGUARD_BROKER_URL"
+COLOUR_SCALE_ENV = "ASHIGUARD_COLOUR_SCALE_KPA"
 
 
 def _sqlite_url(path: Path) -> str:
@@ -28,6 +31,8 @@ class Settings:
     ``DATA_DIR/ashiguard.sqlite3``; recordings go to ``DATA_DIR/recordings``. ``broker_url``
     (``ASHIGUARD_BROKER_URL``) is empty for the embedded, in-process broker (one machine, one
     ``serve``) or a ``redis://HOST:PORT/DB`` URL for live sessions run by ``ashiguard worker``.
+    ``colour_scale_kpa`` (``ASHIGUARD_COLOUR_SCALE_KPA``, default 100) is the clinic's fixed top
+    of the live and review colour scale, kPa.
     """
 
     data_dir: Path
@@ -35,11 +40,21 @@ class Settings:
     session_hours: float = 12.0
     secure_cookies: bool = False
     broker_url: str = ""
+    colour_scale_kpa: float = 100.0
 
     @classmethod
     def from_env(cls, data_dir: Path | str, **kw: object) -> Settings:
         url = os.environ.get(DATABASE_URL_ENV, "")
         kw.setdefault("broker_url", os.environ.get(BROKER_URL_ENV, ""))
+        scale = os.environ.get(COLOUR_SCALE_ENV)
+        if scale and "colour_scale_kpa" not in kw:
+            try:
+                kw["colour_scale_kpa"] = float(scale)
+            except ValueError:
+                raise InputError(f"{COLOUR_SCALE_ENV}: not a number of kPa: {scale!r}") from None
+        value = kw.get("colour_scale_kpa", 100.0)
+        if not isinstance(value, int | float) or not 10.0 <= float(value) <= 1000.0:
+            raise InputError(f"--colour-scale-kpa: must be 10 to 1000 kPa, got {value!r}")
         return cls(data_dir=Path(data_dir), database_url=url, **kw)  # type: ignore[arg-type]
 
     @property

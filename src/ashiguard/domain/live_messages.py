@@ -22,18 +22,30 @@ from typing import Any, Literal
 from ashiguard.domain.alarms import ActiveAlarm
 
 __all__ = [
+    "MARKER_KINDS",
+    "AlarmGroup",
     "AlarmMessage",
     "AlarmNotice",
+    "ContactReading",
     "Encoded",
     "EndedMessage",
     "FrameMessage",
     "InitMessage",
     "LiveMessage",
+    "LogEntry",
+    "Marker",
+    "MarkerMessage",
     "SessionOutcome",
     "StatusMessage",
+    "ZoneDelivery",
     "ZoneReading",
+    "ZoneTarget",
     "encode",
 ]
+
+MARKER_KINDS = ("too_much", "technique_change", "label")
+"""``too_much``: the client said the pressure is too much; ``technique_change`` and ``label``:
+marked by the therapist (``label`` carries free text)."""
 
 Encoded = tuple[str, str]
 """A message as (type, JSON text): what crosses a process or network boundary."""
@@ -196,7 +208,12 @@ class Marker:
 
 @dataclass(frozen=True)
 class InitMessage:
-    """What a viewer needs before the first frame: grid, body outline and zones, limits."""
+    """What a viewer needs before the first frame: grid, body outline and zones, limits.
+
+    ``scale_kpa`` is the fixed top of the colour scale; ``targets`` the planned band of each
+    zone; ``zone_words`` and ``kind_words`` name zones and alarm kinds in the clinic's words
+    (the page shows these, never slugs).
+    """
 
     session_id: int
     rows: int
@@ -216,6 +233,8 @@ class InitMessage:
     recording: bool = False
     started_wall: float = 0.0
     targets: tuple[ZoneTarget, ...] = ()
+    zone_words: dict[str, str] = field(default_factory=dict)
+    kind_words: dict[str, str] = field(default_factory=dict)
     type: Literal["init"] = "init"
 
     def to_json(self) -> dict[str, Any]:

@@ -26,7 +26,7 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,9 +42,21 @@ from ashiguard.domain.live_messages import (
     FrameMessage,
     InitMessage,
     LiveMessage,
+    Marker,
+    MarkerMessage,
     SessionOutcome,
+    StatusMessage,
     ZoneReading,
+    ZoneTarget,
 )
+from ashiguard.domain.live_view import (
+    KIND_WORDS,
+    AlarmBook,
+    DeliveryMeter,
+    check_marker,
+    find_contacts,
+)
+from ashiguard.domain.zone_names import ZONE_WORDS, zone_words
 from ashiguard.services.monitor import LiveMonitor
 
 __all__ = [
@@ -55,6 +67,7 @@ __all__ = [
     "RecordingSink",
     "SinkFactory",
     "hdf5_sink",
+    "plan_targets",
     "quantize",
 ]
 
@@ -127,6 +140,10 @@ class _Hdf5Sink:
         if bars is not None:
             self._writer.append_bars(times, bars)
 
+    def annotate(self, notes: list[dict[str, Any]]) -> None:
+        """Store the session's markers so far in ``/annotations`` (rewritten each time)."""
+        self._writer.write_annotations(notes)
+
     def finish(self, truth: list[dict[str, Any]] | None, dropped: int, reordered: int) -> None:
         if truth is not None:  # a source with ground truth: its events, even none
             self._writer.write_truth(truth)
@@ -169,34 +186,43 @@ class _Batches:
         self._queue: queue.Queue[Any] = queue.Queue()
         self.error: str | None = None
         self.written = 0
+        self._lock = threading.Lock()  # frames come from the engine's thread, markers not
         self._thread = threading.Thread(target=self._write, name="live-recording", daemon=True)
         self._thread.start()
 
     def add(self, frame: Frame) -> None:
-        self._t.append(frame.t)
-        self._p.append(frame.pressure)
-        self._c.append(frame.counter)
-        if frame.bars is not None:
-            self._b.append(frame.bars)
-        if len(self._t) >= 50:
+        with self._lock:
+            self._t.append(frame.t)
+            self._p.append(frame.pressure)
+            self._c.append(frame.counter)
+            if frame.bars is not None:
+                self._b.append(frame.bars)
+            full = len(self._t) >= 50
+        if full:
             self.flush()
 
     def flush(self) -> None:
-        if not self._t:
-            return
-        bars = None
-        if self._b and len(self._b) == len(self._t):
-            bars = np.stack(self._b).astype(np.float32)
-        self._queue.put(
-            (
-                np.asarray(self._t, dtype=np.float64),
-                np.stack(self._p).astype(np.float32),
-                np.asarray(self._c, dtype=np.int64),
-                bars,
+        """Hand the buffered frames to the writer thread (any thread)."""
+        with self._lock:
+            if not self._t:
+                return
+            t, p, c, b = self._t, self._p, self._c, self._b
+            self._t, self._p, self._c, self._b = [], [], [], []
+            bars = np.stack(b).astype(np.float32) if b and len(b) == len(t) else None
+            self._queue.put(
+                (
+                    np.asarray(t, dtype=np.float64),
+                    np.stack(p).astype(np.float32),
+                    np.asarray(c, dtype=np.int64),
+                    bars,
+                )
             )
-        )
-        self.written += len(self._t)
-        self._t, self._p, self._c, self._b = [], [], [], []
+            self.written += len(t)
+
+    def annotate(self, notes: list[dict[str, Any]]) -> None:
+        """Queue the markers for the writer thread (in order with the frames)."""
+        self.flush()
+        self._queue.put(("annotate", notes))
 
     def _write(self) -> None:
         while True:
@@ -206,7 +232,10 @@ class _Batches:
             if self.error is not None:
                 continue  # keep draining; the error is reported when the session ends
             try:
-                self.sink.append(*batch)
+                if isinstance(batch[0], str):  # ("annotate", notes)
+                    self.sink.annotate(batch[1])
+                else:
+                    self.sink.append(*batch)
             except Exception as exc:
                 self.error = f"recording: {type(exc).__name__}: {exc}"
 
@@ -214,6 +243,41 @@ class _Batches:
         self.flush()
         self._queue.put(None)
         self._thread.join()
+
+
+def plan_targets(
+    screening: dict[str, Any] | None, therapist_mass_kg: float | None
+) -> tuple[ZoneTarget, ...]:
+    """The target band of each zone from the session plan of a stored screening (none
+    without a screening or a therapist mass, or when the plan allows no barefoot work)."""
+    if not screening or not therapist_mass_kg:
+        return ()
+    from ashiguard.domain.plan import make_plan, target_band
+    from ashiguard.domain.screening import parse_screening
+
+    plan = make_plan(parse_screening(screening), float(therapist_mass_kg))
+    out = []
+    for z in plan.zones:
+        band = target_band(z)
+        if band is not None:
+            out.append(ZoneTarget(z.zone, z.level, z.technique, band[0], band[1]))
+    return tuple(out)
+
+
+def _log_words(n: AlarmNotice) -> str:
+    """One log line for an alarm notice, in the clinic's words."""
+    what = KIND_WORDS.get(n.kind or "", (n.kind or "alarm").replace("_", " "))
+    where = f" ({zone_words(n.zone)})" if n.zone else ""
+    if n.action == "acknowledged":
+        return f"Alarm {n.alarm_id} acknowledged"
+    if n.action == "cleared":
+        return f"Cleared: {what}{where}"
+    if n.action == "signal_lost":
+        return f"No sensor data for {n.value} s: readings not trusted"
+    seen = ""
+    if n.value is not None and n.limit is not None:
+        seen = f": {n.value:g} {n.unit or ''} (limit {n.limit:g})"
+    return f"{(n.priority or '').upper()} {what}{where}{seen}"
 
 
 class LiveSession:
@@ -250,6 +314,10 @@ class LiveSession:
         Called with every alarm notice, on the engine's thread (the terminal bell, tests).
     view_hz : float
         View frames per second of stream time.
+    targets : sequence of ZoneTarget
+        The planned band of each zone (the view shows under / on / over).
+    scale_kpa : float, kPa
+        Top of the viewers' fixed colour scale.
     """
 
     def __init__(
@@ -269,6 +337,8 @@ class LiveSession:
         on_ready: Callable[[], None] | None = None,
         on_notice: Callable[[AlarmNotice], None] | None = None,
         view_hz: float = VIEW_HZ,
+        targets: Sequence[ZoneTarget] = (),
+        scale_kpa: float = 100.0,
     ) -> None:
         self.source = source
         self.config = config or AlarmConfig()
@@ -297,6 +367,22 @@ class LiveSession:
             depth_stress=depth_stress,
         )
         self.therapist_mass_kg = self.monitor.setup.therapist_mass_kg
+        self.targets = tuple(targets)
+        self.scale_kpa = float(scale_kpa)
+        self.book = AlarmBook()
+        self._book_lock = threading.RLock()
+        self._batches: _Batches | None = None
+        self._started_at = 0.0
+        self._last_frame_t = 0.0
+        layout = self.monitor.setup.layout
+        self._layout = layout
+        self._delivery = (
+            DeliveryMeter(layout, self.targets)
+            if layout is not None and layout.has_zones and self.targets
+            else None
+        )
+        origin = source.info.origin_mm
+        self._origin_x = origin[0] if origin is not None and layout is not None else None
 
     # ------------------------------------------------------------------ control
     def request_stop(self) -> None:
@@ -310,6 +396,59 @@ class LiveSession:
     def acknowledge(self, alarm_id: int) -> bool:
         """Acknowledge an active alarm (False: no such active alarm)."""
         return self.monitor.acknowledge(alarm_id)
+
+    def acknowledge_all(self) -> list[int]:
+        """Acknowledge every active alarm not yet acknowledged; returns their ids."""
+        ids = [a.alarm_id for a in self.monitor.active_alarms() if not a.acknowledged]
+        return [i for i in ids if self.monitor.acknowledge(i)]
+
+    def add_marker(self, kind: str, text: str = "", who: str = "") -> Marker:
+        """Mark this moment (the client's "too much", a technique change, a label).
+
+        The marker carries the stream time and the most loaded zone and load then; it goes
+        to every viewer, into the recording's ``/annotations`` at once, and into the
+        outcome. A "too much" also counts as a low-priority ``comfort`` alarm.
+        """
+        text = check_marker(kind, text)
+        snap = self.monitor.snapshot()
+        hottest = snap["hottest_zones"][0] if snap["hottest_zones"] else None
+        marker = Marker(
+            t=round(self._last_frame_t, 3),
+            kind=kind,  # type: ignore[arg-type]  # checked against MARKER_KINDS above
+            text=text,
+            who=str(who)[:64] or "unknown",
+            wall=time.time(),
+            zone=hottest["zone"] if hottest else None,
+            zone_kpa=hottest["kpa"] if hottest else None,
+            load_n=snap["load_n"],
+        )
+        words = {
+            "too_much": f"Client said too much ({zone_words(marker.zone)})",
+            "technique_change": "Technique change",
+            "label": f"Mark: {text}",
+        }[kind]
+        with self._book_lock:
+            self.book.mark(marker, f"{words}, marked by {marker.who}")
+            if self._batches is not None:
+                self._batches.annotate([m.to_json() for m in self.book.markers])
+        self.publisher.publish(MarkerMessage(marker))
+        if kind == "too_much":
+            notice = AlarmNotice(
+                action="raised",
+                kind="comfort",
+                priority="low",
+                zone=marker.zone,
+                t=marker.t,
+                value=marker.zone_kpa,
+                unit="kPa" if marker.zone_kpa is not None else None,
+                rule="comfort:too_much",
+                source=f"marked by {marker.who}",
+            )
+            self.publisher.publish(AlarmMessage(notice, self.monitor.active_alarms(), time.time()))
+            if self.on_notice is not None:
+                self.on_notice(notice)
+        self._publish_status()
+        return marker
 
     # ------------------------------------------------------------------ messages
     def init_message(self) -> InitMessage:
@@ -341,6 +480,12 @@ class LiveSession:
             source=self.source_label,
             outline=outline,
             zones=zones,
+            scale_kpa=self.scale_kpa,
+            recording=self._sink_factory is not None,
+            started_wall=self._started_at,
+            targets=self.targets,
+            zone_words=dict(ZONE_WORDS),
+            kind_words=dict(KIND_WORDS),
         )
 
     def _frame_wall(self, t: float | None) -> float | None:
@@ -350,15 +495,33 @@ class LiveSession:
         return self._wall0 + t / self.speed
 
     def _on_notice(self, notice: AlarmNotice) -> None:
+        now = time.time()
         msg = AlarmMessage(
             event=notice,
             active=self.monitor.active_alarms(),
-            sent=time.time(),
+            sent=now,
             frame_wall=self._frame_wall(notice.t),
         )
-        self.publisher.publish(msg)
+        self.publisher.publish(msg)  # first: the alarm reaches the viewers before the rest
+        with self._book_lock:
+            self.book.note(notice, now, _log_words(notice))
+        self._publish_status()
         if self.on_notice is not None:
             self.on_notice(notice)
+
+    def status_message(self) -> StatusMessage:
+        """The alarm groups, the log and the markers now (also for a viewer that joins)."""
+        active = self.monitor.active_alarms()
+        with self._book_lock:
+            return StatusMessage(
+                active=active,
+                groups=self.book.groups(active),
+                log=self.book.log(),
+                markers=self.book.marker_list(),
+            )
+
+    def _publish_status(self) -> None:
+        self.publisher.publish(self.status_message())
 
     def _view(self, frame: Frame) -> None:
         if frame.t - self._last_view_t < 1.0 / self.view_hz - 1e-9:
@@ -382,6 +545,14 @@ class LiveSession:
                 frames_dropped=snap["frames_dropped"],
                 sent=time.time(),
                 seq=self._view_seq,  # a gap at the client = a view the web layer dropped
+                contacts=(
+                    find_contacts(frame.pressure, self._layout, self._origin_x)
+                    if self._layout is not None
+                    else ()
+                ),
+                delivery=(
+                    self._delivery.measure(frame.pressure) if self._delivery is not None else ()
+                ),
             ),
             view=True,
         )
@@ -396,10 +567,14 @@ class LiveSession:
         error: str | None = None
         truth: list[dict[str, Any]] | None = None
         try:
+            self._started_at = time.time()
             self.publisher.publish(self.init_message())
+            self._publish_status()
             if self._sink_factory is not None:
                 sink = self._sink_factory(source.info, self.therapist_mass_kg)
                 batches = _Batches(sink)
+                with self._book_lock:
+                    self._batches = batches
             if self.on_ready is not None:
                 self.on_ready()
             self._started_wall = time.time()  # the pacer starts its clock with the stream
@@ -411,6 +586,10 @@ class LiveSession:
             if self.on_ready is not None:
                 self.on_ready()  # a session that failed to start must not leave anyone waiting
         if batches is not None:
+            with self._book_lock:
+                self._batches = None  # markers set from now on go into the outcome only
+                if self.book.markers:
+                    batches.annotate([m.to_json() for m in self.book.markers])
             batches.close()
             if error is None and batches.error is not None:
                 error = batches.error
@@ -476,6 +655,7 @@ class LiveSession:
                         else:
                             self.skipped_late += 1
                     self.recorded_until = max(float(last_t), 0.0)
+                    self._last_frame_t = batch[-1].t
                     self._view(batch[-1])
                 if ended:
                     break
@@ -515,7 +695,29 @@ class LiveSession:
                 summary = analysis.summary
             except Exception as exc:
                 error = (error + "; " if error else "") + f"analysis: {exc}"
+        with self._book_lock:
+            markers = self.book.marker_list()
+        comfort = tuple(
+            {
+                "kind": "comfort",
+                "priority": "low",
+                "t_start": m.t,
+                "t_end": m.t,
+                "zone": m.zone,
+                "peak": None,
+                "limit": None,
+                "unit": None,
+                "rule": "comfort:too_much",
+                "value_seen": m.zone_kpa,
+                "source": f"marked by {m.who}",
+            }
+            for m in markers
+            if m.kind == "too_much"
+        )
+        if comfort:
+            alarms = tuple(sorted(alarms + comfort, key=lambda a: float(a["t_start"])))
         return SessionOutcome(
+            markers=markers,
             frames=frames,
             duration_s=round(self.recorded_until, 4),
             alarms=alarms,

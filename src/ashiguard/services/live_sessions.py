@@ -10,6 +10,7 @@ stored by whoever runs it, through :func:`store_outcome`.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -18,21 +19,35 @@ from typing import Any
 
 from ashiguard.domain.errors import InputError, NotFound
 from ashiguard.domain.live_messages import SessionOutcome
+from ashiguard.domain.live_view import check_marker
 from ashiguard.services import treatments
 from ashiguard.services.ports import Broker, SessionLauncher, Subscription
 from ashiguard.services.session_process import SessionSpec, check_source, source_choices
 from ashiguard.services.uow import UnitOfWork
 
-__all__ = ["LiveSessions", "RecordStore"]
+__all__ = ["LiveSessions", "RecordStore", "marker_stream_name"]
+
+
+def marker_stream_name(room: str) -> str:
+    """The LSL marker stream a room's "too much" button publishes on:
+    ``ashiguard-markers-`` and the room's name in lower case, spaces as dashes."""
+    slug = re.sub(r"[^a-z0-9]+", "-", room.lower()).strip("-")
+    return f"ashiguard-markers-{slug}"
 
 
 class RecordStore:
     """The treatment-session records a live session reads and writes, each in its own unit of
     work over the clinic database (``new_uow()`` opens one)."""
 
-    def __init__(self, new_uow: Callable[[], UnitOfWork], recordings_dir: Path) -> None:
+    def __init__(
+        self,
+        new_uow: Callable[[], UnitOfWork],
+        recordings_dir: Path,
+        scale_kpa: float = 100.0,
+    ) -> None:
         self.new_uow = new_uow
         self.recordings_dir = Path(recordings_dir)
+        self.scale_kpa = scale_kpa
 
     def spec(self, session_id: int, *, speed: float, duration_s: float | None) -> SessionSpec:
         """What the session process needs, from the stored session (status must be live)."""
@@ -48,6 +63,8 @@ class RecordStore:
             recordings_dir=self.recordings_dir,
             speed=speed,
             duration_s=duration_s,
+            scale_kpa=self.scale_kpa,
+            marker_stream=marker_stream_name(ctx.room) if ctx.room else None,
         )
 
     def store_outcome(self, session_id: int, outcome: SessionOutcome) -> None:
@@ -142,6 +159,19 @@ class LiveSessions:
         if alarm_id not in self.broker.active_alarm_ids(session_id):
             return False
         return self.launcher.command(session_id, "ack", int(alarm_id))
+
+    def acknowledge_all(self, session_id: int) -> list[int]:
+        """Acknowledge every alarm of the session's active list not yet acknowledged;
+        returns their ids (empty: nothing to acknowledge, or the session is not running)."""
+        ids = sorted(self.broker.active_alarm_ids(session_id))
+        if not ids or not self.launcher.command(session_id, "ack_all"):
+            return []
+        return ids
+
+    def marker(self, session_id: int, kind: str, text: str, who: str) -> bool:
+        """Mark this moment of a running session (False: it is not running)."""
+        text = check_marker(kind, text)
+        return self.launcher.command(session_id, "marker", kind, text, who)
 
     def is_live(self, session_id: int) -> bool:
         return self.launcher.running(session_id)

@@ -45,7 +45,10 @@ class SessionSpec:
     ``source`` is a checked spec (:func:`check_source`); ``client`` holds ``height_cm`` and
     ``weight_kg``; ``screening`` the stored screening (its restrictions tighten the limits);
     ``speed`` paces simulator and replay sources (1 = real time); ``duration_s`` ends the
-    session by itself after that much stream time.
+    session by itself after that much stream time; ``scale_kpa`` tops the viewers' colour
+    scale; ``marker_stream`` names an LSL marker stream whose samples become markers (the
+    client's button); ``alarm_outlet`` publishes every alarm on the LSL stream
+    ``ashiguard-alarms``.
     """
 
     session_id: int
@@ -58,6 +61,9 @@ class SessionSpec:
     speed: float = 1.0
     duration_s: float | None = None
     sim_options: dict[str, Any] = field(default_factory=dict)
+    scale_kpa: float = 100.0
+    marker_stream: str | None = None
+    alarm_outlet: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +77,9 @@ class SessionSpec:
             "speed": self.speed,
             "duration_s": self.duration_s,
             "sim_options": self.sim_options,
+            "scale_kpa": self.scale_kpa,
+            "marker_stream": self.marker_stream,
+            "alarm_outlet": self.alarm_outlet,
         }
 
     @classmethod
@@ -86,6 +95,9 @@ class SessionSpec:
             speed=float(d.get("speed", 1.0)),
             duration_s=d.get("duration_s"),
             sim_options=dict(d.get("sim_options") or {}),
+            scale_kpa=float(d.get("scale_kpa", 100.0)),
+            marker_stream=d.get("marker_stream"),
+            alarm_outlet=bool(d.get("alarm_outlet", True)),
         )
 
 
@@ -169,6 +181,20 @@ def open_live_source(
     return open_source(spec)
 
 
+def _alarm_outlet(spec: SessionSpec) -> Any:
+    """The session's ``ashiguard-alarms`` LSL outlet (None when liblsl cannot be loaded:
+    the session runs all the same, and says so on stderr)."""
+    try:
+        from ashiguard.adapters.sources.lsl_markers import AlarmOutlet
+
+        return AlarmOutlet(spec.session_id)
+    except RuntimeError as exc:
+        import sys
+
+        print(f"ashiguard: session {spec.session_id}: no LSL alarm outlet: {exc}", file=sys.stderr)
+        return None
+
+
 class _PipePublisher:
     """A session process's publisher: each message goes to the parent over the pipe."""
 
@@ -184,7 +210,7 @@ def session_process_main(spec: SessionSpec, conn: Any) -> None:
     import signal
 
     from ashiguard.services.analyze import limits_from_files
-    from ashiguard.services.live_session import LiveSession, hdf5_sink
+    from ashiguard.services.live_session import LiveSession, hdf5_sink, plan_targets
 
     # Ctrl-C in the terminal reaches the whole process group: the parent stops its sessions
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -213,6 +239,7 @@ def session_process_main(spec: SessionSpec, conn: Any) -> None:
         send(("ready",))
         send(("done",))
         return
+    outlet = _alarm_outlet(spec) if spec.alarm_outlet else None
     ready_sent = threading.Event()
 
     def ready() -> None:
@@ -231,7 +258,19 @@ def session_process_main(spec: SessionSpec, conn: Any) -> None:
         speed=spec.speed,
         source_label=spec.source,
         on_ready=ready,
+        on_notice=outlet.push if outlet is not None else None,
+        targets=plan_targets(spec.screening, spec.therapist_mass_kg),
+        scale_kpa=spec.scale_kpa,
     )
+    inlet = None
+    if spec.marker_stream:
+        from ashiguard.adapters.sources.lsl_markers import MarkerInlet
+
+        def from_lsl(kind: str, text: str) -> None:
+            with contextlib.suppress(InputError):  # a button's bad sample: ignored
+                session.add_marker(kind, text, "lsl")
+
+        inlet = MarkerInlet(spec.marker_stream, from_lsl)
 
     def commands() -> None:
         while True:
@@ -244,12 +283,19 @@ def session_process_main(spec: SessionSpec, conn: Any) -> None:
                 session.request_stop()
             elif cmd[0] == "ack":
                 session.acknowledge(int(cmd[1]))
+            elif cmd[0] == "ack_all":
+                session.acknowledge_all()
+            elif cmd[0] == "marker":
+                with contextlib.suppress(InputError):  # checked by the web app already
+                    session.add_marker(str(cmd[1]), str(cmd[2]), str(cmd[3]))
 
     threading.Thread(target=commands, name="commands", daemon=True).start()
     try:
         outcome = session.run()
     finally:
         source.close()
+        if inlet is not None:
+            inlet.close()
     send(("outcome", outcome))
     send(("done",))
 

@@ -42,11 +42,13 @@ __all__ = [
     "MAX_NOTES",
     "SessionContext",
     "acknowledge_alarm",
+    "acknowledge_all_alarms",
     "create_session",
     "end_orphaned_sessions",
     "finish_session",
     "get_session",
     "live_session",
+    "mark_moment",
     "read_session",
     "record_stop",
     "session_context",
@@ -75,6 +77,7 @@ class SessionContext:
     client: dict[str, Any]
     screening: dict[str, Any]
     recording_path: Path
+    room: str = ""
 
 
 def _pick(uow: UnitOfWork, model: Any, ident: Any, field: str) -> Any:
@@ -259,6 +262,54 @@ def acknowledge_alarm(
     )
 
 
+def acknowledge_all_alarms(
+    uow: UnitOfWork,
+    session_id: int,
+    acknowledge_all: Callable[[int], list[int]],
+    actor: Actor | None,
+    ip: str,
+) -> list[int]:
+    """Acknowledge every active alarm of a running session (``acknowledge_all(session_id)``,
+    the hub's) and audit it; returns the ids (empty when none was active)."""
+    require_role(actor, CLINICAL_ROLES, "acknowledge alarms")
+    t = get_session(uow, session_id)
+    if t.status != "live":
+        raise Conflict(f"session {t.id} is not live (status {t.status})")
+    ids = acknowledge_all(t.id)
+    if ids:
+        detail = "alarms " + ", ".join(str(i) for i in ids)
+        repo.audit(uow.session, actor, "acknowledge", "session", t.id, ip=ip, detail=detail)
+    return ids
+
+
+def mark_moment(
+    uow: UnitOfWork,
+    session_id: int,
+    kind: str,
+    text: str,
+    mark: Callable[[int, str, str, str], bool],
+    actor: Actor | None,
+    ip: str,
+    *,
+    for_client: bool = False,
+) -> str:
+    """Set a marker in a running session through ``mark(session_id, kind, text, who)`` (the
+    hub's) and audit it; returns who it is recorded as. ``for_client``: the client pressed
+    the button on the clinic's tablet (recorded as ``client``, audited as the logged-in user).
+
+    :class:`Conflict` when the session is not running.
+    """
+    require_role(actor, CLINICAL_ROLES, "mark sessions")
+    t = get_session(uow, session_id)
+    if t.status != "live":
+        raise Conflict(f"session {t.id} is not live (status {t.status})")
+    who = "client" if for_client else (actor.display_name or actor.username if actor else "clinic")
+    if not mark(t.id, kind, text, who):
+        raise Conflict(f"session {t.id}: its live session is not running")
+    repo.audit(uow.session, actor, "mark", "session", t.id, ip=ip, detail=f"{kind} by {who}")
+    return who
+
+
 def set_notes(
     uow: UnitOfWork, session_id: int, notes: str, actor: Actor | None, ip: str
 ) -> TreatmentSession:
@@ -321,6 +372,7 @@ def session_context(uow: UnitOfWork, session_id: int, recordings_dir: Path) -> S
         client={k: person[k] for k in ("height_cm", "weight_kg") if person.get(k)},
         screening=dict(sc.payload),
         recording_path=Path(recordings_dir) / name,
+        room=t.room.name if t.room is not None else "",
     )
 
 

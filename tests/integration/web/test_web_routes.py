@@ -60,6 +60,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/sessions/{session_id}"): CLINICAL,
     ("POST", "/sessions/{session_id}/stop"): CLINICAL,
     ("POST", "/sessions/{session_id}/ack"): CLINICAL,
+    ("POST", "/sessions/{session_id}/markers"): CLINICAL,
     ("POST", "/sessions/{session_id}/notes"): CLINICAL,
     ("POST", "/sessions/{session_id}/sign"): CLINICAL,
     ("GET", "/sessions/{session_id}/plots/{name}.png"): CLINICAL,
@@ -69,6 +70,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/sessions/{session_id}"): CLINICAL,
     ("POST", "/api/v1/sessions"): CLINICAL,
     ("POST", "/api/v1/sessions/{session_id}/stop"): CLINICAL,
+    ("POST", "/api/v1/sessions/{session_id}/markers"): CLINICAL,
+    ("POST", "/api/v1/sessions/{session_id}/ack"): CLINICAL,
     ("GET", "/research"): RESEARCH,
     ("GET", "/api/v1/research/sessions"): RESEARCH,
     ("GET", "/admin/users"): OWNER,
@@ -165,7 +168,7 @@ def _call(c, method, url, token):
         return c.get(url)
     if url.startswith("/api/"):
         return c.post(url, json={}, headers={"X-CSRF-Token": token})
-    if url.endswith("/ack"):
+    if url.endswith(("/ack", "/markers")):  # the live page's JSON calls
         return c.post(url, json={}, headers={"X-CSRF-Token": token})
     return c.post(url, data={"csrf_token": token})
 
@@ -186,7 +189,8 @@ def test_without_login_pages_redirect_to_login_and_the_api_answers_401(app, db):
             if EXPECTED[(method, path)] == PUBLIC:
                 continue
             r = _call(c, method, _url(path, ids), "")
-            if path.startswith("/api/"):
+            if path.startswith("/api/") or path.endswith(("/ack", "/markers")):
+                # the API, and the live page's JSON calls: 401 in JSON, not a redirect
                 assert r.status_code == 401, (method, path, r.status_code)
             else:
                 assert r.status_code == 303, (method, path, r.status_code)

@@ -67,9 +67,8 @@ class FanOut:
         self.status: Encoded | None = None
         self.ended: Encoded | None = None
 
-    def remember(self, kind: str, encoded: Encoded, status: Encoded | None = None) -> None:
-        """Keep ``init``, ``ended`` and the latest ``status`` (an alarm message's ``status``
-        is the active list after it)."""
+    def remember(self, kind: str, encoded: Encoded) -> None:
+        """Keep ``init``, ``ended`` and the latest ``status`` (what a newcomer is given)."""
         with self.lock:
             if kind == "init":
                 self.init = encoded
@@ -77,8 +76,6 @@ class FanOut:
                 self.status = encoded
             elif kind == "ended":
                 self.ended = encoded
-            if status is not None:
-                self.status = status
 
     def deliver(self, encoded: Encoded, is_view: bool) -> None:
         """Offer an encoded message to every subscriber (any thread)."""

@@ -6,7 +6,7 @@ import asyncio
 import threading
 
 from ashiguard.adapters.broker.fanout import FanOut, Subscriber
-from ashiguard.domain.live_messages import AlarmMessage, LiveMessage, StatusMessage, encode
+from ashiguard.domain.live_messages import LiveMessage, encode
 
 __all__ = ["InProcessBroker"]
 
@@ -26,8 +26,7 @@ class InProcessBroker:
         fan = self.fanout(session_id)
         encoded = encode(msg)  # once, on the publishing thread, not on the event loop
         if not view:
-            status = encode(StatusMessage(msg.active)) if isinstance(msg, AlarmMessage) else None
-            fan.remember(msg.type, encoded, status)
+            fan.remember(msg.type, encoded)
         fan.deliver(encoded, view)
 
     def subscribe(self, session_id: int) -> Subscriber:

@@ -31,7 +31,7 @@ from urllib.parse import urlparse
 
 from ashiguard.adapters.broker.fanout import FanOut, Subscriber
 from ashiguard.domain.errors import InputError
-from ashiguard.domain.live_messages import AlarmMessage, LiveMessage, StatusMessage, encode
+from ashiguard.domain.live_messages import LiveMessage, encode
 
 __all__ = [
     "HEARTBEAT_TTL_S",
@@ -109,11 +109,7 @@ class _Reader(threading.Thread):
                     enc = (kind, _text(fields[b"d"]))
                     view = fields.get(b"v") == b"1"
                     if not view:
-                        status = None
-                        if kind == "alarm":
-                            active = json.loads(enc[1]).get("active", [])
-                            status = ("status", json.dumps({"type": "status", "active": active}))
-                        self.fan.remember(kind, enc, status)
+                        self.fan.remember(kind, enc)
                     self.fan.deliver(enc, view)
 
 
@@ -143,8 +139,8 @@ class RedisBroker:
             pipe.xadd(_k(session_id, "messages"), fields, maxlen=STREAM_MAXLEN, approximate=True)
             if kind == "init":
                 pipe.set(_k(session_id, "init"), text, ex=KEEP_S)
-            elif isinstance(msg, AlarmMessage):
-                pipe.set(_k(session_id, "status"), encode(StatusMessage(msg.active))[1], ex=KEEP_S)
+            elif kind == "status":
+                pipe.set(_k(session_id, "status"), text, ex=KEEP_S)
             elif kind == "ended":
                 pipe.set(_k(session_id, "ended"), text, ex=KEEP_S)
                 pipe.expire(_k(session_id, "messages"), KEEP_S)

@@ -26,7 +26,7 @@ import numpy as np
 from ashiguard.adapters.sources.base import Frame, FrameSource, SourceInfo
 from ashiguard.domain.errors import InputError
 
-__all__ = ["LSL_SCHEMA", "LSL_TYPE", "LslSource", "serve_lsl", "stream_info_for"]
+__all__ = ["LSL_SCHEMA", "LSL_TYPE", "LslSource", "load_pylsl", "serve_lsl", "stream_info_for"]
 
 LSL_SCHEMA = "ashiguard.lsl/1"
 LSL_TYPE = "Pressure"
@@ -36,7 +36,7 @@ _EXTRA_CHANNELS = 4
 _configured = False
 
 
-def _pylsl() -> Any:
+def load_pylsl() -> Any:
     """pylsl, with liblsl's console log limited to errors unless LSLAPICFG configures it."""
     global _configured
     try:
@@ -52,7 +52,7 @@ def _pylsl() -> Any:
 
 def stream_info_for(info: SourceInfo, name: str, t0: float) -> Any:
     """The ``pylsl.StreamInfo`` (with its description) that publishes ``info`` as ``name``."""
-    pylsl = _pylsl()
+    pylsl = load_pylsl()
     n = info.rows * info.cols + _EXTRA_CHANNELS
     si = pylsl.StreamInfo(name, LSL_TYPE, n, info.rate_hz, pylsl.cf_float32, f"ashiguard-{name}")
     d = si.desc()
@@ -122,7 +122,7 @@ def serve_lsl(
         After the last frame, keep the outlet open this long (s) while inlets are connected,
         so they receive the tail of the stream before it closes.
     """
-    pylsl = _pylsl()
+    pylsl = load_pylsl()
     if not name:
         raise InputError("lsl: stream name must not be empty")
     t0 = pylsl.local_clock()
@@ -173,7 +173,7 @@ class LslSource(FrameSource):
     """
 
     def __init__(self, name: str, timeout_s: float = 5.0, idle_timeout_s: float = 5.0) -> None:
-        pylsl = _pylsl()
+        pylsl = load_pylsl()
         self.stream_name = name
         self.idle_timeout_s = float(idle_timeout_s)
         found = pylsl.resolve_byprop("name", name, 1, float(timeout_s))

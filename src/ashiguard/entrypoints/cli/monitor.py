@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import typer
 
@@ -38,7 +39,7 @@ def monitor(
         None, "-o", "--output", help="Also record the session to this file (.h5)."
     ),
 ) -> None:
-    """Watch a live source: load, hottest zones, alarms (press a to acknowledge, q to quit)."""
+    """Watch a live source: load, zones, alarms, bell (a acknowledge, t too much, q quit)."""
     from ashiguard.services.analyze import limits_from_files
     from ashiguard.services.live_session import LiveSession, hdf5_sink
     from ashiguard.services.session_process import open_live_source
@@ -58,6 +59,7 @@ def monitor(
             source, speed=speed, duration_s=duration, therapist_mass_kg=therapist_mass
         )
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    bell = _Bell()
     session = LiveSession(
         src,
         cfg,
@@ -68,11 +70,11 @@ def monitor(
         depth_stress=True,
         analyze=False,
         source_label=source,
-        on_notice=None if interactive else _print_event,
+        on_notice=bell.notice if interactive else _print_event,
     )
     try:
         if interactive:
-            outcome = _interactive(session)
+            outcome = _interactive(session, bell)
         else:
             try:
                 outcome = session.run()
@@ -96,7 +98,37 @@ def _print_event(ev: Any) -> None:
     sys.stdout.flush()
 
 
-def _interactive(session: Any) -> Any:
+class _Bell:
+    """The terminal bell: rings on every alarm raised (high 3 times, medium twice, low once)
+    and again every ``REPEAT_S`` while a high-priority alarm is active and unacknowledged."""
+
+    REPEAT_S = 5.0
+    RINGS: ClassVar[dict[str, int]] = {"high": 3, "medium": 2, "low": 1}
+
+    def __init__(self) -> None:
+        self.pending = 0
+        self.last = 0.0
+
+    def notice(self, ev: Any) -> None:
+        if ev.action == "raised":
+            self.pending = max(self.pending, self.RINGS.get(ev.priority or "low", 1))
+
+    def ring(self, snap: dict[str, Any], now: float) -> int:
+        """Ring what is due (on stderr); returns how many times."""
+        n = self.pending
+        urgent = any(
+            a["priority"] == "high" and not a["acknowledged"] for a in snap["active_alarms"]
+        )
+        if not n and urgent and now - self.last >= self.REPEAT_S:
+            n = self.RINGS["high"]
+        if n:
+            sys.stderr.write("\a" * n)
+            sys.stderr.flush()
+            self.last, self.pending = now, 0
+        return n
+
+
+def _interactive(session: Any, bell: _Bell) -> Any:
     import select
     import termios
     import threading
@@ -120,8 +152,14 @@ def _interactive(session: Any) -> Any:
                     if key == "q":
                         break
                     if key == "a":
-                        mon.acknowledge_all_latched()
-                live.update(_view(mon.snapshot()))
+                        session.acknowledge_all()
+                    elif key == "t":
+                        session.add_marker("too_much", "", "terminal")
+                    elif key == "c":
+                        session.add_marker("technique_change", "", "terminal")
+                snap = mon.snapshot()
+                bell.ring(snap, time.monotonic())
+                live.update(_view(snap))
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, old)
         session.request_stop()
@@ -150,7 +188,11 @@ def _view(snap: dict[str, Any]) -> Any:
         zones.add_column(col)
     for z in snap["hottest_zones"]:
         zones.add_row(z["zone"], f"{z['kpa']:.0f}", f"{z['limit_kpa']:.0f}")
-    alarms = Table(title="active alarms (a: acknowledge latched, q: quit)", expand=False)
+    alarms = Table(
+        title="active alarms (a: acknowledge all, t: client said too much, "
+        "c: technique change, q: quit)",
+        expand=False,
+    )
     for col in ("id", "priority", "kind", "zone", "value", "limit", "since", "status"):
         alarms.add_column(col)
     for a in snap["active_alarms"]:

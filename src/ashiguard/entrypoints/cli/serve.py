@@ -30,6 +30,12 @@ def serve(
     keyfile: Path | None = typer.Option(
         None, "--keyfile", help="TLS private key (PEM) of --certfile."
     ),
+    colour_scale: float | None = typer.Option(
+        None,
+        "--colour-scale-kpa",
+        help="Top of the live and review colour scale, kPa (default: "
+        "ASHIGUARD_COLOUR_SCALE_KPA, else 100).",
+    ),
     broker: str = typer.Option(
         "",
         "--broker",
@@ -47,8 +53,11 @@ def serve(
         fail(f"--port: {port} is not a TCP port")
     tls = _check_tls(certfile, keyfile)
     port = _check_port(host, port)
-    extra = {"broker_url": broker} if broker else {}
-    settings = Settings.from_env(data_dir, secure_cookies=tls, **extra)
+    extra: dict[str, object] = {"broker_url": broker} if broker else {}
+    if colour_scale is not None:
+        extra["colour_scale_kpa"] = colour_scale
+    with refusing_bad_input():
+        settings = Settings.from_env(data_dir, secure_cookies=tls, **extra)
     with refusing_bad_input():
         db = open_database(settings)
         app = make_app(settings, db)

@@ -27,8 +27,8 @@ def worker(
     from ashiguard.settings import Settings
 
     extra = {"broker_url": broker} if broker else {}
-    settings = Settings.from_env(data_dir, **extra)
     with refusing_bad_input():
+        settings = Settings.from_env(data_dir, **extra)
         db = open_database(settings)
         w = make_worker(settings, db, ident=name)
     signal.signal(signal.SIGTERM, lambda *_: w.stop())

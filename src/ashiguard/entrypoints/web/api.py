@@ -10,7 +10,7 @@ readiness gate: ``{"detail": ..., "reasons": [...]}``), a role that may not 403.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -48,6 +48,8 @@ from ashiguard.entrypoints.web.security import (
 from ashiguard.services import clinic, clinic_admin, research, treatments
 
 __all__ = [
+    "AckIn",
+    "AckOut",
     "AuditEntryOut",
     "AuditPage",
     "BarIn",
@@ -65,6 +67,8 @@ __all__ = [
     "IntakeIn",
     "IntakeOut",
     "IntakeVersionOut",
+    "MarkerIn",
+    "MarkerOut",
     "MeOut",
     "PractitionerIn",
     "PractitionerOut",
@@ -169,7 +173,34 @@ class SessionIn(BaseModel):
     )
 
 
+class MarkerIn(BaseModel):
+    """Mark this moment of a live session."""
+
+    kind: Literal["too_much", "technique_change", "label"] = Field(
+        description="too_much (the client said so), technique_change, or label (with text)"
+    )
+    text: str = Field(default="", max_length=200)
+    client: bool = Field(default=False, description="The client pressed it (recorded as 'client')")
+
+
+class AckIn(BaseModel):
+    """Acknowledge one alarm (``alarm_id``) or every active one (``all``)."""
+
+    alarm_id: int | None = Field(default=None, ge=1, le=2**31)
+    all: bool = False
+
+
 # ------------------------------------------------------------------------------ responses
+
+
+class MarkerOut(BaseModel):
+    kind: str
+    text: str
+    who: str = Field(description="Who the marker is recorded as")
+
+
+class AckOut(BaseModel):
+    acknowledged: list[int]
 
 
 class ErrorOut(BaseModel):
@@ -806,6 +837,64 @@ async def session_stop(
     with uow:
         treatments.record_stop(uow, t.id, p.user, client_ip(request))
         return _session_json(treatments.get_session(uow, t.id, fresh=True))
+
+
+@router.post(
+    "/sessions/{session_id}/markers",
+    status_code=202,
+    response_model=MarkerOut,
+    responses={**_E404, **_E409},
+    summary="Mark this moment of a live session (the client's 'too much', a technique change)",
+)
+def session_marker(
+    session_id: int,
+    body: MarkerIn,
+    request: Request,
+    p: Principal = Depends(CLINICAL),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> dict[str, Any]:
+    _csrf(request, p)
+    with uow:
+        who = treatments.mark_moment(
+            uow,
+            session_id,
+            body.kind,
+            body.text,
+            request.app.state.live.marker,
+            p.user,
+            client_ip(request),
+            for_client=body.client,
+        )
+    return {"kind": body.kind, "text": body.text.strip(), "who": who}
+
+
+@router.post(
+    "/sessions/{session_id}/ack",
+    response_model=AckOut,
+    responses={**_E404, **_E409},
+    summary="Acknowledge an active alarm, or all of them",
+)
+def session_ack(
+    session_id: int,
+    body: AckIn,
+    request: Request,
+    p: Principal = Depends(CLINICAL),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> dict[str, Any]:
+    _csrf(request, p)
+    live = request.app.state.live
+    with uow:
+        if body.all:
+            ids = treatments.acknowledge_all_alarms(
+                uow, session_id, live.acknowledge_all, p.user, client_ip(request)
+            )
+            return {"acknowledged": ids}
+        if body.alarm_id is None:
+            raise InputError("alarm_id: give an alarm id, or all: true")
+        treatments.acknowledge_alarm(
+            uow, session_id, body.alarm_id, live.acknowledge, p.user, client_ip(request)
+        )
+    return {"acknowledged": [body.alarm_id]}
 
 
 @router.get(

@@ -42,7 +42,11 @@ def validation_message(exc: RequestValidationError) -> str:
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    """Errors answer in JSON for the API and for the pages' own JSON calls (acknowledge,
+    markers), as an error page otherwise."""
+    if request.url.path.startswith("/api/"):
+        return True
+    return request.headers.get("content-type", "").startswith("application/json")
 
 
 def _install_handlers(app: FastAPI) -> None:

@@ -142,7 +142,18 @@ def session_page(
     sc = uow.session.get(Screening, t.screening_id)
     if t.status == "live":
         return render(request, "session_live.html", {"t": t, "sc": sc})
-    return render(request, "session_review.html", {"t": t, "sc": sc})
+    from ashiguard.domain.zone_names import zone_words
+    from ashiguard.entrypoints.web.plots import review_data
+    from ashiguard.services.comfort import client_comfort
+
+    settings = request.app.state.settings
+    review = review_data(t, sc, settings)
+    comfort = client_comfort(uow, t.client_id, settings.data_dir)
+    return render(
+        request,
+        "session_review.html",
+        {"t": t, "sc": sc, "zone_words": zone_words, "comfort": comfort, **review},
+    )
 
 
 @router.post("/sessions/{session_id}/stop", include_in_schema=False)
@@ -169,20 +180,57 @@ async def session_ack(
     uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
     check_csrf(p, request.headers.get("x-csrf-token"))
-    body = await request.json()
-    alarm_id = body.get("alarm_id") if isinstance(body, dict) else None
-    if not isinstance(alarm_id, int):
-        raise HTTPException(422, "alarm_id: must be an integer")
+    body = await _json_object(request)
+    live = request.app.state.live
+    if body.get("all") is True:
+        with uow:
+            ids = treatments.acknowledge_all_alarms(
+                uow, session_id, live.acknowledge_all, p.user, client_ip(request)
+            )
+        return JSONResponse({"acknowledged": ids})
+    alarm_id = body.get("alarm_id")
+    if not isinstance(alarm_id, int) or isinstance(alarm_id, bool):
+        raise HTTPException(422, 'alarm_id: must be an integer (or give "all": true)')
     with uow:
         treatments.acknowledge_alarm(
+            uow, session_id, alarm_id, live.acknowledge, p.user, client_ip(request)
+        )
+    return JSONResponse({"acknowledged": [alarm_id]})
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise HTTPException(422, "body: must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise HTTPException(422, "body: must be a JSON object")
+    return body
+
+
+@router.post("/sessions/{session_id}/markers", include_in_schema=False)
+async def session_marker(
+    request: Request,
+    session_id: int,
+    p: Principal = Depends(CLINICAL),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> Response:
+    """A marker from the live page (the therapist) or the client page (``"client": true``)."""
+    check_csrf(p, request.headers.get("x-csrf-token"))
+    body = await _json_object(request)
+    kind, text = str(body.get("kind", "")), str(body.get("text", ""))
+    with uow:
+        who = treatments.mark_moment(
             uow,
             session_id,
-            alarm_id,
-            request.app.state.live.acknowledge,
+            kind,
+            text,
+            request.app.state.live.marker,
             p.user,
             client_ip(request),
+            for_client=body.get("client") is True,
         )
-    return JSONResponse({"acknowledged": alarm_id})
+    return JSONResponse({"kind": kind, "text": text.strip(), "who": who}, status_code=202)
 
 
 @router.post("/sessions/{session_id}/notes", include_in_schema=False)
