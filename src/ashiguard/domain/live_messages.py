@@ -67,9 +67,11 @@ class AlarmNotice:
     unit: str | None = None
     rule: str | None = None
     source: str | None = None
+    depth_mm: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The notice as JSON (``acknowledged`` carries only its alarm id)."""
+        """The notice as JSON (``acknowledged`` carries only its alarm id; ``depth_mm`` only
+        a ``depth_stress`` notice)."""
         if self.action == "acknowledged":
             return {"action": self.action, "alarm_id": self.alarm_id}
         return {k: v for k, v in asdict(self).items() if v is not None or k == "zone"}
@@ -165,6 +167,7 @@ class AlarmGroup:
     rule: str | None
     source: str | None
     technical: bool = False
+    depth_mm: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -188,6 +188,7 @@ class _Group:
     unit: str | None = None
     rule: str | None = None
     source: str | None = None
+    depth_mm: float | None = None
     ids: set[int] = field(default_factory=set)
 
 
@@ -219,7 +220,7 @@ class AlarmBook:
             g.priority = notice.priority or g.priority
             g.alarm_id = notice.alarm_id
             g.value, g.limit, g.unit = notice.value, notice.limit, notice.unit
-            g.rule, g.source = notice.rule, notice.source
+            g.rule, g.source, g.depth_mm = notice.rule, notice.source, notice.depth_mm
             if notice.alarm_id is not None:
                 g.ids.add(notice.alarm_id)
         self._log.append(
@@ -276,6 +277,7 @@ class AlarmBook:
                     rule=g.rule,
                     source=g.source,
                     technical=g.kind in TECHNICAL_KINDS,
+                    depth_mm=g.depth_mm,
                 )
             )
         rank = {"active": 0, "latched": 1, "acknowledged": 2, "cleared": 3}

@@ -54,6 +54,7 @@ def notice_of(ev: AlarmEvent) -> AlarmNotice:
         unit=ev.unit,
         rule=ev.rule,
         source=ev.source,
+        depth_mm=ev.depth_mm,
     )
 
 
