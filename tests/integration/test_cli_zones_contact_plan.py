@@ -184,3 +184,24 @@ def test_bench_mechanics_reports_stress_and_raster_times(run_cli):
     for x in results.values():
         assert x["unit"] == "ms" and x["better"] == "lower" and x["value"] > 0
     assert "128x48" in results["stress_3_depths_ms"]["detail"]
+
+
+def test_plan_takes_a_comfort_ceiling_that_only_lowers_and_says_where_it_came_from(
+    run_cli, tmp_path
+):
+    path = _screening_file(tmp_path)
+    source = "3 'too much' markers in the last 5 visits, lowest at 34 kPa"
+    r = run_cli(
+        "plan", "--screening", path, "--therapist-kg", "70", "--comfort-kpa", "20",
+        "--comfort-source", source, "--json",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["comfort_ceiling"] == {"kpa": 20.0, "zones": {}, "source": source}
+    lumbar = doc["zones"]["erector_lumbar_left"]
+    assert lumbar["max_pressure_kpa"] == 20.0 and lumbar["level"] == 3
+    assert lumbar["reason"] == f"client's comfort ceiling 20 kPa ({source})"
+    assert doc["zones"]["kidney_left"]["allowed"] is False
+    r = run_cli("plan", "--screening", path, "--therapist-kg", "70", "--comfort-kpa", "0")
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.strip() == "ashiguard: error: --comfort-kpa: must be > 0 kPa, got '0'"

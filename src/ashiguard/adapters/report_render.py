@@ -24,10 +24,12 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ashiguard.adapters.drawing import draw_body
 from ashiguard.domain.alarms import KINDS
+from ashiguard.domain.zone_names import zone_words
 
 if TYPE_CHECKING:
     from ashiguard.services.report import BodyFrame, ReportData, SessionMaps
@@ -36,13 +38,18 @@ __all__ = [
     "A4_IN",
     "PAGE_DPI",
     "PDF_PAGES",
+    "delivery_heading",
+    "delivery_rows",
     "draw_alert_list",
     "draw_checks_table",
+    "draw_delivery",
     "draw_header",
     "draw_load",
     "draw_map",
+    "draw_markers_table",
     "draw_timeline",
     "draw_zone_table",
+    "marker_rows",
     "render_alarm_timeline_png",
     "render_html",
     "render_load_plot_png",
@@ -55,7 +62,7 @@ __all__ = [
 
 A4_IN = (8.27, 11.69)
 PAGE_DPI = 150
-PDF_PAGES = 3
+PDF_PAGES = 4
 _PRIORITY = {  # face colour, hatch: dark / mid / light so grayscale keeps them apart
     "high": ("#8c1c13", "xxxx"),
     "medium": ("#e0892b", "////"),
@@ -64,6 +71,11 @@ _PRIORITY = {  # face colour, hatch: dark / mid / light so grayscale keeps them 
 _INK = "#1d1d1d"
 _MUTED = "#666666"
 _OVER = "#f4cccc"
+_MARKS = {  # marker kind -> (matplotlib marker, colour, legend words)
+    "too_much": ("v", "#b3261e", "client said too much"),
+    "technique_change": ("D", "#1f5f8b", "technique change"),
+    "label": ("o", "#555555", "therapist's mark"),
+}
 _BASE_FONT = 8
 
 
@@ -393,16 +405,25 @@ def render_load_plot_png(
 
 
 def draw_timeline(
-    ax: Axes, alerts: Sequence[Mapping[str, Any]], duration_s: float, t0_s: float = 0.0
+    ax: Axes,
+    alerts: Sequence[Mapping[str, Any]],
+    duration_s: float,
+    t0_s: float = 0.0,
+    markers: Sequence[Any] = (),
 ) -> None:
-    """One row per alarm kind, spans ``t_start``..``t_end`` (s) coloured by priority."""
-    _title(ax, "Alarm timeline")
+    """One row per alarm kind, spans ``t_start``..``t_end`` (s) coloured by priority; with
+    ``markers`` (:class:`~ashiguard.services.delivery.MarkerRow`) a bottom row of marks, and a
+    "too much" drawn as a dotted line across every row."""
+    _title(ax, "Alarm timeline" + (" and markers" if markers else ""))
     end = t0_s + max(float(duration_s), 1e-6)
     for a in alerts:
         end = max(end, float(a["t_end"]))
+    for m in markers:
+        end = max(end, float(m.t))
     min_w = (end - t0_s) * 0.004
+    extra = 1 if markers else 0
     for row, kind in enumerate(KINDS):
-        y = len(KINDS) - 1 - row
+        y = len(KINDS) - 1 - row + extra
         ax.axhspan(y - 0.5, y + 0.5, color="#f5f5f5" if row % 2 else "white", zorder=0)
         for a in (a for a in alerts if a["kind"] == kind):
             colour, hatch = _PRIORITY.get(str(a.get("priority")), _PRIORITY["medium"])
@@ -418,17 +439,30 @@ def draw_timeline(
                 zorder=2,
             )
     counts = {k: sum(1 for a in alerts if a["kind"] == k) for k in KINDS}
-    ax.set_yticks(range(len(KINDS)))
-    ax.set_yticklabels([f"{k} ({counts[k]})" for k in reversed(KINDS)], fontsize=6.5)
-    ax.set_ylim(-0.5, len(KINDS) - 0.5)
+    labels = [f"{k.replace('_', ' ')} ({counts[k]})" for k in reversed(KINDS)]
+    if markers:
+        ax.axhspan(-0.5, 0.5, color="#eef3f8", zorder=0)
+        for m in markers:
+            shape, colour, _ = _MARKS.get(m.kind, _MARKS["label"])
+            ax.plot([m.t], [0], marker=shape, color=colour, markersize=6, zorder=4, ls="none")
+            if m.kind == "too_much":
+                ax.axvline(m.t, color=colour, linewidth=0.8, linestyle=":", zorder=3)
+        labels.insert(0, f"markers ({len(markers)})")
+    ax.set_yticks(range(len(KINDS) + extra))
+    ax.set_yticklabels(labels, fontsize=6.5)
+    ax.set_ylim(-0.5, len(KINDS) + extra - 0.5)
     ax.set_xlim(t0_s, end)
     ax.set_xlabel("time, s", fontsize=7)
     ax.tick_params(axis="x", labelsize=6)
     ax.grid(True, axis="x", color="#dddddd", linewidth=0.5)
-    handles = [
+    handles: list[Any] = [
         Patch(facecolor=c, hatch=h, edgecolor=_INK, linewidth=0.4, label=p)
         for p, (c, h) in _PRIORITY.items()
     ]
+    kinds = [k for k in _MARKS if any(m.kind == k for m in markers)]
+    for k in kinds:
+        shape, colour, words = _MARKS[k]
+        handles.append(Line2D([], [], marker=shape, color=colour, ls="none", label=words))
     ax.legend(
         handles=handles,
         fontsize=6,
@@ -443,7 +477,7 @@ def draw_timeline(
         ax.text(
             0.5,
             0.5,
-            "no alarm episodes",
+            "no alarm episodes" + (" (markers in the bottom row)" if markers else ""),
             transform=ax.transAxes,
             ha="center",
             va="center",
@@ -453,12 +487,15 @@ def draw_timeline(
 
 
 def render_alarm_timeline_png(
-    alerts: Sequence[Mapping[str, Any]], duration_s: float, dpi: int = PAGE_DPI
+    alerts: Sequence[Mapping[str, Any]],
+    duration_s: float,
+    dpi: int = PAGE_DPI,
+    markers: Sequence[Any] = (),
 ) -> bytes:
     """PNG bytes of :func:`draw_timeline` (8 x 3 in); time axis 0..``duration_s`` s."""
     fig = _figure((8.0, 3.0))
-    ax = fig.add_axes((0.22, 0.15, 0.74, 0.7))
-    draw_timeline(ax, alerts, duration_s)
+    ax = fig.add_axes((0.22, 0.2, 0.74, 0.68))
+    draw_timeline(ax, alerts, duration_s, markers=markers)
     return _png(fig, dpi)
 
 
@@ -479,6 +516,7 @@ def zone_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
         out.append(
             {
                 "zone": zone,
+                "name": zone_words(zone),
                 "peak": peak_txt,
                 "mean": _num(z.get("mean_kpa")),
                 "contact": _num(z.get("contact_s")),
@@ -554,7 +592,7 @@ def _draw_zone_load_table(ax: Axes, summary: Mapping[str, Any], max_rows: int) -
 
 
 _ZONE_COLS = (
-    ("zone", "zone"),
+    ("name", "zone"),
     ("peak", "peak kPa"),
     ("mean", "mean kPa"),
     ("contact", "contact s"),
@@ -671,7 +709,7 @@ def draw_alert_list(ax: Axes, alerts: Sequence[Mapping[str, Any]], max_rows: int
         [
             str(a["kind"]),
             str(a.get("priority", "")),
-            str(a.get("zone") or "–"),
+            zone_words(a["zone"]) if a.get("zone") else "–",
             f"{float(a['t_start']):.2f} – {float(a['t_end']):.2f}",
             f"{_num(a.get('peak'))} / {_num(a.get('limit'))} {a.get('unit', '')}".strip(),
         ]
@@ -694,6 +732,193 @@ def draw_alert_list(ax: Axes, alerts: Sequence[Mapping[str, Any]], max_rows: int
             transform=ax.transAxes,
             va="top",
         )
+
+
+# -------------------------------------------------------------------- planned vs delivered
+
+
+_TECHNIQUE_WORDS = {
+    "whole_foot_glide": "whole-foot glide",
+    "forefoot_glide": "forefoot glide",
+    "heel_compression": "heel compression",
+    "whole_foot_compression": "whole-foot compression",
+    "none": "not to be worked",
+}
+
+_DELIVERY_COLS = (
+    ("zone", "zone"),
+    ("plan", "planned level, technique"),
+    ("band", "target kPa"),
+    ("loaded", "loaded s"),
+    ("in_band", "in band s"),
+    ("under", "under s"),
+    ("over", "over s"),
+    ("peak", "peak kPa"),
+    ("score", "score"),
+)
+_DELIVERY_SHORT = ("zone", "band", "in_band", "over", "peak", "score")
+_DELIVERY_NOTE = (
+    "Zone pressure: mean of the zone's loaded sensels (the quantity of the plan's bands). "
+    "Score 0-100: (in band + half the time under - the time over) / loaded time."
+)
+
+
+def _pct(part: float, whole: float) -> str:
+    return f" ({part / whole:.0%})" if whole > 0 and part > 0 else ""
+
+
+def delivery_rows(delivery: Any, *, loaded_only: bool = False) -> list[dict[str, Any]]:
+    """Rows of the planned-vs-delivered table of a
+    :class:`~ashiguard.services.delivery.DeliveryReport`: every planned zone and every zone
+    not to be worked that was loaded (``loaded_only``: zones loaded at all), in the clinic's
+    words; ``is_over`` when the zone spent time over its band or was loaded against the plan."""
+    d = getattr(delivery, "delivery", None)
+    if d is None:
+        return []
+    out = []
+    for z in d.zones:
+        if loaded_only and z.loaded_s <= 0:
+            continue
+        worked = z.loaded_s > 0
+        out.append(
+            {
+                "zone": zone_words(z.zone),
+                "plan": f"{z.level}, {_TECHNIQUE_WORDS.get(z.technique, z.technique)}"
+                if z.planned
+                else "not to be worked",
+                "band": f"{z.low_kpa:.0f}–{z.high_kpa:.0f}"
+                if z.low_kpa is not None and z.high_kpa is not None
+                else "none",
+                "loaded": _num(z.loaded_s) if worked else "not worked",
+                "in_band": (_num(z.in_band_s) + _pct(z.in_band_s, z.loaded_s))
+                if z.planned and worked
+                else "–",
+                "under": (_num(z.under_s) + _pct(z.under_s, z.loaded_s))
+                if z.planned and worked
+                else "–",
+                "over": (_num(z.over_s) + _pct(z.over_s, z.loaded_s))
+                if z.planned and worked
+                else "–",
+                "peak": _num(z.peak_kpa),
+                "score": _num(z.score, ".0f"),
+                "is_over": z.over_s > 0 or (not z.planned and worked),
+                "loaded_s": z.loaded_s,
+            }
+        )
+    return out
+
+
+def delivery_heading(delivery: Any) -> str:
+    """The delivery score and the plan used, in one or two sentences."""
+    d = delivery.delivery
+    if d is None or d.score is None:
+        return f"Plan used: {delivery.plan_used}."
+    return (
+        f"Delivery score {d.score:.0f} / 100 over {d.loaded_s:.1f} s of loaded time on planned "
+        f"zones: {d.in_band_s:.1f} s in band, {d.under_s:.1f} s under, {d.over_s:.1f} s over."
+        + (f" {d.unplanned_s:.1f} s on zones not to be worked." if d.unplanned_s > 0 else "")
+        + f" Plan used: {delivery.plan_used}."
+    )
+
+
+def draw_delivery(
+    ax: Axes, delivery: Any, *, max_rows: int | None = None, font: float = 7.0
+) -> None:
+    """The planned-vs-delivered table (``max_rows``: the loaded zones only, shortest columns,
+    most time over first) with the score and the plan used above it, or why it does not apply."""
+    _title(ax, "Planned vs delivered")
+    if delivery is None or delivery.delivery is None:
+        ax.set_axis_off()
+        why = "no plan" if delivery is None else delivery.reason
+        _note(ax, f"Not applicable: {why}.", y=0.85, size=font)
+        return
+    rows = delivery_rows(delivery, loaded_only=max_rows is not None)
+    cols = _DELIVERY_COLS
+    widths: tuple[float, ...] = (0.19, 0.2, 0.08, 0.09, 0.1, 0.1, 0.1, 0.08, 0.06)
+    left_out = 0
+    if max_rows is not None:
+        cols = tuple(c for c in _DELIVERY_COLS if c[0] in _DELIVERY_SHORT)
+        widths = (0.32, 0.13, 0.16, 0.14, 0.13, 0.1)
+        rows = sorted(rows, key=lambda r: -r["loaded_s"])
+        left_out = max(0, len(rows) - max_rows)
+        rows = rows[:max_rows]
+    heading = delivery_heading(delivery)
+    fig = ax.get_figure(root=True)
+    height_in = ax.get_position().height * (
+        float(fig.get_figheight()) if isinstance(fig, Figure) else A4_IN[1]
+    )
+    width_in = ax.get_position().width * _fig_width(ax)
+    chars = max(40, int(width_in * 72 / (font * 0.52)))
+    foot = _DELIVERY_NOTE
+    if left_out:
+        foot = f"{left_out} more loaded zones in the PDF or HTML report. " + foot
+    head_lines = textwrap.wrap(heading, chars)
+    foot_lines = textwrap.wrap(foot, int(chars * 1.2))
+    ax.set_axis_off()
+    ax.text(0.0, 1.0, "\n".join(head_lines), fontsize=font, color=_INK, va="top",
+            transform=ax.transAxes)  # fmt: skip
+    used_in = len(head_lines) * font * 1.3 / 72
+    ax.text(0.0, 1.0 - used_in / height_in, "\n".join(foot_lines), fontsize=font - 1.2,
+            color=_MUTED, va="top", transform=ax.transAxes)  # fmt: skip
+    used_in += len(foot_lines) * (font - 1.2) * 1.3 / 72 + 0.06
+    if not rows:
+        _note(ax, "No zone was loaded.", y=0.5, size=font)
+        return
+    inner = ax.inset_axes((0.0, 0.0, 1.0, max(0.1, 1.0 - used_in / height_in)))
+    _table(
+        inner,
+        [h for _, h in cols],
+        [[r[k] for k, _ in cols] for r in rows],
+        widths,
+        highlight=[r["is_over"] for r in rows],
+        font=font,
+    )
+
+
+def marker_rows(markers: Sequence[Any]) -> list[dict[str, str]]:
+    """Rows of the markers table: time, what, who, zone and pressure at that moment."""
+    return [
+        {
+            "t": f"{m.t:.1f}",
+            "what": m.words,
+            "who": m.who or "–",
+            "zone": m.zone_words,
+            "pressure": m.pressure_words,
+            "kind": m.kind,
+        }
+        for m in markers
+    ]
+
+
+_MARKER_COLS = (
+    ("t", "time s"),
+    ("what", "marker"),
+    ("who", "by"),
+    ("zone", "zone then"),
+    ("pressure", "pressure then"),
+)
+_MARKER_NOTE = (
+    "Pressure then: the zone's pressure (mean of its loaded sensels) in the frame of the "
+    "marker; peak as stored live; load on the client."
+)
+
+
+def draw_markers_table(ax: Axes, markers: Sequence[Any], max_rows: int = 14) -> None:
+    """The session's markers with the zone and pressure at each moment."""
+    _title(ax, f"Markers ({len(markers)})")
+    if not markers:
+        ax.set_axis_off()
+        _note(ax, "No markers in this session (no 'too much', technique change or label).", y=0.85)
+        return
+    rows = marker_rows(markers)
+    _table(
+        ax,
+        [h for _, h in _MARKER_COLS],
+        [[r[k] for k, _ in _MARKER_COLS] for r in rows[:max_rows]],
+        (0.08, 0.27, 0.1, 0.25, 0.3),
+        highlight=[r["kind"] == "too_much" for r in rows[:max_rows]],
+    )
+    _table_note(ax, _MARKER_NOTE if len(rows) <= max_rows else f"first {max_rows} of {len(rows)}")
 
 
 # ---------------------------------------------------------------------------------------- pages
@@ -725,10 +950,23 @@ def _page_maps(data: ReportData) -> Figure:
     return fig
 
 
+def _page_delivery(data: ReportData) -> Figure:
+    fig = _figure(A4_IN)
+    draw_delivery(fig.add_axes((0.06, 0.4, 0.88, 0.56)), data.delivery)
+    draw_markers_table(fig.add_axes((0.06, 0.06, 0.88, 0.28)), data.markers)
+    return fig
+
+
 def _page_time(data: ReportData) -> Figure:
     fig = _figure(A4_IN)
     draw_load(fig.add_axes((0.1, 0.67, 0.8, 0.26)), data.summary, data.bars)
-    draw_timeline(fig.add_axes((0.27, 0.4, 0.65, 0.2)), data.alerts, data.duration_s, data.t0_s)
+    draw_timeline(
+        fig.add_axes((0.27, 0.4, 0.65, 0.21)),
+        data.alerts,
+        data.duration_s,
+        data.t0_s,
+        data.markers,
+    )
     draw_alert_list(fig.add_axes((0.06, 0.05, 0.88, 0.28)), data.alerts)
     return fig
 
@@ -742,7 +980,7 @@ def _page_tables(data: ReportData) -> Figure:
 
 def write_pdf(data: ReportData, path: str | Path) -> Path:
     """Write the report as a PDF of :data:`PDF_PAGES` A4 portrait pages."""
-    pages = (_page_maps, _page_time, _page_tables)
+    pages = (_page_maps, _page_delivery, _page_time, _page_tables)
     meta = {
         "Title": f"Ashiatsu session report: {Path(data.recording).name}",
         "Author": "ashiguard",
@@ -762,10 +1000,44 @@ def render_page_png(data: ReportData, dpi: int = PAGE_DPI) -> bytes:
     draw_header(fig.add_axes((0.05, 0.855, 0.9, 0.125)), data)
     draw_map(fig, fig.add_axes((0.03, 0.35, 0.38, 0.44)), data.maps, data.body, data.map_note)
     draw_load(fig.add_axes((0.5, 0.67, 0.42, 0.14)), data.summary, data.bars)
-    draw_timeline(fig.add_axes((0.62, 0.465, 0.33, 0.15)), data.alerts, data.duration_s, data.t0_s)
-    draw_checks_table(fig.add_axes((0.45, 0.225, 0.52, 0.15)), data.summary, font=5.5)
-    draw_zone_table(fig.add_axes((0.05, 0.03, 0.9, 0.2)), data.summary, max_rows=8)
+    draw_timeline(
+        fig.add_axes((0.62, 0.455, 0.33, 0.16)),
+        data.alerts,
+        data.duration_s,
+        data.t0_s,
+        data.markers,
+    )
+    draw_delivery(fig.add_axes((0.45, 0.215, 0.52, 0.17)), data.delivery, max_rows=5, font=5.8)
+    draw_zone_table(fig.add_axes((0.05, 0.035, 0.9, 0.15)), data.summary, max_rows=6)
+    fig.text(0.05, 0.012, _checks_line(data.summary), fontsize=5.5, color=_MUTED)
+    _marker_lines(fig, data.markers, (0.05, 0.278), 5)
     return _png(fig, dpi)
+
+
+def _marker_lines(fig: Figure, markers: Sequence[Any], at: tuple[float, float], most: int) -> None:
+    """The first ``most`` markers as short lines of text (the one-page PNG)."""
+    if not markers:
+        return
+    lines = [f"Markers ({len(markers)}): zone and pressure at that moment"]
+    for m in markers[:most]:
+        lines += textwrap.wrap(
+            f"{m.t:.1f} s  {m.words} ({m.who or 'unknown'}): {m.zone_words}, {m.pressure_words}",
+            78,
+            subsequent_indent="        ",
+        )
+    if len(markers) > most:
+        lines.append(f"… and {len(markers) - most} more (PDF or HTML report).")
+    fig.text(at[0], at[1], lines[0], fontsize=7, fontweight="bold", color=_INK, va="top")
+    fig.text(at[0], at[1] - 0.013, "\n".join(lines[1:]), fontsize=6, color=_INK, va="top")
+
+
+def _checks_line(summary: Mapping[str, Any]) -> str:
+    """The checks in one line for the one-page PNG (the PDF and HTML have the table)."""
+    checks = summary.get("checks", {})
+    applied = sum(1 for c in checks.values() if c.get("status") == "applied")
+    off = [k.replace("_", " ") for k, c in checks.items() if c.get("status") != "applied"]
+    text = f"Checks: {applied} of {len(checks)} applied"
+    return text + (f"; not applicable: {', '.join(off)} (why: PDF or HTML report)." if off else ".")
 
 
 # ----------------------------------------------------------------------------------------- html
@@ -840,7 +1112,7 @@ def render_html(data: ReportData) -> str:
             [
                 a["kind"],
                 a.get("priority", ""),
-                a.get("zone") or "–",
+                zone_words(a["zone"]) if a.get("zone") else "–",
                 f"{float(a['t_start']):.2f}",
                 f"{float(a['t_end']):.2f}",
                 _num(a.get("peak")),
@@ -852,6 +1124,18 @@ def render_html(data: ReportData) -> str:
         ["high" if a.get("priority") == "high" else "" for a in data.alerts],
     )
     notes = "".join(f'<p class="note">{e(n)}</p>' for n in data.notes)
+    delivery = _html_delivery(data)
+    mr = marker_rows(data.markers)
+    markers = (
+        f'<p class="note">{e(_MARKER_NOTE)}</p>'
+        + _html_table(
+            [h for _, h in _MARKER_COLS],
+            [[r[k] for k, _ in _MARKER_COLS] for r in mr],
+            ["over" if r["kind"] == "too_much" else "" for r in mr],
+        )
+        if mr
+        else '<p class="note">No markers in this session.</p>'
+    )
     title = f"Ashiatsu session report: {Path(data.recording).name}"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
@@ -861,6 +1145,10 @@ def render_html(data: ReportData) -> str:
 <h2>Pressure maps</h2>
 <p class="note">{e(data.body.caption if data.body is not None else data.map_note)}</p>
 <div class="maps">{_img(maps[0], "peak pressure map")}{_img(maps[1], "dose map")}</div>
+<h2>Planned vs delivered</h2>
+{delivery}
+<h2>Markers ({len(mr)})</h2>
+{markers}
 <h2>Load on the client</h2>
 {_img(render_load_plot_png(data.summary, data.bars), "load on the client over time")}
 <h2>Alarm timeline</h2>
@@ -879,6 +1167,23 @@ file or a screening set them; they are not clinically validated thresholds.</p>
 
 def _timeline_png(data: ReportData) -> bytes:
     fig = _figure((8.0, 3.0))
-    ax = fig.add_axes((0.22, 0.15, 0.74, 0.7))
-    draw_timeline(ax, data.alerts, data.duration_s, data.t0_s)
+    ax = fig.add_axes((0.22, 0.2, 0.74, 0.68))
+    draw_timeline(ax, data.alerts, data.duration_s, data.t0_s, data.markers)
     return _png(fig)
+
+
+def _html_delivery(data: ReportData) -> str:
+    e = html.escape
+    d = data.delivery
+    if d is None or d.delivery is None:
+        why = "no plan" if d is None else d.reason
+        return f'<p class="note" id="delivery">Not applicable: {e(why)}.</p>'
+    rows = delivery_rows(d)
+    return (
+        f'<p id="delivery">{e(delivery_heading(d))}</p><p class="note">{e(_DELIVERY_NOTE)}</p>'
+        + _html_table(
+            [h for _, h in _DELIVERY_COLS],
+            [[r[k] for k, _ in _DELIVERY_COLS] for r in rows],
+            ["over" if r["is_over"] else "" for r in rows],
+        )
+    )

@@ -18,6 +18,7 @@ a 120 kg therapist reaches the same way.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -33,6 +34,7 @@ __all__ = [
     "PLAN_SCHEMA",
     "TECHNIQUES",
     "ZONE_DEFAULTS",
+    "ComfortCap",
     "PressureLevel",
     "SessionPlan",
     "ZonePlan",
@@ -124,6 +126,49 @@ def target_band(zone: ZonePlan) -> tuple[float, float] | None:
     return (low, high)
 
 
+@dataclass(frozen=True)
+class ComfortCap:
+    """A client's comfort ceiling as the planner takes it: mean contact pressure, kPa.
+
+    ``kpa`` applies to every zone, ``zones`` to single zones (the lower of the two wins);
+    ``source`` says where it came from ("3 'too much' markers in the last 5 visits, ...").
+    It can only lower a zone's pressure, level and band, never raise them.
+    """
+
+    kpa: float | None = None
+    zones: Mapping[str, float] = field(default_factory=dict)
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        from ashiguard.domain.zone_names import ZONE_SLUGS
+
+        values = [("comfort_kpa", self.kpa)] + [
+            (f"comfort_kpa.{z}", v) for z, v in self.zones.items()
+        ]
+        for name, v in values:
+            if v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise InputError(f"{name}: must be a number of kPa, got {v!r}")
+            if v <= 0:
+                raise InputError(f"{name}: must be > 0 kPa, got {v:g}")
+        for z in self.zones:
+            if z not in ZONE_SLUGS:
+                raise InputError(f"comfort_kpa: unknown zone {z!r}")
+
+    def for_zone(self, zone: str) -> float | None:
+        """The ceiling on one zone, kPa (None: no ceiling)."""
+        values = [v for v in (self.kpa, self.zones.get(zone)) if v is not None]
+        return float(min(values)) if values else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kpa": None if self.kpa is None else round(float(self.kpa), 1),
+            "zones": {z: round(float(v), 1) for z, v in self.zones.items()},
+            "source": self.source,
+        }
+
+
 def _stem(zone: str) -> str:
     for suffix in ("_left", "_right"):
         if zone.endswith(suffix):
@@ -201,6 +246,8 @@ class SessionPlan:
     summary: str
     findings: tuple[dict[str, str], ...]
     zones: tuple[ZonePlan, ...] = field(repr=False)
+    rules_version: str = ""
+    comfort: ComfortCap | None = None
 
     def zone(self, slug: str) -> ZonePlan:
         """The plan of one zone."""
@@ -224,6 +271,7 @@ class SessionPlan:
             "findings": list(self.findings),
             "levels": {str(lv.level): {"name": lv.name, "max_kpa": lv.max_kpa} for lv in LEVELS},
             "zones": {z.zone: z.to_json() for z in self.zones},
+            **({"comfort_ceiling": self.comfort.to_json()} if self.comfort else {}),
         }
 
 
@@ -238,7 +286,11 @@ def _avoid_reason(screening: Screening, zone: str) -> str:
 
 
 def _zone_plan(
-    zone: str, screening: Screening, weight_n: float, zone_map: ZoneMap | None
+    zone: str,
+    screening: Screening,
+    weight_n: float,
+    zone_map: ZoneMap | None,
+    comfort: ComfortCap | None = None,
 ) -> ZonePlan:
     centroid = zone_map.centroid(zone) if zone_map is not None else None
     restr = screening.restrictions
@@ -278,6 +330,15 @@ def _zone_plan(
                 f"of the therapist's weight{src}",
             )
         )
+    ceiling = comfort.for_zone(zone) if comfort is not None else None
+    if ceiling is not None:
+        caps.append(
+            (
+                ceiling * area_mm2 / 1000.0,
+                f"client's comfort ceiling {ceiling:g} kPa"
+                + (f" ({comfort.source})" if comfort is not None and comfort.source else ""),
+            )
+        )
     caps.append(
         (
             DEFAULT_MAX_LOAD_FRACTION * weight_n,
@@ -304,7 +365,10 @@ def _zone_plan(
 
 
 def make_plan(
-    screening: Screening, therapist_mass_kg: float, zone_map: ZoneMap | None = None
+    screening: Screening,
+    therapist_mass_kg: float,
+    zone_map: ZoneMap | None = None,
+    comfort: ComfortCap | float | None = None,
 ) -> SessionPlan:
     """Turn a screening into a per-zone session plan.
 
@@ -316,6 +380,10 @@ def make_plan(
         Therapist's body mass, kg (30-250).
     zone_map : ZoneMap, optional
         The client's zone map; when given, each zone's plan carries its centroid (mm).
+    comfort : ComfortCap or float, optional
+        The client's comfort ceiling (a float: kPa on every zone), e.g. proposed from the
+        client's "too much" markers (:mod:`ashiguard.domain.comfort`). It is one more cap on
+        each zone's mean contact pressure: it lowers levels and bands, never raises them.
 
     Returns
     -------
@@ -335,6 +403,10 @@ def make_plan(
     if not 30.0 <= m <= 250.0:
         raise InputError(f"therapist_mass_kg: {m:g} kg is outside 30-250 kg")
     weight = float(m) * G
+    if comfort is not None and not isinstance(comfort, ComfortCap):
+        comfort = ComfortCap(kpa=comfort)
+    if comfort is not None and comfort.kpa is None and not comfort.zones:
+        comfort = None  # an empty ceiling caps nothing
     findings = tuple(
         {"rule": f.rule, "decision": f.decision.value, "reason": f.reason}
         for f in screening.findings
@@ -369,8 +441,10 @@ def make_plan(
             f"No barefoot work: screening decision {decision.value} ({len(findings)} finding(s)).",
             findings,
             zones,
+            screening.rules_version,
+            comfort,
         )
-    plans = tuple(_zone_plan(z, screening, weight, zone_map) for z in ZONES)
+    plans = tuple(_zone_plan(z, screening, weight, zone_map, comfort) for z in ZONES)
     fraction = screening.restrictions.max_load_fraction
     total = (
         DEFAULT_MAX_LOAD_FRACTION if fraction is None else min(fraction, DEFAULT_MAX_LOAD_FRACTION)
@@ -381,6 +455,11 @@ def make_plan(
         f"therapist's weight ({total * weight:.0f} N) on the client in total, the bars carry "
         f"the rest."
     )
+    if comfort is not None:
+        limit = comfort.kpa if comfort.kpa is not None else min(comfort.zones.values(), default=0)
+        summary += f" Client's comfort ceiling {limit:g} kPa applied" + (
+            f" ({comfort.source})." if comfort.source else "."
+        )
     return SessionPlan(
         screening.client_id,
         screening.date,
@@ -392,4 +471,6 @@ def make_plan(
         summary,
         findings,
         plans,
+        screening.rules_version,
+        comfort,
     )

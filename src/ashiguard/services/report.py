@@ -99,6 +99,8 @@ class ReportData:
     bars: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None
     screening: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    delivery: Any = None  # ashiguard.services.delivery.DeliveryReport
+    markers: list[Any] = field(default_factory=list)  # ashiguard.services.delivery.MarkerRow
 
 
 def session_maps(reader: Any, max_gap_s: float | None = None) -> SessionMaps | None:
@@ -325,6 +327,8 @@ def collect_report(
     summary: Mapping[str, Any] | None = None,
     config_text: str | None = None,
     therapist_mass_kg: float | None = None,
+    comfort: Any = None,
+    markers: Sequence[Mapping[str, Any]] | None = None,
 ) -> ReportData:
     """Read the recording, run the analyzer for what is not given, and gather the report.
 
@@ -341,10 +345,15 @@ def collect_report(
     config_text : str, optional
         A clinic limits file (TOML), as ``ashiguard analyze --config``.
     therapist_mass_kg : float, kg, optional
-        Overrides the recording's therapist mass for the analysis.
+        Overrides the recording's therapist mass for the analysis and the plan.
+    comfort : ComfortCap or float, optional
+        The client's comfort ceiling, kPa, applied to the plan the delivery is compared with.
+    markers : list of dict, optional
+        Markers stored with the session, used when the recording has no ``/annotations``.
     """
     from ashiguard.adapters.recording import open_recording
     from ashiguard.services.analyze import analyze_recording, limits_from_files
+    from ashiguard.services.delivery import recording_markers, session_delivery
 
     if screening is not None and intake is not None:
         raise InputError("screening/intake: give one of them, not both")
@@ -375,11 +384,14 @@ def collect_report(
     if not meta.frames and t_first is not None and t_last is not None:
         duration, t0 = float(t_last) - float(t_first), float(t_first)
     alert_list = sorted((dict(a) for a in alerts), key=lambda a: float(a["t_start"]))
+    delivery = session_delivery(
+        recording_path, screen_json, therapist_mass_kg or meta.therapist_mass_kg, comfort
+    )
+    header = _header(meta, summary, screen_json, client_id, duration, alert_list, therapist_mass_kg)
+    header.append(("Delivery score", _score_words(delivery)))
     return ReportData(
         recording=str(recording_path),
-        header=_header(
-            meta, summary, screen_json, client_id, duration, alert_list, therapist_mass_kg
-        ),
+        header=header,
         summary=summary,
         alerts=alert_list,
         duration_s=float(duration),
@@ -391,6 +403,21 @@ def collect_report(
         bars=bars,
         screening=screen_json,
         notes=notes,
+        delivery=delivery,
+        markers=recording_markers(recording_path, markers or ()),
+    )
+
+
+def _score_words(delivery: Any) -> str:
+    """The delivery score for the header: ``72 / 100 (in band 60 %, over 10 %)``."""
+    d = delivery.delivery
+    if delivery.status != "applied" or d is None:
+        return f"not applicable: {delivery.reason}"
+    if d.score is None:
+        return "no planned zone was loaded"
+    return (
+        f"{d.score:.0f} / 100 (loaded time: {d.in_band_s / d.loaded_s:.0%} in band, "
+        f"{d.over_s / d.loaded_s:.0%} over)"
     )
 
 
@@ -404,10 +431,13 @@ def build_report(
     intake: Mapping[str, Any] | None = None,
     config_text: str | None = None,
     therapist_mass_kg: float | None = None,
+    comfort: Any = None,
+    markers: Sequence[Mapping[str, Any]] | None = None,
 ) -> Path:
     """Write a session report; the format follows ``out_path``'s extension (.pdf, .png, .html).
 
-    PDF: three A4 portrait pages (header and maps; load and alarms; zone and checks tables).
+    PDF: four A4 portrait pages (header and maps; planned vs delivered and markers; load and
+    alarms; zone and checks tables).
     PNG: one A4-proportioned page. HTML: one self-contained file with embedded PNG images.
     See :func:`collect_report` for the inputs; returns ``out_path``.
     """
@@ -425,6 +455,8 @@ def build_report(
         summary=summary,
         config_text=config_text,
         therapist_mass_kg=therapist_mass_kg,
+        comfort=comfort,
+        markers=markers,
     )
     try:
         if ext == ".pdf":
@@ -445,11 +477,14 @@ def render_load_plot_png(summary: Mapping[str, Any], bars: Any = None) -> bytes:
     return _render(parse_summary(dict(summary)), _decimated_bars(bars))
 
 
-def render_alarm_timeline_png(alerts: Sequence[Mapping[str, Any]], duration_s: float) -> bytes:
-    """PNG of the alarm timeline: one row per kind, spans coloured by priority."""
+def render_alarm_timeline_png(
+    alerts: Sequence[Mapping[str, Any]], duration_s: float, markers: Sequence[Any] = ()
+) -> bytes:
+    """PNG of the alarm timeline: one row per kind, spans coloured by priority, and the
+    session's markers (:class:`ashiguard.services.delivery.MarkerRow`) on a row of their own."""
     from ashiguard.adapters.report_render import render_alarm_timeline_png as _render
 
-    return _render(alerts, duration_s)
+    return _render(alerts, duration_s, markers=markers)
 
 
 def render_peak_map_png(recording_path: str | Path, which: str = "peak") -> bytes:

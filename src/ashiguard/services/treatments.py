@@ -408,6 +408,7 @@ def finish_session(
         "dropped": int(outcome.dropped),
         "overflowed": int(outcome.overflowed),
         "error": outcome.error,
+        "markers": [m.to_json() for m in outcome.markers],
     }
     if not size:
         t.recording_path = None  # nothing was recorded (the source never started)

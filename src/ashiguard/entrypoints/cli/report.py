@@ -33,6 +33,11 @@ def report(
     therapist_mass: float | None = typer.Option(
         None, "--therapist-mass", help="Therapist's mass, kg (overrides the recording's)."
     ),
+    comfort_kpa: float | None = typer.Option(
+        None,
+        "--comfort-kpa",
+        help="The client's comfort ceiling, kPa: lowers the plan the delivery is compared with.",
+    ),
 ) -> None:
     """Write a session report (PDF, PNG or HTML) for a recording, analyzing it if needed."""
     from ashiguard.services.analyze import read_alerts_jsonl
@@ -42,6 +47,8 @@ def report(
         fail("--intake and --screening: give one of them, not both")
     if output.suffix.lower() not in FORMATS:
         fail(f"--output: {output}: name the report *.pdf, *.png or *.html")
+    if comfort_kpa is not None and not comfort_kpa > 0:
+        fail(f"--comfort-kpa: must be > 0 kPa, got {comfort_kpa:g}")
     if not recording.is_file():
         fail(f"{recording}: no such recording")
     with refusing_bad_input():
@@ -54,6 +61,7 @@ def report(
             summary=read_json_object(summary, "summary") if summary else None,
             config_text=read_text_arg(config) if config else None,
             therapist_mass_kg=therapist_mass,
+            comfort=comfort_kpa,
         )
     typer.echo(f"wrote {out}")
 

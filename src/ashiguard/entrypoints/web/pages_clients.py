@@ -32,6 +32,7 @@ from ashiguard.entrypoints.web.security import (
     html_user,
 )
 from ashiguard.services import clinic
+from ashiguard.services.comfort import client_comfort
 from ashiguard.services.uow import fetch
 
 __all__ = ["PER_PAGE", "router"]
@@ -116,6 +117,11 @@ def client_page(
             "screenings": screenings,
             "by_intake": by_intake,
             "sessions": sessions,
+            "comfort": (
+                client_comfort(uow, client.id, request.app.state.settings.data_dir)
+                if sessions
+                else None
+            ),
         },
     )
 

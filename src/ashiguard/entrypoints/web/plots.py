@@ -1,4 +1,5 @@
-"""PNG plots of a finished session for the review page (matplotlib, no pyplot state)."""
+"""The review page's figures and tables of a finished session: PNG plots (matplotlib, no
+pyplot state), planned vs delivered per zone and the markers (:func:`review_data`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from ashiguard.settings import Settings
 
-__all__ = ["render_plot"]
+__all__ = ["render_plot", "review_data"]
 
 
 def _figure(w: float = 7.5, h: float = 3.0) -> Any:
@@ -64,21 +65,30 @@ def _dose(t: Any) -> bytes:
     return _png(fig)
 
 
+def _markers(t: Any, path: Path | None) -> list[Any]:
+    from ashiguard.services.comfort import stored_markers
+    from ashiguard.services.delivery import recording_markers
+
+    return recording_markers(path, stored_markers(t))
+
+
 def _alarms(t: Any, settings: Settings) -> bytes:
     from ashiguard.adapters.recording import open_recording
     from ashiguard.services.report import render_alarm_timeline_png
 
-    alerts = t.alerts or []
-    if not alerts:
-        fig = _figure(7.5, 2.8)
-        _empty(fig.add_subplot(), "no alarm in this session")
-        return _png(fig)
-    duration = max(float(a["t_end"]) for a in alerts)
+    # comfort episodes are the "too much" markers, drawn on the markers row
+    alerts = [a for a in t.alerts or [] if a.get("kind") != "comfort"]
     path = _recording(t, settings)
+    markers = _markers(t, path)
+    if not alerts and not markers:
+        fig = _figure(7.5, 2.8)
+        _empty(fig.add_subplot(), "no alarm and no marker in this session")
+        return _png(fig)
+    duration = max([float(a["t_end"]) for a in alerts] + [m.t for m in markers])
     if path is not None:
         with open_recording(path) as rec:
             duration = max(duration, float(rec.meta.duration_s or 0.0))
-    return render_alarm_timeline_png(alerts, duration)
+    return render_alarm_timeline_png(alerts, duration, markers)
 
 
 def _body(t: Any, settings: Settings) -> bytes:
@@ -90,6 +100,41 @@ def _body(t: Any, settings: Settings) -> bytes:
         _empty(fig.add_subplot(), "no recording for this session")
         return _png(fig)
     return render_peak_map_png(path, "peak")
+
+
+def review_data(t: Any, screening: Any, settings: Settings) -> dict[str, Any]:
+    """What the review page shows beyond the stored row: ``delivery`` (a
+    :class:`~ashiguard.services.delivery.DeliveryReport`), its table ``delivery_rows`` and
+    ``delivery_heading``, the ``markers`` with the pressure at each, and the ``comfort``
+    ceiling proposed for the client's next plan (None without "too much" markers).
+
+    A recording that cannot be read turns into "not applicable" with the reason, never into
+    an error page: the stored summary and alarms are still worth reviewing.
+    """
+    from ashiguard.adapters.report_render import delivery_heading, delivery_rows
+    from ashiguard.domain.errors import DomainError
+    from ashiguard.services.delivery import DeliveryReport, session_delivery
+
+    path = _recording(t, settings)
+    payload = screening.payload if screening is not None else None
+    if path is None:
+        delivery = DeliveryReport("not_applicable", "no recording for this session")
+        markers = _markers(t, None)
+    else:
+        try:
+            delivery = session_delivery(path, payload, None)
+            if delivery.plan is None and payload and t.practitioner is not None:
+                delivery = session_delivery(path, payload, float(t.practitioner.mass_kg))
+            markers = _markers(t, path)
+        except DomainError as exc:
+            delivery = DeliveryReport("not_applicable", f"recording unreadable: {exc}")
+            markers = _markers(t, None)
+    return {
+        "delivery": delivery,
+        "delivery_rows": delivery_rows(delivery),
+        "delivery_heading": delivery_heading(delivery) if delivery.delivery else "",
+        "markers": markers,
+    }
 
 
 def render_plot(name: str, t: Any, settings: Settings) -> bytes:
