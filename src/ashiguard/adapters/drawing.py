@@ -19,13 +19,22 @@ import numpy.typing as npt
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import QuadMesh
+from matplotlib.colors import Colormap, LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse, FancyBboxPatch, Patch, Polygon
 
+from ashiguard.adapters.colour_scale import PRESSURE_CMAP_NAME, PRESSURE_STOPS
 from ashiguard.domain.zones import ENDANGERMENT_ZONES, ZONES, Grid, ZoneMap
 
-__all__ = ["draw_body", "render_png", "save_zones_png", "zone_colour", "zone_label"]
+__all__ = [
+    "draw_body",
+    "pressure_cmap",
+    "render_png",
+    "save_zones_png",
+    "zone_colour",
+    "zone_label",
+]
 
 _SKIN = "#f3e3d3"
 _OUTLINE = "#5a4636"
@@ -78,6 +87,13 @@ def zone_colour(zone: str) -> str:
     return _TARGET[stem.split("_")[0] if stem.startswith("erector") else stem]
 
 
+def pressure_cmap() -> Colormap:
+    """The pressure colour map of every heatmap (live page and review alike): built from the
+    shared stops of :mod:`ashiguard.adapters.colour_scale`, linearly interpolated."""
+    stops = [tuple(v / 255.0 for v in c) for c in PRESSURE_STOPS]
+    return LinearSegmentedColormap.from_list(PRESSURE_CMAP_NAME, stops, N=256)
+
+
 def _head(zm: ZoneMap) -> Ellipse:
     lm = zm.landmarks
     r = 0.065 * lm.height_mm
@@ -109,7 +125,7 @@ def draw_body(
     labels: bool = True,
     zone_alpha: float | None = None,
     vmax_kpa: float | None = None,
-    cmap: str = "inferno",
+    cmap: str | Colormap | None = None,
 ) -> QuadMesh | None:
     """Draw the body outline with its zones, and optionally a pressure map over it.
 
@@ -130,8 +146,8 @@ def draw_body(
         Opacity of the zone fills (default 0.55 alone, 0.25 under a heatmap).
     vmax_kpa : float, optional
         Top of the colour scale, kPa (default: the map's maximum).
-    cmap : str
-        Matplotlib colour map of the heatmap.
+    cmap : str or Colormap, optional
+        Colour map of the heatmap (default: :func:`pressure_cmap`, the live page's too).
 
     Returns
     -------
@@ -180,7 +196,15 @@ def draw_body(
         xc, yc = _sensel_corners(grid)
         vmax = vmax_kpa if vmax_kpa is not None else float(values.max() or 1.0)
         mesh = ax.pcolormesh(
-            xc, yc, values, cmap=cmap, vmin=0.0, vmax=vmax, alpha=0.9, zorder=3, shading="flat"
+            xc,
+            yc,
+            values,
+            cmap=cmap if cmap is not None else pressure_cmap(),
+            vmin=0.0,
+            vmax=vmax,
+            alpha=0.9,
+            zorder=3,
+            shading="flat",
         )
     if labels:
         _draw_labels(ax, zone_map, faint=mesh is not None)

@@ -16,7 +16,16 @@ from typing import Any, Literal
 __all__ = ["PARTS", "BenchResult", "machine_info", "report", "run_parts"]
 
 # Parts in the order they run; each is a module of this package.
-PARTS: tuple[str, ...] = ("screen", "mechanics", "recording", "monitor", "web", "live", "batch")
+PARTS: tuple[str, ...] = (
+    "screen",
+    "mechanics",
+    "recording",
+    "monitor",
+    "web",
+    "live",
+    "batch",
+    "browser",
+)
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,8 @@ class LiveMonitor:
         ``acknowledged``) on the monitor thread.
     on_frame : callable or None
         Called with ``(newest frame, features of its chunk)`` after each frame, or after each
-        backlog of frames processed together.
+        backlog of frames processed together (zone peaks exact where ``zone_peak_exact``:
+        wherever an alarm may depend on them; :meth:`snapshot` has the exact ones).
     therapist_mass_kg : float or None, kg
         Overrides the source's therapist mass.
     depth_stress : bool
@@ -130,6 +131,7 @@ class LiveMonitor:
         self._alerts_dropped = 0
         self._frames = 0
         self._last: ChunkFeatures | None = None
+        self._last_chunk: tuple[np.ndarray, np.ndarray] | None = None  # frames of ``_last``
         self._last_frame_wall: float | None = None
         self._signal_lost = False
         self._stress_max: list[float] | None = None
@@ -175,10 +177,13 @@ class LiveMonitor:
             if all(fr.bars is not None for fr in frames):
                 bars = np.stack([np.asarray(fr.bars, dtype=np.float64) for fr in frames])
         with self._lock:
-            feats = self.engine.process(times, pressure, bars_n=bars, exact_all=True)
+            # exact zone peaks only where an alarm may depend on them; a view asks for the
+            # exact peaks of the frame it shows (snapshot), not every frame
+            feats = self.engine.process(times, pressure, bars_n=bars)
             self._frames += len(frames)
             if feats.times.size:
                 self._last = feats
+                self._last_chunk = (times, pressure)
             self._last_frame_wall = arrived
             if self._signal_lost:
                 self._signal_lost = False
@@ -341,6 +346,17 @@ class LiveMonitor:
         """Frames processed so far."""
         return self._frames
 
+    def _last_peaks(self, f: ChunkFeatures) -> np.ndarray:
+        """The exact zone peaks of the newest frame processed (call with the lock held)."""
+        if f.zone_peak_exact[-1].all() or self._last_chunk is None:
+            newest: np.ndarray = f.zone_peak_kpa[-1]
+            return newest
+        times, pressure = self._last_chunk
+        # the newest frame the engine kept: the first of the chunk with its time (a frame
+        # the engine dropped is never later than one it kept)
+        j = int(np.flatnonzero(times == f.times[-1])[0])
+        return self.engine.exact_zone_peaks(pressure[j])
+
     def snapshot(self, hottest: int = 3) -> dict[str, Any]:
         """State, load on the client and its share, hottest zones, active alarms, counts."""
         with self._lock:
@@ -353,7 +369,7 @@ class LiveMonitor:
                 load = lv if np.isfinite(lv) else None
                 zone_names = self._zone_names
                 if zone_names:
-                    peaks = f.zone_peak_kpa[-1]
+                    peaks = self._last_peaks(f)
                     order = np.argsort(np.nan_to_num(peaks, nan=-1.0))[::-1][:hottest]
                     for zi in order:
                         if np.isfinite(peaks[zi]) and peaks[zi] > 0:

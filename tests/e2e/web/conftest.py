@@ -115,8 +115,11 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh browser context and page; parametrize it indirectly with ``(width, height)`` for
+    another viewport (default 1280 x 900)."""
+    width, height = getattr(request, "param", (1280, 900))
     # bypass_csp lets Playwright evaluate its wait predicates; the app itself needs no eval
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True)
     pg = context.new_page()
     pg.set_default_timeout(20_000)
     yield pg

@@ -58,6 +58,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/sessions/new"): CLINICAL,
     ("POST", "/sessions/new"): CLINICAL,
     ("GET", "/sessions/{session_id}"): CLINICAL,
+    ("GET", "/sessions/{session_id}/client"): CLINICAL,
     ("POST", "/sessions/{session_id}/stop"): CLINICAL,
     ("POST", "/sessions/{session_id}/ack"): CLINICAL,
     ("POST", "/sessions/{session_id}/markers"): CLINICAL,

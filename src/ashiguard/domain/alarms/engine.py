@@ -180,6 +180,15 @@ class AlarmEngine:
             contact_counts=contact_counts,
         )
 
+    def exact_zone_peaks(self, frame: npt.ArrayLike) -> F32:
+        """The exact 2x2 neighbourhood peak per zone of one frame ``[rows, cols]`` (kPa), in
+        :attr:`zone_names` order: what :meth:`process` reports for it with ``exact_all``.
+
+        A live view asks for it on the frames it shows, so the engine need not compute the
+        exact peak of every zone in every frame (the alarms do not depend on it).
+        """
+        return self._features.exact_zone_peaks(np.asarray(frame, dtype=np.float32))
+
     # ------------------------------------------------------------ processing
     def process(
         self,

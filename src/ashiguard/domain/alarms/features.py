@@ -137,6 +137,7 @@ class FeatureExtractor:
         self._g_left = grid.left
         self._g_right = grid.right
         self._gz_starts = grid.zone_starts
+        self._zone_sensel_starts = grid.starts[grid.zone_starts]
         self._zone_present = grid.zones_present
         self._box_groups = grid.box_groups
         self._raw_groups = grid.raw_groups
@@ -282,9 +283,10 @@ class FeatureExtractor:
         raw[:, zp] = np.maximum.reduceat(gmax, zs, axis=1)
         f.zone_sum_kpa[:, zp] = np.add.reduceat(gsum, zs, axis=1)
         if contact_counts:
+            # counts are exact in any order: one reduction per zone over its sensels
             hit = (g > self.config.contact_kpa).view(np.uint8)
-            gcnt = np.add.reduceat(hit, self._g_starts, axis=1, dtype=np.int32)
-            f.zone_contact[:, zp] = np.add.reduceat(gcnt, zs, axis=1).astype(np.float32)
+            cnt = np.add.reduceat(hit, self._zone_sensel_starts, axis=1, dtype=np.int32)
+            f.zone_contact[:, zp] = cnt
         f.zone_raw_max_kpa = raw
         if exact_all:  # every frame exact (the live path): no selection, no copies
             f.zone_peak_kpa = self._zone_peaks(p.reshape(n, lay.rows, lay.cols))
@@ -300,6 +302,19 @@ class FeatureExtractor:
         f.zone_peak_kpa = peak
         f.zone_peak_exact = np.zeros((n, self._nz), dtype=bool)
         f.zone_peak_exact[rows] = True
+
+    def exact_zone_peaks(self, frame: F32) -> F32:
+        """The exact 2x2 neighbourhood peak per zone of one frame ``[rows, cols]`` (kPa), as
+        :meth:`features` reports it with ``exact_all`` (a frame with a NaN sensel is read with
+        NaN as 0). All NaN without zones."""
+        lay = self.layout
+        if lay is None or not self._nz:
+            return np.full(self._nz, np.nan, dtype=np.float32)
+        p = np.asarray(frame, dtype=np.float32).reshape(1, -1)
+        if np.isnan(p.sum(axis=1)[0]):
+            p = np.nan_to_num(p, nan=0.0)
+        out: F32 = self._zone_peaks(p.reshape(1, lay.rows, lay.cols))[0]
+        return out
 
     def _zone_peaks(self, p3: F32) -> F32:
         n = p3.shape[0]
@@ -368,6 +383,8 @@ class FeatureExtractor:
         global index and held in between (negative and saturated sensels are persistent
         sensor faults; the body's own sensels are checked every frame by the caller)."""
         n = p.shape[0]
+        if n == 1 and gidx[0] % 4:  # the live path, a frame not judged: the held values
+            return np.array([self._lo_last]), np.array([self._hi_last])
         off = int((-gidx[0]) % 4) if gidx.size else 0
         pick = np.arange(off, n, 4, dtype=np.int64)
         dec = p[off::4]
@@ -380,6 +397,8 @@ class FeatureExtractor:
 
     def _dead_sensels(self, p: F32, gidx: I64) -> F64:
         """Dead sensels, judged on every 32nd frame (by global index) and held in between."""
+        if p.shape[0] == 1 and gidx[0] % 32:  # the live path, a frame not judged
+            return np.array([self._dead_last])
         lay = self.layout
         assert lay is not None
         off = int((-gidx[0]) % 32) if gidx.size else 0

@@ -123,21 +123,36 @@ class AlarmStateMachine:
                 self._channel_step(ci, t, v[:, ci], state1[ci : ci + 1], edges1[ci : ci + 1])
             self._hyst = state1
             return
+        hyst = self._hyst
         with np.errstate(invalid="ignore"):
             up = v > on
             down = ~(v >= off) & ~np.isnan(v)
-        decisive = up | down
-        idx = np.where(decisive, np.arange(n)[:, None], -1)
-        last = np.maximum.accumulate(idx, axis=0)
-        cols = np.arange(v.shape[1])
-        state = np.where(last >= 0, up[np.maximum(last, 0), cols], self._hyst[None, :])
-        prev = np.vstack([self._hyst[None, :], state[:-1]])
-        edges = state != prev
+        # only a channel with a decision against its current state can change within the
+        # chunk; every other one keeps its state (most channels, most of the time)
+        mix = np.flatnonzero(np.where(hyst, down.any(axis=0), up.any(axis=0)))
+        last_state = hyst.copy()
+        moving: dict[int, tuple[BoolA, BoolA]] = {}
+        if mix.size:
+            upm = up[:, mix]
+            decisive = upm | down[:, mix]
+            idx = np.where(decisive, np.arange(n)[:, None], -1)
+            last = np.maximum.accumulate(idx, axis=0)
+            cols = np.arange(mix.size)
+            state = np.where(last >= 0, upm[np.maximum(last, 0), cols], hyst[mix][None, :])
+            prev = np.vstack([hyst[mix][None, :], state[:-1]])
+            edges = state != prev
+            last_state[mix] = state[-1]
+            moving = {int(c): (state[:, j], edges[:, j]) for j, c in enumerate(mix.tolist())}
         open_run = ~np.isnan(self._run_start)
-        busy = np.flatnonzero(edges.any(axis=0) | open_run | state[-1])
-        for c in busy:
-            self._channel_step(int(c), t, v[:, c], state[:, c], edges[:, c])
-        self._hyst = state[-1].copy()
+        busy = np.flatnonzero(open_run | hyst | last_state)
+        busy = np.union1d(busy, mix)
+        no_edge = np.zeros(n, dtype=bool)
+        for c in busy.tolist():
+            st_edge = moving.get(c)
+            if st_edge is None:  # a steady channel: its state all along, no edge
+                st_edge = (np.full(n, hyst[c]), no_edge)
+            self._channel_step(c, t, v[:, c], *st_edge)
+        self._hyst = last_state
 
     def _channel_step(self, c: int, t: F64, v: F64, st: BoolA, edge: BoolA) -> None:
         n = t.shape[0]

@@ -48,13 +48,16 @@ class DepthTargets:
         ``g @ weights`` (``g``: the body sensels in :attr:`ZoneGrid.order`, kPa) is σz (kPa)
         averaged over each of the ``s`` footprints.
     seg_zone : ndarray [s]
-        Index into :attr:`zones` of each footprint.
+        Index into :attr:`zones` of each footprint (the footprints are stored zone after zone).
+    zone_first : ndarray [zones]
+        First footprint of each zone.
     """
 
     zones: tuple[str, ...] = ()
     depths_mm: tuple[float, ...] = ()
     weights: F64 | None = None
     seg_zone: I64 | None = None
+    zone_first: I64 | None = None
 
     @classmethod
     def of(cls, layout: SensorLayout | None, grid: ZoneGrid, config: AlarmConfig) -> DepthTargets:
@@ -103,7 +106,9 @@ class DepthTargets:
             return cls()
         flat = np.stack([m.reshape(-1) for m in maps], axis=1)
         weights = np.ascontiguousarray(flat[grid.order], dtype=np.float64)
-        return cls(tuple(zones), tuple(depths), weights, np.asarray(seg_zone, dtype=np.int64))
+        seg = np.asarray(seg_zone, dtype=np.int64)
+        first = np.searchsorted(seg, np.arange(len(zones))).astype(np.int64)
+        return cls(tuple(zones), tuple(depths), weights, seg, first)
 
     @property
     def n(self) -> int:
@@ -120,15 +125,15 @@ class DepthTargets:
         """
         n = g.shape[0]
         out = np.zeros((n, self.n), dtype=np.float32)
-        if self.weights is None or self.seg_zone is None:
+        if self.weights is None or self.zone_first is None:
             return out
         # float64 and a 1e-6 kPa grid: BLAS sums a product of one frame (gemv) in another
         # order than of many (gemm); in float32 the two differed by up to 2e-6 relative and
         # the alarms depended on the chunking. In float64 they differ by ~1e-14 relative, far
         # below the grid, so every chunking gives the same values.
         seg = np.round(g.astype(np.float64) @ self.weights, 6)
-        for zi in range(self.n):
-            out[:, zi] = seg[:, self.seg_zone == zi].max(axis=1)
+        # the footprints of each zone are contiguous (zone order): one maximum per zone
+        out[:] = np.maximum.reduceat(seg, self.zone_first, axis=1)
         return out
 
 
@@ -166,6 +171,8 @@ class TissueLoad:
 
     def values(self, times: F64, zone_sum_kpa: F32, zone_raw_max_kpa: F32) -> tuple[F64, F64]:
         """Held seconds and dose (kPa*s) per frame and zone, ``[n, nz]`` each."""
+        if times.shape[0] == 1:
+            return self._values1(float(times[0]), zone_sum_kpa[0], zone_raw_max_kpa[0])
         n = times.shape[0]
         cfg = self.config
         prev_t = times[0] if self._last_t is None else self._last_t
@@ -188,30 +195,57 @@ class TissueLoad:
         self._hold_start = start[-1].copy()
         # --- dose: the same operations in the same order whatever the chunking
         with np.errstate(invalid="ignore"):
-            press = np.where(
-                zone_raw_max_kpa > cfg.contact_kpa, zone_raw_max_kpa.astype(np.float64), np.nan
-            )
-        loaded = ~np.isnan(press)
+            loaded = zone_raw_max_kpa > cfg.contact_kpa
+        inc = zone_raw_max_kpa.astype(np.float64) * dt[:, None]
         tau = cfg.dose_recovery_s
         decay = np.array([math.exp(-d / tau) for d in dt.tolist()])
+        # Between two frames where any zone changes between loaded and unloaded, each zone
+        # is either loaded (D += p dt) or not (D *= decay) throughout: one sequential
+        # accumulate down each zone's column, starting from the carried dose (the same
+        # additions and multiplications, in the same order, as one zone at a time).
         dose = np.empty((n, self.nz))
-        if n == 1:  # the live path
-            d = np.where(loaded[0], self.dose + press[0] * dt[0], self.dose * decay[0])
-            dose[0] = d
-            self.dose = d
-            return dwell, dose
-        inc = press * dt[:, None]
-        for z in range(self.nz):
-            col = loaded[:, z]
-            d0 = float(self.dose[z])
-            edges = np.flatnonzero(col[1:] != col[:-1]) + 1
-            bounds = [0, *edges.tolist(), n]
-            for a, b in itertools.pairwise(bounds):
-                if col[a]:
-                    run = np.add.accumulate(np.concatenate([[d0], inc[a:b, z]]))
+        edges = np.flatnonzero((loaded[1:] != loaded[:-1]).any(axis=1)) + 1
+        d = self.dose
+        for a, b in itertools.pairwise([0, *edges.tolist(), n]):
+            for cols, grow in (
+                (np.flatnonzero(loaded[a]), True),
+                (np.flatnonzero(~loaded[a]), False),
+            ):
+                if not cols.size:
+                    continue
+                run = np.empty((b - a + 1, cols.size))
+                run[0] = d[cols]
+                if grow:
+                    run[1:] = inc[a:b, cols]
+                    np.add.accumulate(run, axis=0, out=run)
                 else:
-                    run = np.multiply.accumulate(np.concatenate([[d0], decay[a:b]]))
-                dose[a:b, z] = run[1:]
-                d0 = float(run[-1])
-            self.dose[z] = d0
+                    run[1:] = decay[a:b, None]
+                    np.multiply.accumulate(run, axis=0, out=run)
+                dose[a:b, cols] = run[1:]
+            d = dose[b - 1]
+        self.dose = d.copy()
         return dwell, dose
+
+    def _values1(self, t: float, zone_sum_kpa: F32, zone_raw_max_kpa: F32) -> tuple[F64, F64]:
+        """:meth:`values` for one frame (the live path): the same operations on one row."""
+        cfg = self.config
+        prev_t = t if self._last_t is None else self._last_t
+        dt = min(max(t - prev_t, 0.0), cfg.max_frame_gap_s)
+        self._last_t = t
+        with np.errstate(invalid="ignore"):
+            held = zone_sum_kpa.astype(np.float64) * self._area_n > cfg.dwell_load_n
+            loaded = zone_raw_max_kpa > cfg.contact_kpa
+        last_before = self._last_held
+        last_incl = np.maximum(np.where(held, t, -np.inf), last_before)
+        new = held & (t - last_before > cfg.dwell_gap_s)
+        start = np.maximum(np.where(new, t, -np.inf), self._hold_start)
+        on = held | (t - last_incl <= cfg.dwell_gap_s)
+        dwell = np.where(on & np.isfinite(start), t - start, 0.0)
+        self._last_held = last_incl
+        self._hold_start = start
+        decay = math.exp(-dt / cfg.dose_recovery_s)
+        d = np.where(
+            loaded, self.dose + zone_raw_max_kpa.astype(np.float64) * dt, self.dose * decay
+        )
+        self.dose = d
+        return dwell[None, :], d[None, :].copy()

@@ -141,7 +141,11 @@ def session_page(
         t = treatments.read_session(uow, session_id, p.user, client_ip(request))
     sc = uow.session.get(Screening, t.screening_id)
     if t.status == "live":
-        return render(request, "session_live.html", {"t": t, "sc": sc})
+        from ashiguard.adapters.colour_scale import pressure_stops
+
+        return render(
+            request, "session_live.html", {"t": t, "sc": sc, "colour_stops": pressure_stops()}
+        )
     from ashiguard.domain.zone_names import zone_words
     from ashiguard.entrypoints.web.plots import review_data
     from ashiguard.services.comfort import client_comfort
@@ -154,6 +158,22 @@ def session_page(
         "session_review.html",
         {"t": t, "sc": sc, "zone_words": zone_words, "comfort": comfort, **review},
     )
+
+
+@router.get("/sessions/{session_id}/client", include_in_schema=False)
+def session_client_page(
+    request: Request,
+    session_id: int,
+    p: Principal = Depends(CLINICAL),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> Response:
+    """The client's page on the clinic's tablet at the head of the table: one "Too much"
+    button (a ``too_much`` marker set for the client), nothing else of the record."""
+    with uow:
+        t = treatments.read_session(
+            uow, session_id, p.user, client_ip(request), "client page", name_client=False
+        )
+    return render(request, "session_client.html", {"t_id": t.id, "live": t.status == "live"})
 
 
 @router.post("/sessions/{session_id}/stop", include_in_schema=False)
