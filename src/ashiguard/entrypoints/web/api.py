@@ -32,7 +32,7 @@ from ashiguard.adapters.db.models import (
 from ashiguard.adapters.db.uow import SqlUnitOfWork
 from ashiguard.domain.errors import InputError
 from ashiguard.domain.live_messages import SessionOutcome
-from ashiguard.entrypoints.web.deps import unit_of_work
+from ashiguard.entrypoints.web.deps import RecordId, unit_of_work
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import (
     LoginRefused,
@@ -136,7 +136,7 @@ class PractitionerIn(BaseModel):
     certified_on: str | None = None
     certified_until: str | None = None
     training_hours: float = 0.0
-    user_id: int | None = None
+    user_id: RecordId | None = None
 
 
 class RoomIn(BaseModel):
@@ -160,9 +160,9 @@ class InspectionIn(BaseModel):
 class SessionIn(BaseModel):
     """Start a live treatment session (the readiness gate applies)."""
 
-    client_id: int
-    practitioner_id: int
-    room_id: int
+    client_id: RecordId
+    practitioner_id: RecordId
+    room_id: RecordId
     source: str = Field(
         min_length=1,
         max_length=500,
@@ -261,7 +261,7 @@ class IntakeVersionOut(BaseModel):
 
 class ScreeningOut(BaseModel):
     id: int
-    intake_id: int
+    intake_id: RecordId
     created_at: str
     screening: dict[str, Any] = Field(description="The ashiguard.screening/1 object")
 
@@ -272,7 +272,7 @@ class IntakeCreated(ScreeningOut):
 
 class IntakeOut(BaseModel):
     id: int
-    client_id: int
+    client_id: RecordId
     version: int
     intake: dict[str, Any]
     pain_sites: list[str]
@@ -281,10 +281,10 @@ class IntakeOut(BaseModel):
 
 class SessionOut(BaseModel):
     id: int
-    client_id: int
-    practitioner_id: int
-    room_id: int
-    screening_id: int
+    client_id: RecordId
+    practitioner_id: RecordId
+    room_id: RecordId
+    screening_id: RecordId
     status: str = Field(description="live, ended or signed")
     source: str
     started_at: str
@@ -344,7 +344,7 @@ class RoomOut(BaseModel):
 
 class InspectionCreated(BaseModel):
     id: int
-    bar_id: int
+    bar_id: RecordId
     inspected_on: str
     passed: bool
 
@@ -564,7 +564,7 @@ def client_create(
     summary="One client with intakes, screenings (and sessions)",
 )
 def client_get(
-    client_id: int,
+    client_id: RecordId,
     request: Request,
     p: Principal = Depends(CLIENTS),
     uow: SqlUnitOfWork = Depends(unit_of_work),
@@ -603,7 +603,7 @@ def client_get(
     summary="Add an intake version and screen it",
 )
 def intake_create(
-    client_id: int,
+    client_id: RecordId,
     body: IntakeIn,
     request: Request,
     p: Principal = Depends(CLIENTS),
@@ -624,7 +624,7 @@ def intake_create(
     summary="One stored screening (ashiguard.screening/1)",
 )
 def screening_get(
-    screening_id: int,
+    screening_id: RecordId,
     request: Request,
     p: Principal = Depends(CLIENTS),
     uow: SqlUnitOfWork = Depends(unit_of_work),
@@ -641,7 +641,7 @@ def screening_get(
     summary="One stored intake version",
 )
 def intake_get(
-    intake_id: int,
+    intake_id: RecordId,
     request: Request,
     p: Principal = Depends(CLIENTS),
     uow: SqlUnitOfWork = Depends(unit_of_work),
@@ -713,7 +713,7 @@ def room_create(
     summary="Add an overhead bar (owner)",
 )
 def bar_create(
-    room_id: int,
+    room_id: RecordId,
     body: BarIn,
     request: Request,
     p: Principal = Depends(OWNER),
@@ -734,7 +734,7 @@ def bar_create(
     summary="Record a bar inspection (owner)",
 )
 def inspection_create(
-    bar_id: int,
+    bar_id: RecordId,
     body: InspectionIn,
     request: Request,
     p: Principal = Depends(OWNER),
@@ -808,7 +808,7 @@ async def session_create(
     summary="One treatment session (status, frames, error)",
 )
 def session_get(
-    session_id: int,
+    session_id: RecordId,
     request: Request,
     p: Principal = Depends(CLINICAL),
     uow: SqlUnitOfWork = Depends(unit_of_work),
@@ -825,7 +825,7 @@ def session_get(
     summary="End a live session (waits for its recording and analysis)",
 )
 async def session_stop(
-    session_id: int,
+    session_id: RecordId,
     request: Request,
     p: Principal = Depends(CLINICAL),
     uow: SqlUnitOfWork = Depends(unit_of_work),
@@ -847,7 +847,7 @@ async def session_stop(
     summary="Mark this moment of a live session (the client's 'too much', a technique change)",
 )
 def session_marker(
-    session_id: int,
+    session_id: RecordId,
     body: MarkerIn,
     request: Request,
     p: Principal = Depends(CLINICAL),
@@ -875,7 +875,7 @@ def session_marker(
     summary="Acknowledge an active alarm, or all of them",
 )
 def session_ack(
-    session_id: int,
+    session_id: RecordId,
     body: AckIn,
     request: Request,
     p: Principal = Depends(CLINICAL),

@@ -19,6 +19,7 @@ from ashiguard.adapters.db import Database
 from ashiguard.domain.errors import Conflict, Forbidden, InputError, NotFound, Refused
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import NotAuthenticated
+from ashiguard.entrypoints.web.text_guard import ProperText
 from ashiguard.services.live_sessions import LiveSessions
 from ashiguard.settings import Settings
 
@@ -185,6 +186,7 @@ def create_app(settings: Settings, db: Database, live: LiveSessions) -> FastAPI:
     app.state.live = live
     app.state.live.recover()
     _install_handlers(app)
+    app.add_middleware(ProperText)  # inside SecurityHeaders: its 422 gets the headers too
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     for module in (pages_auth, pages_clients, pages_sessions, pages_admin, api):

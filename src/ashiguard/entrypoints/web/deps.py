@@ -1,14 +1,25 @@
-"""Dependencies of the routes beyond login: the request's unit of work."""
+"""Dependencies of the routes beyond login: the request's unit of work, the record id type."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from annotated_types import Interval
 from fastapi import Depends
 from sqlalchemy.orm import Session
 
 from ashiguard.adapters.db.uow import SqlUnitOfWork
 from ashiguard.entrypoints.web.security import db_session
 
-__all__ = ["unit_of_work"]
+__all__ = ["MAX_RECORD_ID", "RecordId", "unit_of_work"]
+
+MAX_RECORD_ID = 2**63 - 1
+"""The largest id a record can have (SQLite's INTEGER and PostgreSQL's bigint)."""
+
+RecordId = Annotated[int, Interval(ge=1, le=MAX_RECORD_ID)]
+"""The id of a stored record in a path, a query or a body: refused with a message naming the
+field (422 in the API, 400 on pages) before it reaches the database, which would raise an
+overflow for ids past 64 bits."""
 
 
 async def unit_of_work(s: Session = Depends(db_session)) -> SqlUnitOfWork:

@@ -14,7 +14,7 @@ from ashiguard.adapters.db import repo
 from ashiguard.adapters.db.models import ROLES, AuditEntry, Practitioner, Room, User
 from ashiguard.adapters.db.uow import SqlUnitOfWork
 from ashiguard.domain.errors import InputError
-from ashiguard.entrypoints.web.deps import unit_of_work
+from ashiguard.entrypoints.web.deps import RecordId, unit_of_work
 from ashiguard.entrypoints.web.forms import error_field
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import (
@@ -89,7 +89,7 @@ async def user_create(
 @router.post("/users/{user_id}/active", include_in_schema=False)
 async def user_active(
     request: Request,
-    user_id: int,
+    user_id: RecordId,
     p: Principal = Depends(OWNER),
     uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
@@ -196,7 +196,7 @@ async def room_create(
 @router.post("/rooms/{room_id}/bars", include_in_schema=False)
 async def bar_create(
     request: Request,
-    room_id: int,
+    room_id: RecordId,
     p: Principal = Depends(OWNER),
     uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
@@ -212,7 +212,7 @@ async def bar_create(
 @router.post("/bars/{bar_id}/inspections", include_in_schema=False)
 async def inspection_create(
     request: Request,
-    bar_id: int,
+    bar_id: RecordId,
     p: Principal = Depends(OWNER),
     uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:

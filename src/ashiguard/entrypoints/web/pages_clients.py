@@ -22,7 +22,7 @@ from ashiguard.domain.codes import CONDITION_CODES, MEDICATION_CODES, PROCEDURE_
 from ashiguard.domain.errors import InputError
 from ashiguard.domain.zone_names import ZONE_SLUGS
 from ashiguard.entrypoints.web import forms
-from ashiguard.entrypoints.web.deps import unit_of_work
+from ashiguard.entrypoints.web.deps import RecordId, unit_of_work
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import (
     Principal,
@@ -90,7 +90,7 @@ async def client_new(
 @router.get("/clients/{client_id}", include_in_schema=False)
 def client_page(
     request: Request,
-    client_id: int,
+    client_id: RecordId,
     p: Principal = Depends(html_user(*CLIENT_ROLES)),
     uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
@@ -162,7 +162,7 @@ def _intake_page(
 @router.get("/clients/{client_id}/intake", include_in_schema=False)
 def intake_form(
     request: Request,
-    client_id: int,
+    client_id: RecordId,
     p: Principal = Depends(html_user(*CLIENT_ROLES)),
     uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
@@ -184,7 +184,7 @@ def intake_form(
 @router.post("/clients/{client_id}/intake", include_in_schema=False)
 async def intake_submit(
     request: Request,
-    client_id: int,
+    client_id: RecordId,
     p: Principal = Depends(html_user(*CLIENT_ROLES)),
     uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
@@ -209,8 +209,8 @@ async def intake_submit(
 @router.get("/screenings/{screening_id}", include_in_schema=False)
 def screening_page(
     request: Request,
-    screening_id: int,
-    practitioner_id: int | None = None,
+    screening_id: RecordId,
+    practitioner_id: RecordId | None = None,
     p: Principal = Depends(html_user(*CLIENT_ROLES)),
     uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:

@@ -21,7 +21,7 @@ from ashiguard.adapters.db.models import (
 )
 from ashiguard.adapters.db.uow import SqlUnitOfWork
 from ashiguard.domain.errors import Conflict, DomainError, InputError, NotFound, Refused
-from ashiguard.entrypoints.web.deps import unit_of_work
+from ashiguard.entrypoints.web.deps import RecordId, unit_of_work
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import (
     Principal,
@@ -90,7 +90,7 @@ def _start_page(
 @router.get("/sessions/new", include_in_schema=False)
 def session_new_form(
     request: Request,
-    client_id: int,
+    client_id: RecordId,
     p: Principal = Depends(CLINICAL),
     uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
@@ -133,7 +133,7 @@ async def session_start(
 @router.get("/sessions/{session_id}", include_in_schema=False)
 def session_page(
     request: Request,
-    session_id: int,
+    session_id: RecordId,
     p: Principal = Depends(CLINICAL),
     uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
@@ -163,7 +163,7 @@ def session_page(
 @router.get("/sessions/{session_id}/client", include_in_schema=False)
 def session_client_page(
     request: Request,
-    session_id: int,
+    session_id: RecordId,
     p: Principal = Depends(CLINICAL),
     uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
@@ -179,7 +179,7 @@ def session_client_page(
 @router.post("/sessions/{session_id}/stop", include_in_schema=False)
 async def session_stop(
     request: Request,
-    session_id: int,
+    session_id: RecordId,
     p: Principal = Depends(CLINICAL),
     uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
@@ -195,7 +195,7 @@ async def session_stop(
 @router.post("/sessions/{session_id}/ack", include_in_schema=False)
 async def session_ack(
     request: Request,
-    session_id: int,
+    session_id: RecordId,
     p: Principal = Depends(CLINICAL),
     uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
@@ -231,7 +231,7 @@ async def _json_object(request: Request) -> dict[str, Any]:
 @router.post("/sessions/{session_id}/markers", include_in_schema=False)
 async def session_marker(
     request: Request,
-    session_id: int,
+    session_id: RecordId,
     p: Principal = Depends(CLINICAL),
     uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
@@ -256,7 +256,7 @@ async def session_marker(
 @router.post("/sessions/{session_id}/notes", include_in_schema=False)
 async def session_notes(
     request: Request,
-    session_id: int,
+    session_id: RecordId,
     p: Principal = Depends(CLINICAL),
     uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
@@ -274,7 +274,7 @@ async def session_notes(
 @router.post("/sessions/{session_id}/sign", include_in_schema=False)
 async def session_sign(
     request: Request,
-    session_id: int,
+    session_id: RecordId,
     p: Principal = Depends(CLINICAL),
     uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
@@ -296,7 +296,7 @@ def research_page(
 
 
 @router.websocket("/sessions/{session_id}/ws")
-async def session_ws(websocket: WebSocket, session_id: int) -> None:
+async def session_ws(websocket: WebSocket, session_id: RecordId) -> None:
     """Live view: init, frames (at most 20/s) and every alarm event, as JSON text messages.
 
     Needs a logged-in owner or therapist (session cookie) and a same-origin ``Origin`` header.
@@ -352,7 +352,7 @@ PLOTS = ("load", "dose", "alarms", "body")
 @router.get("/sessions/{session_id}/plots/{name}.png", include_in_schema=False)
 def session_plot(
     request: Request,
-    session_id: int,
+    session_id: RecordId,
     name: str,
     p: Principal = Depends(CLINICAL),
     uow: SqlUnitOfWork = Depends(unit_of_work),
