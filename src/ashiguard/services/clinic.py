@@ -81,9 +81,7 @@ def create_client(uow: UnitOfWork, data: dict[str, Any], actor: Actor | None, ip
     require_role(actor, CLIENT_ROLES, "create clients")
     fields = validate_client_fields(data)
     s = uow.session
-    client = Client(ref=repo.next_client_ref(s), created_at=repo.utcnow(), **fields)
-    s.add(client)
-    s.flush()
+    client = repo.add_client(s, **fields)
     repo.audit(s, actor, "create", "client", client.id, ip=ip, detail=client.ref)
     return client
 

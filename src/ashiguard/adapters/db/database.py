@@ -52,8 +52,11 @@ class Database:
         kwargs: dict[str, Any] = {"future": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            # many requests wait on SQLite's one writer at once: enough connections that they
+            # wait on the busy timeout in order, not on the pool (whose own timeout -> 503)
+            kwargs.update(pool_size=20, max_overflow=60, pool_timeout=20)
         else:
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            kwargs.update(pool_size=10, max_overflow=20, pool_timeout=20, pool_pre_ping=True)
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)

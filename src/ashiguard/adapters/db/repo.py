@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ashiguard.adapters.db.models import (
@@ -22,6 +23,7 @@ from ashiguard.adapters.db.models import (
 from ashiguard.domain.errors import InputError
 
 __all__ = [
+    "add_client",
     "add_intake_version",
     "add_room_with_bars",
     "audit",
@@ -131,15 +133,41 @@ def search_clients(s: Session, q: str, page: int, per_page: int) -> tuple[list[A
 
 
 def next_client_ref(s: Session) -> str:
-    """A fresh client reference ``c-00042`` (used as ``client.id`` in intakes)."""
+    """A fresh client reference ``c-00042`` (used as ``client.id`` in intakes), for one writer
+    at a time (the demo); :func:`add_client` is safe with concurrent writers."""
     n = int(s.scalar(select(func.max(Client.id))) or 0) + 1
+    return _free_ref(s, n)
+
+
+def _free_ref(s: Session, n: int) -> str:
     while s.scalar(select(Client.id).where(Client.ref == f"c-{n:05d}")) is not None:
         n += 1
     return f"c-{n:05d}"
 
 
+def add_client(s: Session, **fields: Any) -> Client:
+    """Store a new client with a fresh reference ``c-00042`` taken from its own id, so that
+    clients created at the same time never draw the same one (the row goes in first under a
+    provisional unique reference; its id is the database's to allocate)."""
+    client = Client(ref=f"new-{secrets.token_hex(8)}", created_at=utcnow(), **fields)
+    s.add(client)
+    s.flush()
+    client.ref = _free_ref(s, client.id)
+    s.flush()
+    return client
+
+
 def add_intake_version(s: Session, client: Client, payload: dict[str, Any], user: Any) -> Intake:
     """Store ``payload`` as the client's next intake version (earlier versions stay as they are)."""
+    # take the client's row lock first (PostgreSQL: a row lock until commit; SQLite: the
+    # database's write lock, waited for with the busy timeout): concurrent intakes of one
+    # client then read the newest version one after the other, never the same one
+    s.execute(
+        update(Client)
+        .where(Client.id == client.id)
+        .values(id=Client.id)
+        .execution_options(synchronize_session=False)
+    )
     last = s.scalar(select(func.max(Intake.version)).where(Intake.client_id == client.id))
     intake = Intake(
         client_id=client.id,

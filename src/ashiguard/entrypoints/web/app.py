@@ -14,6 +14,8 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 
 from ashiguard.adapters.db import Database
 from ashiguard.domain.errors import Conflict, Forbidden, InputError, NotFound, Refused
@@ -100,6 +102,39 @@ def _install_handlers(app: FastAPI) -> None:
 
     for kind, _status in _DOMAIN_STATUS:
         app.add_exception_handler(kind, _domain)
+
+    @app.exception_handler(SATimeoutError)
+    @app.exception_handler(OperationalError)
+    async def _saturated(request: Request, exc: Exception) -> Response:
+        # the connection pool stayed empty for its whole timeout, or the database refused a
+        # connection or stayed locked past the busy timeout: nothing of this request was
+        # stored (its unit of work rolled back); the client may try again shortly
+        if isinstance(exc, OperationalError) and not _is_saturation(exc):
+            raise exc
+        msg = "the clinic database is busy: nothing was stored, try again in a moment"
+        headers = {"Retry-After": "1"}
+        if _is_api(request):
+            return JSONResponse({"detail": msg}, status_code=503, headers=headers)
+        page = render(request, "error.html", {"status": 503, "message": msg}, status_code=503)
+        page.headers.update(headers)
+        return page
+
+
+def _is_saturation(exc: OperationalError) -> bool:
+    """A locked SQLite database or a PostgreSQL server that refuses connections (too many,
+    starting, shutting down): a passing condition, not a fault of the request."""
+    text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
+    return any(
+        s in text
+        for s in (
+            "database is locked",
+            "too many clients",
+            "connection refused",
+            "starting up",
+            "shutting down",
+            "terminating connection",
+        )
+    )
 
 
 _DOMAIN_STATUS: tuple[tuple[type[Exception], int], ...] = (
