@@ -4,7 +4,12 @@ Notes
 -----
 A client appears only as a keyed pseudonym (SHA-256 of the clinic's secret and the client's
 row id: stable, not reversible without the secret), the age in 10-year bands, the date as the
-year and month. Notes, file paths, references and names are never included.
+year and month. Notes, file paths, references, names, session numbers and free text are never
+included. The stored analysis summary and alarm episodes pass through allow-lists
+(:data:`SUMMARY_KEYS`, :data:`ALERT_KEYS`): a key not listed is left out, so a field added to
+the analysis later is not exported until someone decides it may be. The therapist's weight
+is a quasi-identifier: the summary keeps loads only as a share of it (``share``,
+``max_share``), never in newtons.
 """
 
 from __future__ import annotations
@@ -18,9 +23,85 @@ from ashiguard.adapters.db import repo
 from ashiguard.adapters.db.models import Screening, TreatmentSession
 from ashiguard.services.uow import Actor, UnitOfWork, require_role
 
-__all__ = ["RESEARCH_ROLES", "deidentified", "export_research", "pseudonym", "research_rows"]
+__all__ = [
+    "ALERT_KEYS",
+    "RESEARCH_ROLES",
+    "SUMMARY_KEYS",
+    "deidentified",
+    "export_research",
+    "pseudonym",
+    "research_alert",
+    "research_rows",
+    "research_summary",
+]
 
 RESEARCH_ROLES: tuple[str, ...] = ("owner", "researcher")
+
+# what of the stored analysis summary reaches researchers: top-level key -> None (the value
+# as it is: numbers, zone slugs, limits and their sources) or the allowed keys of a nested object
+SUMMARY_KEYS: dict[str, frozenset[str] | None] = {
+    "schema": None,
+    "placement": None,
+    "therapist_mass_known": None,
+    "checks": None,
+    "limits": None,
+    "alerts_by_kind": None,
+    "sensels_never_reporting": None,
+    "frames": None,
+    "t_first": None,
+    "t_last": None,
+    "zones": None,
+    "load": frozenset({"source", "bin_s", "max_share", "allowed_share", "series"}),
+    "symmetry": frozenset({"source", "index_percent"}),
+    "cop_paths_mm": None,
+    "delivery": None,
+}
+_LOAD_BIN_KEYS = frozenset({"t", "share"})
+
+# the fields of an alarm episode (contract section 5) that are measurements or enums
+ALERT_KEYS = frozenset(
+    {
+        "kind",
+        "priority",
+        "t_start",
+        "t_end",
+        "zone",
+        "peak",
+        "limit",
+        "unit",
+        "depth_mm",
+        "value_seen",
+        "rule",
+        "source",
+    }
+)
+
+
+def research_summary(summary: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The stored analysis summary with only the :data:`SUMMARY_KEYS` (no recording path, no
+    therapist weight, no loads in newtons)."""
+    if not isinstance(summary, dict):
+        return None
+    out: dict[str, Any] = {}
+    for key, allowed in SUMMARY_KEYS.items():
+        if key not in summary:
+            continue
+        value = summary[key]
+        if allowed is not None and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k in allowed}
+            if key == "load" and isinstance(value.get("series"), list):
+                value["series"] = [
+                    {k: v for k, v in b.items() if k in _LOAD_BIN_KEYS}
+                    for b in value["series"]
+                    if isinstance(b, dict)
+                ]
+        out[key] = value
+    return out
+
+
+def research_alert(alert: dict[str, Any]) -> dict[str, Any]:
+    """An alarm episode with only the :data:`ALERT_KEYS` (no free text, no names)."""
+    return {k: v for k, v in alert.items() if k in ALERT_KEYS}
 
 
 def pseudonym(secret: str, client_id: int) -> str:
@@ -51,8 +132,8 @@ def deidentified(t: TreatmentSession, sc: Screening | None, secret: str) -> dict
         "restrictions": (sc.payload.get("restrictions") if sc else None),
         "status": t.status,
         "duration_s": (t.ended_at - t.started_at).total_seconds() if t.ended_at else None,
-        "alerts": t.alerts or [],
-        "summary": t.summary,
+        "alerts": [research_alert(a) for a in (t.alerts or []) if isinstance(a, dict)],
+        "summary": research_summary(t.summary),
     }
 
 

@@ -215,3 +215,103 @@ def test_research_data_is_de_identified(client, db):
     assert row["alerts"] == [{"kind": "kidney_pressure"}]
     again = client.get("/api/v1/research/sessions", headers=h).json()
     assert again[0]["subject"] == row["subject"]
+
+
+def test_research_data_carries_no_recording_path_session_number_or_therapist_weight(client, db):
+    """A stored summary as a live session leaves it (the analysis of a real recording) and an
+    alarm episode with text in it: research output keeps measurements, shares and enums."""
+    from ashiguard.adapters.db.models import Practitioner, Room, TreatmentSession
+    from ashiguard.adapters.db.repo import utcnow
+
+    summary = {
+        "schema": "ashiguard.analysis/1",
+        "recording": "/srv/clinic/data/recordings/session-000417.h5",
+        "placement": "on_client",
+        "frames": 3000,
+        "therapist_weight_n": 612.34,
+        "zones": {"erector_lumbar_left": {"peak_kpa": 41.5, "dose_kpa_s": 120.0}},
+        "load": {
+            "source": "mat",
+            "bin_s": 1.0,
+            "max_n": 301.7,
+            "max_share": 0.4927,
+            "allowed_share": 0.6,
+            "series": [{"t": 0.0, "load_n": 250.1, "max_load_n": 301.7, "share": 0.4084}],
+        },
+        "symmetry": {
+            "source": "mat",
+            "mean_left_n": 140.2,
+            "mean_right_n": 150.9,
+            "index_percent": 7.3,
+        },
+        "session_id": 417,
+    }
+    with db.session() as s:
+        c = Client(ref="c-00417", name="Research Subject", created_at=utcnow())
+        pr = Practitioner(name="P", mass_kg=62.44, active=True)
+        room = Room(name="R", notes="")
+        s.add_all([c, pr, room])
+        s.flush()
+        it = Intake(client_id=c.id, version=1, payload={}, pain_sites=[], created_at=utcnow())
+        s.add(it)
+        s.flush()
+        sc = Screening(
+            client_id=c.id,
+            intake_id=it.id,
+            screened_for=date.today(),
+            decision="proceed",
+            rules_version="v",
+            payload={},
+            created_at=utcnow(),
+        )
+        s.add(sc)
+        s.flush()
+        s.add(
+            TreatmentSession(
+                client_id=c.id,
+                practitioner_id=pr.id,
+                room_id=room.id,
+                screening_id=sc.id,
+                status="ended",
+                started_at=utcnow(),
+                ended_at=utcnow(),
+                recording_path="/srv/clinic/data/recordings/session-000417.h5",
+                alerts=[
+                    {
+                        "kind": "comfort",
+                        "priority": "low",
+                        "t_start": 3.0,
+                        "t_end": 3.0,
+                        "zone": "erector_lumbar_left",
+                        "peak": None,
+                        "limit": None,
+                        "unit": "kPa",
+                        "text": "Research Subject: ouch",
+                        "who": "Tess",
+                    }
+                ],
+                summary=summary,
+            )
+        )
+    h = _token(client, "researcher")
+    rows = client.get("/api/v1/research/sessions", headers=h).json()
+    text = json.dumps(rows)
+    for leak in (
+        "/srv/clinic",
+        "session-000417",
+        "612.3",
+        "62.44",
+        "301.7",
+        "250.1",
+        "ouch",
+        "Tess",
+        "Research Subject",
+    ):
+        assert leak not in text, leak
+    row = rows[0]
+    assert row["summary"]["zones"]["erector_lumbar_left"]["peak_kpa"] == 41.5
+    assert row["summary"]["load"]["max_share"] == 0.4927
+    assert row["summary"]["load"]["series"] == [{"t": 0.0, "share": 0.4084}]
+    assert row["summary"]["symmetry"] == {"source": "mat", "index_percent": 7.3}
+    assert row["alerts"][0]["kind"] == "comfort" and "text" not in row["alerts"][0]
+    assert "session_id" not in row["summary"] and "id" not in row
