@@ -36,7 +36,15 @@ def test_import_of_insoles_and_forced_format(run_cli, shared_data, tmp_path):
     src = shared_data / "moticon" / "230927_102137.txt"
     r = run_cli("import", src, "-o", out, "--format", "moticon", "--json")
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["insoles"] == ["left", "right"]
+    summary = json.loads(r.stdout)
+    assert summary["insoles"] == ["left", "right"]
+    assert min(summary["insole_samples"].values()) > 100
+    # the plain summary says what was read (insole samples), never "0 frames"
+    r = run_cli("import", src, "-o", tmp_path / "again.h5", "--format", "moticon")
+    assert r.returncode == 0, r.stderr
+    assert "0 frames" not in r.stdout and "grid none" not in r.stdout
+    n = summary["insole_samples"]["left"]
+    assert f"left insole {n} samples, 16 sensors" in r.stdout
     r = run_cli("info", out)
     assert r.returncode == 0
     assert "insole      left: 2200 samples, 16 sensors, rate 100 Hz" in r.stdout

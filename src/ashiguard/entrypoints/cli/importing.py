@@ -40,16 +40,22 @@ def import_cmd(
         "placement": imported.placement,
         "side": imported.side,
         "insoles": sorted(imported.insoles),
+        "insole_samples": {k: int(v.time.shape[0]) for k, v in sorted(imported.insoles.items())},
         "notes": list(imported.notes),
     }
     if as_json:
         print_json(summary)
         return
-    grid = "x".join(map(str, imported.shape)) if imported.shape else "none"
+    read = []  # what was read: grid frames, insole samples, or both
+    if imported.shape:
+        read.append(f"{imported.frames} frames, grid {'x'.join(map(str, imported.shape))}")
+    for side, ins in sorted(imported.insoles.items()):
+        sensors = f", {ins.pressure.shape[1]} sensors" if ins.pressure is not None else ""
+        span = f", {ins.time[-1] - ins.time[0]:.1f} s" if ins.time.size > 1 else ""
+        read.append(f"{side} insole {ins.time.shape[0]} samples{sensors}{span}")
     typer.echo(
-        f"{path}: {imported.source_format}, {imported.frames} frames, grid {grid}, "
+        f"{path}: {imported.source_format}, {'; '.join(read) or 'no data'}, "
         f"units {imported.units} (from {imported.source_units}), placement {imported.placement}"
-        + (f", insoles {'+'.join(sorted(imported.insoles))}" if imported.insoles else "")
     )
     for note in imported.notes:
         typer.echo(f"note: {note}")
