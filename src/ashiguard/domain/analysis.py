@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-from ashiguard.domain.alarms import AlarmEngine, ChunkFeatures
+from ashiguard.domain.alarms import AlarmEngine, ChunkFeatures, zone_summary_pass
 
 __all__ = ["SessionSummary", "symmetry_index"]
 
@@ -48,6 +48,21 @@ def symmetry_index(left: float, right: float) -> float | None:
     if not tot > 0:
         return None
     return 100.0 * (left - right) / (tot / 2.0)
+
+
+_ZONE_TOTALS = (
+    "peak_sensel",
+    "peak_nbhd",
+    "nbhd_bound",
+    "over_s",
+    "contact_s",
+    "dose",
+    "area_s",
+    "max_area",
+    "strokes",
+    "last_contact_t",
+)
+"""The rows of the per-zone totals, in the order :func:`zone_summary_pass` folds them."""
 
 
 @dataclass
@@ -80,13 +95,16 @@ class SessionSummary:
     _loaded_s: float = 0.0
     _next_cop_t: float = -math.inf
     _paths: dict[str, list[list[float]]] = field(default_factory=dict)
+    _xy: tuple[F64, F64] | None = None
 
     def __post_init__(self) -> None:
         nz = len(self.engine.zone_names)
-        for key in ("peak_sensel", "peak_nbhd", "nbhd_bound", "max_area", "last_contact_t"):
-            self._z[key] = np.full(nz, -np.inf)
-        for key in ("contact_s", "dose", "area_s", "over_s", "strokes"):
-            self._z[key] = np.zeros(nz)
+        # the per-zone totals, one row each (rows of ``_acc``, folded by zone_summary_pass)
+        self._acc = np.zeros((len(_ZONE_TOTALS), nz))
+        for i, key in enumerate(_ZONE_TOTALS):
+            if key in ("peak_sensel", "peak_nbhd", "nbhd_bound", "max_area", "last_contact_t"):
+                self._acc[i] = -np.inf
+            self._z[key] = self._acc[i]
         names = self.engine.zone_names
         self._limits = np.array([self.engine.config.zone_limit(z) for z in names])
 
@@ -114,30 +132,20 @@ class SessionSummary:
         eng = self.engine
         if not eng.zone_names:
             return
-        z = self._z
         area = eng.layout.sensel_area_mm2 if eng.layout is not None else 0.0
-        ninf = np.float32(-np.inf)
-        raw, pk, exact = f.zone_raw_max_kpa, f.zone_peak_kpa, f.zone_peak_exact
-        z["peak_sensel"] = np.fmax(z["peak_sensel"], np.fmax.reduce(raw, axis=0))
-        z["peak_nbhd"] = np.fmax(z["peak_nbhd"], np.fmax.reduce(np.where(exact, pk, ninf), 0))
-        z["nbhd_bound"] = np.fmax(z["nbhd_bound"], np.fmax.reduce(np.where(exact, ninf, pk), 0))
-        with np.errstate(invalid="ignore"):
-            over = exact & (pk > self._limits[None, :])
-        d = dt[:, None]
-        z["over_s"] += (over * d).sum(axis=0)
-        cnt = f.zone_contact.astype(np.float64)
-        on = cnt > 0
-        mean_p = np.where(on, f.zone_sum_kpa / np.maximum(cnt, 1.0), 0.0)
-        z["contact_s"] += (on * d).sum(axis=0)
-        z["dose"] += (mean_p * d).sum(axis=0)
-        z["area_s"] += (cnt * area * d).sum(axis=0)
-        z["max_area"] = np.maximum(z["max_area"], cnt.max(axis=0) * area)
-        # strokes: contact onsets after at least stroke_gap_s without contact (carried)
-        last = np.maximum.accumulate(np.where(on, f.times[:, None], -np.inf), axis=0)
-        prev = np.vstack([z["last_contact_t"][None, :], last[:-1]])
-        prev = np.maximum(prev, z["last_contact_t"][None, :])
-        z["strokes"] += (on & (f.times[:, None] - prev >= self.stroke_gap_s)).sum(axis=0)
-        z["last_contact_t"] = np.maximum(z["last_contact_t"], last[-1])
+        zone_summary_pass(
+            f.times,
+            dt,
+            np.ascontiguousarray(f.zone_raw_max_kpa, dtype=np.float32),
+            np.ascontiguousarray(f.zone_peak_kpa, dtype=np.float32),
+            np.ascontiguousarray(f.zone_peak_exact, dtype=bool),
+            np.ascontiguousarray(f.zone_sum_kpa, dtype=np.float32),
+            np.ascontiguousarray(f.zone_contact, dtype=np.float32),
+            self._limits,
+            area,
+            self.stroke_gap_s,
+            self._acc,
+        )
 
     def _add_load(self, f: ChunkFeatures, dt: F64) -> None:
         load = f.load_n
@@ -163,15 +171,18 @@ class SessionSummary:
         if lay is None:
             return
         thr = self.engine.config.contact_kpa
-        xs = (
-            np.asarray(lay.x_mm)
-            if lay.x_mm is not None
-            else (np.arange(lay.cols) - (lay.cols - 1) / 2.0) * lay.pitch_mm
-        )
-        row_pitch = lay.row_pitch_mm or lay.pitch_mm
-        ys = np.arange(lay.rows) * row_pitch
-        xg = np.broadcast_to(xs[None, :], (lay.rows, lay.cols)).reshape(-1)
-        yg = np.broadcast_to(ys[:, None], (lay.rows, lay.cols)).reshape(-1)
+        if self._xy is None:  # body-frame x and y of every sensel, mm (the layout is fixed)
+            xs = (
+                np.asarray(lay.x_mm)
+                if lay.x_mm is not None
+                else (np.arange(lay.cols) - (lay.cols - 1) / 2.0) * lay.pitch_mm
+            )
+            ys = np.arange(lay.rows) * (lay.row_pitch_mm or lay.pitch_mm)
+            self._xy = (
+                np.broadcast_to(xs[None, :], (lay.rows, lay.cols)).reshape(-1),
+                np.broadcast_to(ys[:, None], (lay.rows, lay.cols)).reshape(-1),
+            )
+        xg, yg = self._xy
         i = -1
         while True:
             # the next frame at or after the next CoP time (times increase within a chunk)

@@ -10,6 +10,8 @@ The package re-exports the public names; each module holds one concern:
 - :mod:`~ashiguard.domain.alarms.state`: the alarm state machine (delays, latching,
   acknowledgement);
 - :mod:`~ashiguard.domain.alarms.alerts`: episodes, events and the active list it reports;
+- :mod:`~ashiguard.domain.alarms.kernel`: the compiled per-frame passes (numba) behind the
+  features, the tissue load and the session summary;
 - :mod:`~ashiguard.domain.alarms.engine`: :class:`AlarmEngine`, which ties them together.
 
 Notes
@@ -41,6 +43,7 @@ from ashiguard.domain.alarms.alerts import (
 from ashiguard.domain.alarms.config import DEFAULT_ZONE_LIMITS_KPA, AlarmConfig, parse_alarm_config
 from ashiguard.domain.alarms.engine import AlarmEngine
 from ashiguard.domain.alarms.features import ChunkFeatures
+from ashiguard.domain.alarms.kernel import zone_summary_pass
 from ashiguard.domain.alarms.layout import SensorLayout
 
 __all__ = [
@@ -56,4 +59,5 @@ __all__ = [
     "MonitorState",
     "SensorLayout",
     "parse_alarm_config",
+    "zone_summary_pass",
 ]

@@ -17,6 +17,7 @@ import numpy as np
 
 from ashiguard.domain.alarms.arrays import F32, F64, I64, BoolA
 from ashiguard.domain.alarms.config import AlarmConfig
+from ashiguard.domain.alarms.kernel import Runs, box_peaks_pass, chunk_pass
 from ashiguard.domain.alarms.layout import SensorLayout, ZoneGrid
 from ashiguard.domain.alarms.tissue import DepthTargets
 
@@ -134,16 +135,31 @@ class FeatureExtractor:
         self._nz = grid.nz
         self._order = grid.order
         self._g_starts = grid.starts
-        self._g_left = grid.left
-        self._g_right = grid.right
-        self._gz_starts = grid.zone_starts
-        self._zone_sensel_starts = grid.starts[grid.zone_starts]
-        self._zone_present = grid.zones_present
-        self._box_groups = grid.box_groups
-        self._raw_groups = grid.raw_groups
+        self._runs = Runs.of(grid.order, grid.starts, layout.cols if layout else 1)
+        # each group's zone column and side (0 left, 1 right, 2 midline)
+        group_of_zone = np.searchsorted(grid.zone_starts, np.arange(grid.starts.size), "right")
+        self._group_zone = (
+            grid.zones_present[group_of_zone - 1].astype(np.int64)
+            if grid.zones_present.size
+            else np.zeros(grid.starts.size, dtype=np.int64)
+        )
+        self._group_side = np.full(grid.starts.size, 2, dtype=np.int64)
+        self._group_side[grid.left] = 0
+        self._group_side[grid.right] = 1
+        self._contact32 = np.float32(config.contact_kpa)
+        empty = np.zeros(0, dtype=np.int64)
+        box, raw = grid.box_groups, grid.raw_groups
+        self._peak_groups = (
+            *((box.order, box.starts, box.zones) if box is not None else (empty,) * 3),
+            *((raw.order, raw.starts, raw.zones) if raw is not None else (empty,) * 3),
+        )
         self._zone_threshold = zone_threshold
         self._saturation_on = saturation_on
         self._depth = depth if depth is not None and depth.n else None
+        k = grid.order.size
+        self._depth_weights = (
+            self._depth.weights_or_none(k) if self._depth is not None else np.zeros((k, 0))
+        )
         self._stale_since: float | None = None
         self._last_fp: F64 | None = None
         self._frame_index = 0
@@ -190,56 +206,73 @@ class FeatureExtractor:
         faults = np.zeros((n, 5))
         lay = self.layout
         if pressure is not None and lay is not None and n:
-            p = pressure.reshape(n, -1)
+            p = np.ascontiguousarray(pressure.reshape(n, -1))
             gidx = self._frame_index + np.arange(n)
             self._frame_index += n
-            sums = p.sum(axis=1)
-            bad = np.isnan(sums)
-            if bad.any():
+            ng = self._g_starts.size
+            pick = gidx % 4 == 0  # every sensel's extremes on every 4th frame (held between)
+            lo_v, hi_v = np.zeros(n), np.zeros(n)
+            sums = np.empty(n)
+            nan_frame = np.empty(n, dtype=bool)
+            body_max = np.empty(n, dtype=np.float32)
+            gsum = np.empty((n, ng))
+            side = np.empty((n, 3))
+            depth = np.empty((n, self._depth_weights.shape[1]))
+            runs = self._runs
+            chunk_pass(
+                p,
+                lay.cols,
+                runs.pos,
+                runs.length,
+                runs.row,
+                runs.k,
+                runs.bounds,
+                self._group_zone,
+                self._group_side,
+                self._contact32,
+                np.float32(self._saturation_on),
+                self._depth_weights,
+                pick,
+                sums,
+                nan_frame,
+                lo_v,
+                hi_v,
+                body_max,
+                gsum,
+                f.zone_raw_max_kpa,
+                f.zone_sum_kpa,
+                f.zone_contact,
+                side,
+                depth,
+            )
+            if nan_frame.any():
                 faults[:, 0] = self._lost_sensels(p)
                 p = p.copy()
-                p[bad] = np.nan_to_num(p[bad], nan=0.0)
-                sums[bad] = p[bad].sum(axis=1)
+                p[nan_frame] = np.nan_to_num(p[nan_frame], nan=0.0)
             else:
                 self._reported[:] = True
-            gsum = np.zeros((n, 0), dtype=np.float32)
-            gmax = np.zeros((n, 0), dtype=np.float32)
-            g = gsum
-            if self._order.size:
-                g = np.take(p, self._order, axis=1)
-                gsum = np.add.reduceat(g, self._g_starts, axis=1)
-                gmax = np.maximum.reduceat(g, self._g_starts, axis=1)
-            # every sensel's extremes on every 4th frame (held between); the body's each frame
-            lo, hi = self._extremes(p, gidx)
-            fmax = np.fmax(hi, gmax.max(axis=1)) if gmax.shape[1] else hi
+            lo, hi = self._extremes(lo_v, hi_v, pick)
+            fmax = np.fmax(hi, body_max)
             faults[:, 1] = -lo
             faults[:, 2] = fmax
             f.frame_max_kpa = fmax.astype(np.float32)
-            sat_on = self._saturation_on
-            sat = fmax >= sat_on
-            if sat.any():  # saturated sensels read full scale, not force: leave them out
-                sums[sat] = np.where(p[sat] >= sat_on, np.float32(0.0), p[sat]).sum(axis=1)
-                if self._order.size:
-                    q = np.where(g[sat] >= sat_on, np.float32(0.0), g[sat])
-                    gsum[sat] = np.add.reduceat(q, self._g_starts, axis=1)
             area = lay.sensel_area_mm2 * 1e-3  # kPa * mm^2 -> N
-            total = sums.astype(np.float64) * area
+            total = sums * area
             f.mat_total_n = total
             if self.load_source == "mat":
                 f.load_n = total
             elif self.load_source == "mat_minus_client":
                 f.load_n = np.maximum(total - (self.client_weight_n or 0.0), 0.0)
-            if self._order.size:
-                gs64 = gsum.astype(np.float64)
-                f.left_n = gs64[:, self._g_left].sum(axis=1) * area
-                f.right_n = gs64[:, self._g_right].sum(axis=1) * area
+            if ng:
+                f.left_n = side[:, 0] * area
+                f.right_n = side[:, 1] * area
                 if nz:
-                    self._zone_features(p, g, gmax, gsum, f, exact_all, contact_counts)
+                    self._exact_peaks(p, f, exact_all)
+                if not contact_counts:
+                    f.zone_contact[:] = 0.0
                 if self._depth is not None:
-                    f.depth_kpa = self._depth.stress(g)
-            fingerprint = np.concatenate(
-                [gsum.astype(np.float64), sums[:, None].astype(np.float64), fmax[:, None]], axis=1
-            )
+                    f.depth_kpa = self._depth.zone_max(depth)
+            fingerprint = np.concatenate([gsum, sums[:, None], fmax[:, None]], axis=1)
             faults[:, 3] = self._stale_seconds(times, fingerprint, total)
             faults[:, 4] = self._dead_sensels(p, gidx)
         if self.load_source == "feet" and feet_n is not None:
@@ -265,29 +298,11 @@ class FeatureExtractor:
         """Sensels that have not reported a value since the start (outside the outline)."""
         return int(self.layout is not None and (~self._reported).sum())
 
-    def _zone_features(
-        self,
-        p: F32,
-        g: F32,
-        gmax: F32,
-        gsum: F32,
-        f: ChunkFeatures,
-        exact_all: bool,
-        contact_counts: bool,
-    ) -> None:
+    def _exact_peaks(self, p: F32, f: ChunkFeatures, exact_all: bool) -> None:
         lay = self.layout
         assert lay is not None
         n = p.shape[0]
-        zp, zs = self._zone_present, self._gz_starts
-        raw = np.full((n, self._nz), np.nan, dtype=np.float32)
-        raw[:, zp] = np.maximum.reduceat(gmax, zs, axis=1)
-        f.zone_sum_kpa[:, zp] = np.add.reduceat(gsum, zs, axis=1)
-        if contact_counts:
-            # counts are exact in any order: one reduction per zone over its sensels
-            hit = (g > self.config.contact_kpa).view(np.uint8)
-            cnt = np.add.reduceat(hit, self._zone_sensel_starts, axis=1, dtype=np.int32)
-            f.zone_contact[:, zp] = cnt
-        f.zone_raw_max_kpa = raw
+        raw = f.zone_raw_max_kpa
         if exact_all:  # every frame exact (the live path): no selection, no copies
             f.zone_peak_kpa = self._zone_peaks(p.reshape(n, lay.rows, lay.cols))
             f.zone_peak_exact = np.ones((n, self._nz), dtype=bool)
@@ -317,14 +332,9 @@ class FeatureExtractor:
         return out
 
     def _zone_peaks(self, p3: F32) -> F32:
-        n = p3.shape[0]
+        n, _, cols = p3.shape
         out = np.full((n, self._nz), -np.inf, dtype=np.float32)
-        if self._box_groups is not None and self._box_groups.zones.size:
-            rs = p3[:, :-1, :] + p3[:, 1:, :]
-            box = (rs[:, :, :-1] + rs[:, :, 1:]).reshape(n, -1)
-            self._box_groups.max_into(box, out)
-        if self._raw_groups is not None:
-            self._raw_groups.max_into(p3.reshape(n, -1), out, 4.0)
+        box_peaks_pass(np.ascontiguousarray(p3.reshape(n, -1)), cols, *self._peak_groups, out)
         out *= 0.25
         out[out == -np.inf] = np.nan
         return out
@@ -378,20 +388,14 @@ class FeatureExtractor:
         out: F64 = np.where(held >= 0, padded[np.where(held >= 0, held, vals.size)], last)
         return out
 
-    def _extremes(self, p: F32, gidx: I64) -> tuple[F64, F64]:
-        """Smallest and largest value of every sensel (kPa), judged on every 4th frame by
-        global index and held in between (negative and saturated sensels are persistent
-        sensor faults; the body's own sensels are checked every frame by the caller)."""
-        n = p.shape[0]
-        if n == 1 and gidx[0] % 4:  # the live path, a frame not judged: the held values
-            return np.array([self._lo_last]), np.array([self._hi_last])
-        off = int((-gidx[0]) % 4) if gidx.size else 0
-        pick = np.arange(off, n, 4, dtype=np.int64)
-        dec = p[off::4]
-        lo_v = dec.min(axis=1).astype(np.float64) if pick.size else np.zeros(0)
-        hi_v = dec.max(axis=1).astype(np.float64) if pick.size else np.zeros(0)
-        lo = self._held(lo_v, pick, n, self._lo_last)
-        hi = self._held(hi_v, pick, n, self._hi_last)
+    def _extremes(self, lo_v: F64, hi_v: F64, pick: BoolA) -> tuple[F64, F64]:
+        """Smallest and largest value of every sensel (kPa), measured on every 4th frame by
+        global index (``pick``) and held in between (negative and saturated sensels are
+        persistent sensor faults; the body's own sensels are checked every frame by the
+        caller)."""
+        at = np.flatnonzero(pick)
+        lo = self._held(lo_v[at], at, pick.shape[0], self._lo_last)
+        hi = self._held(hi_v[at], at, pick.shape[0], self._hi_last)
         self._lo_last, self._hi_last = float(lo[-1]), float(hi[-1])
         return lo, hi
 

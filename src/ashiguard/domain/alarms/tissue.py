@@ -9,15 +9,15 @@
 
 Notes
 -----
-Both recurrences are evaluated with the same floating-point operations in the same order
-however the frames are chunked (sequential ``cumsum``/``cumprod`` runs, decay factors from
-:func:`math.exp`), so the alarms do not depend on chunking. Sources of the model and the
+Both recurrences are evaluated frame after frame with the same floating-point operations in
+the same order however the frames are chunked (compiled:
+:func:`~ashiguard.domain.alarms.kernel.tissue_pass`; decay factors from :func:`math.exp`), so
+the alarms do not depend on chunking. Sources of the model and the
 limits: docs/monitor.md.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -25,6 +25,7 @@ import numpy as np
 
 from ashiguard.domain.alarms.arrays import F32, F64, I64
 from ashiguard.domain.alarms.config import DEPTH_OF_ZONE_MM, AlarmConfig
+from ashiguard.domain.alarms.kernel import tissue_pass
 from ashiguard.domain.alarms.layout import SensorLayout, ZoneGrid
 
 __all__ = ["SPINE_SEGMENT_MM", "DepthTargets", "TissueLoad"]
@@ -123,15 +124,19 @@ class DepthTargets:
         g : ndarray [n, k], kPa
             Body sensels of the frames in :attr:`ZoneGrid.order` (NaN already 0).
         """
-        n = g.shape[0]
-        out = np.zeros((n, self.n), dtype=np.float32)
-        if self.weights is None or self.zone_first is None:
+        compressive = np.maximum(g, 0.0, dtype=np.float64)  # a negative reading pulls nothing
+        return self.zone_max(compressive @ self.weights_or_none(g.shape[1]))
+
+    def weights_or_none(self, k: int) -> F64:
+        """The weights, or an empty ``[k, 0]`` matrix when there are none."""
+        return self.weights if self.weights is not None else np.zeros((k, 0))
+
+    def zone_max(self, seg: F64) -> F32:
+        """σz per zone ``[n, zones]`` (kPa) from the footprint means ``seg`` ``[n, s]``
+        (``g @ weights``): the largest footprint mean of each zone."""
+        out = np.zeros((seg.shape[0], self.n), dtype=np.float32)
+        if self.zone_first is None or seg.shape[1] == 0:
             return out
-        # float64 and a 1e-6 kPa grid: BLAS sums a product of one frame (gemv) in another
-        # order than of many (gemm); in float32 the two differed by up to 2e-6 relative and
-        # the alarms depended on the chunking. In float64 they differ by ~1e-14 relative, far
-        # below the grid, so every chunking gives the same values.
-        seg = np.round(g.astype(np.float64) @ self.weights, 6)
         # the footprints of each zone are contiguous (zone order): one maximum per zone
         out[:] = np.maximum.reduceat(seg, self.zone_first, axis=1)
         return out
@@ -171,81 +176,30 @@ class TissueLoad:
 
     def values(self, times: F64, zone_sum_kpa: F32, zone_raw_max_kpa: F32) -> tuple[F64, F64]:
         """Held seconds and dose (kPa*s) per frame and zone, ``[n, nz]`` each."""
-        if times.shape[0] == 1:
-            return self._values1(float(times[0]), zone_sum_kpa[0], zone_raw_max_kpa[0])
         n = times.shape[0]
         cfg = self.config
         prev_t = times[0] if self._last_t is None else self._last_t
         t_prev = np.concatenate([[prev_t], times[:-1]])
         dt = np.minimum(np.maximum(times - t_prev, 0.0), cfg.max_frame_gap_s)
         self._last_t = float(times[-1])
-        # --- dwell
-        with np.errstate(invalid="ignore"):
-            held = zone_sum_kpa.astype(np.float64) * self._area_n > cfg.dwell_load_n
-        tcol = times[:, None]
-        last_incl = np.maximum.accumulate(np.where(held, tcol, -np.inf), axis=0)
-        last_incl = np.maximum(last_incl, self._last_held[None, :])
-        last_before = np.vstack([self._last_held[None, :], last_incl[:-1]])
-        new = held & (tcol - last_before > cfg.dwell_gap_s)
-        start = np.maximum.accumulate(np.where(new, tcol, -np.inf), axis=0)
-        start = np.maximum(start, self._hold_start[None, :])
-        on = held | (tcol - last_incl <= cfg.dwell_gap_s)
-        dwell = np.where(on & np.isfinite(start), tcol - start, 0.0)
-        self._last_held = last_incl[-1].copy()
-        self._hold_start = start[-1].copy()
-        # --- dose: the same operations in the same order whatever the chunking
-        with np.errstate(invalid="ignore"):
-            loaded = zone_raw_max_kpa > cfg.contact_kpa
-        inc = zone_raw_max_kpa.astype(np.float64) * dt[:, None]
         tau = cfg.dose_recovery_s
         decay = np.array([math.exp(-d / tau) for d in dt.tolist()])
-        # Between two frames where any zone changes between loaded and unloaded, each zone
-        # is either loaded (D += p dt) or not (D *= decay) throughout: one sequential
-        # accumulate down each zone's column, starting from the carried dose (the same
-        # additions and multiplications, in the same order, as one zone at a time).
+        dwell = np.empty((n, self.nz))
         dose = np.empty((n, self.nz))
-        edges = np.flatnonzero((loaded[1:] != loaded[:-1]).any(axis=1)) + 1
-        d = self.dose
-        for a, b in itertools.pairwise([0, *edges.tolist(), n]):
-            for cols, grow in (
-                (np.flatnonzero(loaded[a]), True),
-                (np.flatnonzero(~loaded[a]), False),
-            ):
-                if not cols.size:
-                    continue
-                run = np.empty((b - a + 1, cols.size))
-                run[0] = d[cols]
-                if grow:
-                    run[1:] = inc[a:b, cols]
-                    np.add.accumulate(run, axis=0, out=run)
-                else:
-                    run[1:] = decay[a:b, None]
-                    np.multiply.accumulate(run, axis=0, out=run)
-                dose[a:b, cols] = run[1:]
-            d = dose[b - 1]
-        self.dose = d.copy()
-        return dwell, dose
-
-    def _values1(self, t: float, zone_sum_kpa: F32, zone_raw_max_kpa: F32) -> tuple[F64, F64]:
-        """:meth:`values` for one frame (the live path): the same operations on one row."""
-        cfg = self.config
-        prev_t = t if self._last_t is None else self._last_t
-        dt = min(max(t - prev_t, 0.0), cfg.max_frame_gap_s)
-        self._last_t = t
-        with np.errstate(invalid="ignore"):
-            held = zone_sum_kpa.astype(np.float64) * self._area_n > cfg.dwell_load_n
-            loaded = zone_raw_max_kpa > cfg.contact_kpa
-        last_before = self._last_held
-        last_incl = np.maximum(np.where(held, t, -np.inf), last_before)
-        new = held & (t - last_before > cfg.dwell_gap_s)
-        start = np.maximum(np.where(new, t, -np.inf), self._hold_start)
-        on = held | (t - last_incl <= cfg.dwell_gap_s)
-        dwell = np.where(on & np.isfinite(start), t - start, 0.0)
-        self._last_held = last_incl
-        self._hold_start = start
-        decay = math.exp(-dt / cfg.dose_recovery_s)
-        d = np.where(
-            loaded, self.dose + zone_raw_max_kpa.astype(np.float64) * dt, self.dose * decay
+        tissue_pass(
+            times,
+            self._area_n,
+            cfg.dwell_load_n,
+            cfg.dwell_gap_s,
+            np.float32(cfg.contact_kpa),
+            np.ascontiguousarray(zone_sum_kpa, dtype=np.float32),
+            np.ascontiguousarray(zone_raw_max_kpa, dtype=np.float32),
+            dt,
+            decay,
+            self._last_held,
+            self._hold_start,
+            self.dose,
+            dwell,
+            dose,
         )
-        self.dose = d
-        return dwell[None, :], d[None, :].copy()
+        return dwell, dose
