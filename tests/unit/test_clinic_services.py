@@ -70,6 +70,7 @@ def _clinic(db, *, inspected_on=TODAY - timedelta(days=10)):
                 "certified_on": (TODAY - timedelta(days=400)).isoformat(),
                 "certified_until": (TODAY + timedelta(days=300)).isoformat(),
                 "training_hours": "120",
+                "user_id": str(THERAPIST.id),
             },
             OWNER,
             "127.0.0.1",
@@ -104,7 +105,9 @@ def test_create_client_validates_the_fields_and_audits_the_creation(db):
     ):
         clinic.create_client(uow, {"name": "B", "birth_date": "12/03/1984"}, DESK, "")
     with (
-        pytest.raises(InputError, match=r"^email: not an e-mail address$"),
+        pytest.raises(
+            InputError, match=r"^email: not an e-mail address \(like name@example.org\)$"
+        ),
         SqlUnitOfWork(db) as uow,
     ):
         clinic.create_client(uow, {"name": "B", "email": "nope"}, DESK, "")
@@ -237,6 +240,8 @@ def test_a_session_ends_is_signed_and_then_cannot_change(db, tmp_path):
     with SqlUnitOfWork(db) as uow:
         t = treatments.get_session(uow, sid)
         assert (t.status, t.notes, t.signed_by) == ("signed", "all fine", THERAPIST.id)
+        assert (t.signer_name, t.signed_as) == ("Mia", "therapist")
+        assert t.signer_credential.startswith("Ashiatsu certificate, Ashiatsu Guild, valid until")
     with (
         pytest.raises(NotFound, match=r"^treatment_session 404 not found$"),
         SqlUnitOfWork(db) as uow,
@@ -307,3 +312,32 @@ def test_the_cli_turns_every_domain_error_into_one_line_and_exit_2(capsys, error
     assert exc.value.exit_code == 2
     out = capsys.readouterr()
     assert out.out == "" and out.err == f"ashiguard: error: {line}\n"
+
+
+def test_only_the_sessions_own_therapist_or_an_owner_signs_it(db):
+    ids = _clinic(db)
+    with SqlUnitOfWork(db) as uow:
+        other = clinic_admin.add_user(
+            uow.session, "noah", "long-enough-pw", "therapist", hash_password=_fast_hash
+        )
+        noah = Actor(other.id, "noah", "Noah", "therapist")
+    with SqlUnitOfWork(db) as uow:
+        sid = treatments.start_session(uow, **ids, source="sim", actor=OWNER, ip="").id
+    with SqlUnitOfWork(db) as uow:
+        treatments.finish_session(uow, sid, SessionOutcome(frames=5, summary={"frames": 5}))
+    with (
+        pytest.raises(Forbidden, match=r"^only the session's therapist \(Mia\) or an owner"),
+        SqlUnitOfWork(db) as uow,
+    ):
+        treatments.sign_session(uow, sid, None, noah, "")
+    with SqlUnitOfWork(db) as uow:
+        treatments.sign_session(uow, sid, None, OWNER, "")
+    with SqlUnitOfWork(db) as uow:
+        t = treatments.get_session(uow, sid)
+        assert (t.status, t.signed_by, t.signer_name, t.signed_as) == (
+            "signed",
+            OWNER.id,
+            "Olivia",
+            "owner",
+        )
+        assert t.signer_credential == "no certificate on file"

@@ -299,7 +299,7 @@ def _zone_plan(
         return ZonePlan(zone, False, "none", 0, 0.0, 0.0, 0.0, weight_n, reason, centroid)
 
     if zone in ENDANGERMENT_ZONES:
-        return refuse("endangerment zone (contract section 1): never loaded by the feet")
+        return refuse("endangerment zone: never loaded by the feet")
     if zone in restr.avoid_zones:
         return refuse(_avoid_reason(screening, zone))
     top_level, technique = ZONE_DEFAULTS[_stem(zone)]

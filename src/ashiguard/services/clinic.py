@@ -9,6 +9,7 @@ Treatment sessions are in :mod:`ashiguard.services.treatments`, owner operations
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -32,6 +33,7 @@ from ashiguard.services.uow import Actor, UnitOfWork, fetch, require_role
 
 __all__ = [
     "CLIENT_ROLES",
+    "EARLIEST_BIRTH_DATE",
     "create_client",
     "intakes_of",
     "read_client",
@@ -45,6 +47,13 @@ __all__ = [
 
 CLIENT_ROLES: tuple[str, ...] = ("owner", "therapist", "front_desk")
 """Roles that may read and change client records, intakes and screenings."""
+
+
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+"""Birth dates before this are refused as typing errors."""
+
+# one @, a dot in the domain, no spaces or angle brackets: what a clinic can write to
+_EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>.]+(\.[^@\s<>.]+)+")
 
 
 def validate_client_fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -63,6 +72,8 @@ def validate_client_fields(data: dict[str, Any]) -> dict[str, Any]:
             raise InputError(f"birth_date: expected YYYY-MM-DD, got {bd!r}") from None
         if out["birth_date"] > date.today():
             raise InputError("birth_date: lies in the future")
+        if out["birth_date"] < EARLIEST_BIRTH_DATE:
+            raise InputError(f"birth_date: before {EARLIEST_BIRTH_DATE.year}")
     else:
         out["birth_date"] = None
     for key, limit in (("sex", 20), ("phone", 50), ("email", 200)):
@@ -70,8 +81,8 @@ def validate_client_fields(data: dict[str, Any]) -> dict[str, Any]:
         if len(val) > limit:
             raise InputError(f"{key}: at most {limit} characters")
         out[key] = val
-    if out["email"] and "@" not in out["email"]:
-        raise InputError("email: not an e-mail address")
+    if out["email"] and not _EMAIL.fullmatch(out["email"]):
+        raise InputError("email: not an e-mail address (like name@example.org)")
     return out
 
 
@@ -120,6 +131,11 @@ def store_intake(
     if client_ref != client.ref:
         raise InputError(f"client.id: must be this client's reference {client.ref!r}")
     intake = parse_intake(payload)
+    if intake.date > date.today():
+        raise InputError(
+            f"date: {intake.date.isoformat()} lies in the future (an intake is for today or an "
+            "earlier day)"
+        )
     result = screen(intake).to_json()
     row = repo.add_intake_version(s, client, intake.to_json(), actor)
     row.pain_sites = sorted(set(pain_sites))

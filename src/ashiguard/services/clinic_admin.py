@@ -23,6 +23,7 @@ from ashiguard.services.uow import Actor, UnitOfWork, fetch, require_role
 __all__ = [
     "MIN_PASSWORD",
     "OWNER_ROLES",
+    "PRACTITIONER_FIELDS",
     "add_bar",
     "add_inspection",
     "add_room",
@@ -30,6 +31,7 @@ __all__ = [
     "create_user",
     "list_users",
     "parse_practitioner",
+    "practitioner_values",
     "save_practitioner",
     "set_user_active",
 ]
@@ -199,6 +201,19 @@ def parse_practitioner(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def practitioner_values(pr: Practitioner) -> dict[str, str]:
+    """A stored practitioner as the text fields of its form (what an edit starts from)."""
+    return {
+        "name": pr.name,
+        "certification": pr.certification or "",
+        "certified_on": pr.certified_on.isoformat() if pr.certified_on else "",
+        "certified_until": pr.certified_until.isoformat() if pr.certified_until else "",
+        "training_hours": f"{pr.training_hours:g}",
+        "mass_kg": f"{pr.mass_kg:g}",
+        "user_id": str(pr.user_id) if pr.user_id is not None else "",
+    }
+
+
 def save_practitioner(
     uow: UnitOfWork,
     data: dict[str, Any],
@@ -207,11 +222,17 @@ def save_practitioner(
     practitioner_id: int | None = None,
 ) -> Practitioner:
     """Validate ``data`` (:func:`parse_practitioner`) and add a practitioner, or update the
-    one with ``practitioner_id`` (:class:`NotFound` when missing)."""
+    one with ``practitioner_id`` (:class:`NotFound` when missing).
+
+    An update changes only the fields ``data`` holds (the others keep their stored values)
+    and audits each change with its old and new value.
+    """
     require_role(actor, OWNER_ROLES, "change practitioners")
     s = uow.session
     existing = fetch(uow, Practitioner, practitioner_id) if practitioner_id is not None else None
-    fields = parse_practitioner(data)
+    before = practitioner_values(existing) if existing is not None else {}
+    given = {k: v for k, v in data.items() if k in PRACTITIONER_FIELDS}
+    fields = parse_practitioner({**before, **given})
     if fields.get("user_id") is not None and s.get(User, fields["user_id"]) is None:
         raise InputError(f"user_id: no user {fields['user_id']}")
     pr = existing or Practitioner(active=True)
@@ -220,10 +241,30 @@ def save_practitioner(
     if existing is None:
         s.add(pr)
     s.flush()
-    repo.audit(
-        s, actor, "update" if existing else "create", "practitioner", pr.id, ip=ip, detail=pr.name
-    )
+    if existing is None:
+        repo.audit(s, actor, "create", "practitioner", pr.id, ip=ip, detail=pr.name)
+    else:
+        after = practitioner_values(pr)
+        changed = [
+            f"{k}: {before[k] or '(empty)'} -> {after[k] or '(empty)'}"
+            for k in after
+            if before[k] != after[k]
+        ]
+        detail = f"{pr.name}: " + ("; ".join(changed) if changed else "no change")
+        repo.audit(s, actor, "update", "practitioner", pr.id, ip=ip, detail=detail)
     return pr
+
+
+PRACTITIONER_FIELDS = (
+    "name",
+    "certification",
+    "certified_on",
+    "certified_until",
+    "training_hours",
+    "mass_kg",
+    "user_id",
+)
+"""The fields of a practitioner's form (as :func:`practitioner_values` gives them)."""
 
 
 # ---------------------------------------------------------------- rooms, bars, inspections

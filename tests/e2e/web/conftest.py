@@ -51,11 +51,14 @@ def _free_port() -> int:
 def _seed(db: Any) -> None:
     today = date.today()
     with db.session() as s:
-        for role, (name, pw) in USERS.items():
-            create_user(s, name, pw, role, name.title())
+        ids = {
+            role: create_user(s, name, pw, role, name.title()).id
+            for role, (name, pw) in USERS.items()
+        }
         s.add(
             Practitioner(
                 name="Tess Therapist",
+                user_id=ids["therapist"],
                 technique="ashiatsu",
                 certification="Ashiatsu Guild",
                 certified_on=today - timedelta(days=200),

@@ -117,5 +117,6 @@ def test_a_lost_connection_greys_the_live_view_and_it_reconnects_by_itself(proxi
     assert "lost" not in page.get_attribute("#banner", "class")
     assert "stale" not in (page.get_attribute("#live", "class") or "")
     assert "reconnected" in page.inner_text("#log")
+    page.on("dialog", lambda dialog: dialog.accept())  # "End this session now?"
     page.click("#stop")
     page.wait_for_selector("text=Session review", timeout=60_000)

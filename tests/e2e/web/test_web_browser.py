@@ -33,7 +33,7 @@ def test_a_therapist_screens_a_new_client_runs_a_live_session_and_signs_it(serve
     page.click("text=Save and screen")
     page.wait_for_url(re.compile(r".*/screenings/\d+$"))
     assert page.inner_text("#decision") == "Modify"
-    assert "kidney_left" in page.content()
+    assert "left kidney area" in page.inner_text("main")  # the clinic's words, not the slug
     page.click("text=Start a session")
     page.select_option("select[name=practitioner_id]", label="Tess Therapist")
     page.select_option("select[name=source]", "sim:spine")
@@ -48,14 +48,34 @@ def test_a_therapist_screens_a_new_client_runs_a_live_session_and_signs_it(serve
     page.click("button.ack >> nth=0")
     # later alarm events may follow the acknowledgement: count acknowledgements instead
     page.wait_for_function("window.ashiguardLive.acknowledged > 0")
+    questions: list[str] = []
+    answers = iter([False, True, False, True])  # say no, then yes, to each question
+
+    def answer(dialog):
+        questions.append(dialog.message)
+        dialog.accept() if next(answers) else dialog.dismiss()
+
+    page.on("dialog", answer)
+    page.click("#stop")  # "no": the session goes on
+    assert questions[-1].startswith("End this session now?")
+    assert page.url.endswith(f"/sessions/{page.url.rsplit('/', 1)[1]}")
     page.click("#stop")
     page.wait_for_selector("text=Session review", timeout=60_000)
     assert page.inner_text("#status") == "ended"
-    page.fill("#notes", "Client tolerated the session well.")
+    page.fill("#notes", "Client tolerated the session well.\nSecond line.")
+    page.click("#sign")  # "no": nothing is signed
+    assert questions[-1].startswith("Sign this session?")
+    assert page.inner_text("#status") == "ended"
     page.click("#sign")
     page.wait_for_selector("#notes-text")
     assert page.inner_text("#status") == "signed"
-    assert page.inner_text("#notes-text") == "Client tolerated the session well."
+    # the line break survives: the stylesheet's pre-wrap, not an inline style the policy blocks
+    assert page.inner_text("#notes-text") == "Client tolerated the session well.\nSecond line."
+    assert page.eval_on_selector("#notes-text", "e => getComputedStyle(e).whiteSpace") == (
+        "pre-wrap"
+    )
+    assert "Signed by Therapist" in page.inner_text("#signed-by")
+    assert "Ashiatsu Guild" in page.inner_text("#signed-by")
 
 
 def test_a_wrong_password_is_refused_in_the_browser(server, page):

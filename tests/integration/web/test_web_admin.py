@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from webhelpers import csrf_of, login, make_client
 
-from ashiguard.adapters.db.models import Bar, BarInspection, Practitioner, Room, User
+from ashiguard.adapters.db.models import AuditEntry, Bar, BarInspection, Practitioner, Room, User
 
 TODAY = date.today()
 
@@ -140,3 +140,48 @@ def test_the_owner_adds_and_deactivates_a_user_who_then_cannot_log_in(as_role, a
     )
     with make_client(app) as other:
         assert login(other, "newbie", "long-enough-pw").status_code == 401
+
+
+def test_editing_a_practitioner_starts_from_the_stored_values_and_changes_only_what_changed(
+    as_role, db
+):
+    c = as_role("owner")
+    token = csrf_of(c, "/admin/practitioners")
+    r = c.post(
+        "/admin/practitioners",
+        data={
+            "csrf_token": token,
+            "name": "Ada Heel",
+            "certification": "Ashiatsu Guild",
+            "certified_on": "2025-02-01",
+            "certified_until": (TODAY + timedelta(days=200)).isoformat(),
+            "training_hours": "120",
+            "mass_kg": "61",
+        },
+    )
+    assert r.status_code == 303
+    with db.session() as s:
+        pid = s.scalar(select(Practitioner.id).where(Practitioner.name == "Ada Heel"))
+    page = c.get(f"/admin/practitioners?edit={pid}")
+    assert page.status_code == 200
+    # the form is filled with what is stored, so saving it unchanged changes nothing
+    for value in (
+        'value="Ada Heel"',
+        'value="Ashiatsu Guild"',
+        'value="2025-02-01"',
+        'value="120"',
+    ):
+        assert value in page.text, value
+    assert "Update Ada Heel" in page.text
+    r = c.post("/admin/practitioners", data={"csrf_token": token, "id": str(pid), "mass_kg": "63"})
+    assert r.status_code == 303
+    with db.session() as s:
+        pr = s.get(Practitioner, pid)
+        assert (pr.certification, pr.training_hours, pr.mass_kg) == ("Ashiatsu Guild", 120.0, 63.0)
+        entry = s.scalars(
+            select(AuditEntry).where(
+                AuditEntry.entity == "practitioner", AuditEntry.action == "update"
+            )
+        ).one()
+    assert entry.detail == "Ada Heel: mass_kg: 61 -> 63"
+    assert c.get("/admin/practitioners?edit=999999").status_code == 404

@@ -130,7 +130,10 @@ def _records(db):
             created_at=utcnow(),
         )
         room = Room(name="Walk room", notes="")
-        pr = Practitioner(name="Walk Therapist", mass_kg=60.0, training_hours=10, active=True)
+        therapist = s.scalar(select(User.id).where(User.username == "therapist"))
+        pr = Practitioner(
+            name="Walk Therapist", user_id=therapist, mass_kg=60.0, training_hours=10, active=True
+        )
         s.add_all([sc, room, pr])
         s.flush()
         bar = Bar(room_id=room.id, label="L", rated_load_n=2000.0, inspection_interval_days=90)

@@ -19,6 +19,7 @@ from ashiguard.adapters.db.models import (
     Practitioner,
     Room,
     TreatmentSession,
+    User,
 )
 from ashiguard.adapters.db.repo import utcnow
 
@@ -27,8 +28,11 @@ TODAY = date.today()
 
 def _clinic(db, *, certified=True, inspected=True):
     with db.session() as s:
+        # the practitioner is the "therapist" user's (who may then sign the session)
+        therapist = s.scalar(select(User.id).where(User.username == "therapist"))
         pr = Practitioner(
             name="Mia Therapist",
+            user_id=therapist,
             mass_kg=62.0,
             training_hours=120,
             active=True,
@@ -271,6 +275,6 @@ def test_the_screening_page_shows_the_per_zone_plan_for_the_chosen_therapist(as_
     )
     page = c.get(r.headers["location"])
     assert "Session plan for Mia Therapist" in page.text
-    row = re.search(r"<tr[^>]*><td>kidney left.*?</tr>", page.text, re.S)
+    row = re.search(r"<tr[^>]*><td>left kidney area.*?</tr>", page.text, re.S)
     assert row and "avoid" in row.group(0) and "endangerment" in row.group(0)
-    assert re.search(r"<td>hamstring left</td>\s*<td>(?!avoid)", page.text)
+    assert re.search(r"<td>back of the left thigh</td>\s*<td>(?!avoid)", page.text)

@@ -14,9 +14,11 @@ from typing import Any
 from ashiguard.domain.errors import InputError
 
 __all__ = [
+    "CARRIED_OVER",
     "CONDITION_ROWS",
     "MEDICATION_ROWS",
     "PROCEDURE_ROWS",
+    "carry_over",
     "error_field",
     "form_to_intake",
     "intake_to_form",
@@ -120,6 +122,18 @@ def form_to_intake(form: Mapping[str, Any], symptoms: list[str], client_ref: str
         "symptoms": sorted(set(symptoms)),
         "notes": _text(form, "notes"),
     }
+
+
+CARRIED_OVER = ("client.", "conditions.", "procedures.", "medications.")
+"""What a new intake version takes from the last one: the client's details and stable history
+(conditions, surgeries, medications), to be confirmed; never today's symptoms, vitals,
+pregnancy, pain sites or notes."""
+
+
+def carry_over(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Form values of a new intake version started from the last stored one (see
+    :data:`CARRIED_OVER`)."""
+    return {k: v for k, v in intake_to_form(payload).items() if k.startswith(CARRIED_OVER)}
 
 
 def intake_to_form(payload: Mapping[str, Any]) -> dict[str, Any]:

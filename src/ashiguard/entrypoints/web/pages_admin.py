@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ashiguard.adapters.db import repo
 from ashiguard.adapters.db.models import ROLES, AuditEntry, Practitioner, Room, User
 from ashiguard.adapters.db.uow import SqlUnitOfWork
-from ashiguard.domain.errors import InputError
+from ashiguard.domain.errors import InputError, NotFound
 from ashiguard.entrypoints.web.deps import RecordId, unit_of_work
 from ashiguard.entrypoints.web.forms import error_field
 from ashiguard.entrypoints.web.rendering import render
@@ -129,9 +129,18 @@ def _practitioners_page(
 
 @router.get("/practitioners", include_in_schema=False)
 def practitioners(
-    request: Request, p: Principal = Depends(OWNER), s: Session = Depends(db_session)
+    request: Request,
+    edit: RecordId | None = None,
+    p: Principal = Depends(OWNER),
+    s: Session = Depends(db_session),
 ) -> Response:
-    return _practitioners_page(request, s, {})
+    values: dict[str, Any] = {}
+    if edit is not None:  # the form starts from what is stored
+        pr = s.get(Practitioner, edit)
+        if pr is None:
+            raise NotFound(f"practitioner {edit} not found")
+        values = {**clinic_admin.practitioner_values(pr), "id": str(pr.id)}
+    return _practitioners_page(request, s, values)
 
 
 @router.post("/practitioners", include_in_schema=False)

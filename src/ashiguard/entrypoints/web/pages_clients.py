@@ -169,9 +169,9 @@ def intake_form(
     with uow:
         client = clinic.read_client(uow, client_id, p.user, client_ip(request), "intake form")
     last = clinic.intakes_of(uow, client.id)
-    if last:
-        values = forms.intake_to_form(last[0].payload)
-        values["pain_sites"] = list(last[0].pain_sites or [])
+    if last:  # stable history only, to be confirmed; today's findings start empty
+        values = forms.carry_over(last[0].payload)
+        values["carried_from"] = f"v{last[0].version} of {last[0].payload.get('date', '')}"
     else:
         values = {
             "client.birth_date": client.birth_date.isoformat() if client.birth_date else "",

@@ -10,9 +10,10 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from ashiguard.domain.zone_names import zone_words
 from ashiguard.entrypoints.web.body_svg import OUTLINE, ZONE_SHAPES
 
-__all__ = ["DECISION_LABELS", "render", "templates"]
+__all__ = ["DECISION_GUIDANCE", "DECISION_LABELS", "TREATABLE", "render", "templates"]
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 templates.env.auto_reload = False  # shipped templates do not change under a running server
@@ -24,7 +25,43 @@ DECISION_LABELS = {
     "clearance_required": "Clearance required",
     "decline": "Decline",
 }
+TREATABLE = ("cleared", "modify")
+"""The decisions under which a barefoot session may start (the readiness gate's rule)."""
+
+DECISION_GUIDANCE = {
+    "cleared": (
+        "Barefoot work as usual, within the standard zone limits.",
+        "Plan the session and start it.",
+    ),
+    "modify": (
+        "Barefoot work is possible with the changes listed below (zones to avoid, lighter "
+        "load or pressure).",
+        "Go through the restrictions with the client, then plan and start the session.",
+    ),
+    "defer": (
+        "No barefoot session today: something in today's intake has to settle or be "
+        "measured first.",
+        "Tell the client why (see below), book a later visit, and fill a new intake version "
+        "then. A seated or hands-on session may still be offered.",
+    ),
+    "clearance_required": (
+        "No barefoot session until a physician has cleared the client for deep pressure.",
+        "Ask the client for a clearance letter from their physician that names barefoot or "
+        "deep-pressure massage, then fill a new intake version.",
+    ),
+    "decline": (
+        "Barefoot massage is not suitable for this client: the risk cannot be made "
+        "acceptable by lighter work.",
+        "Explain why (see below) and offer another kind of session, or refer the client "
+        "to their physician.",
+    ),
+}
+"""What each screening decision means for the client, and what the clinic does next."""
+
 templates.env.globals["DECISION_LABELS"] = DECISION_LABELS
+templates.env.globals["DECISION_GUIDANCE"] = DECISION_GUIDANCE
+templates.env.globals["TREATABLE"] = TREATABLE
+templates.env.filters["zone_words"] = zone_words
 templates.env.globals["BODY_OUTLINE"] = OUTLINE
 templates.env.globals["ZONE_SHAPES"] = ZONE_SHAPES
 templates.env.filters["zip_codes"] = lambda codes: [(c, c.replace("_", " ")) for c in codes]

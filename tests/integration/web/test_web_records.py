@@ -1,0 +1,121 @@
+"""Clinic-record defects found by trying the app as a new user (issue 13), on both backends."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+from webhelpers import csrf_of
+
+from ashiguard.adapters.db.models import Client, Intake, Screening
+
+TODAY = date.today()
+TEMPLATES = Path(__file__).resolve().parents[3] / "src/ashiguard/entrypoints/web/templates"
+
+
+def _new_client(c, **extra):
+    token = csrf_of(c, "/clients/new")
+    return c.post("/clients/new", data={"name": "Ada Lovelace", "csrf_token": token, **extra})
+
+
+def _client_id(c) -> int:
+    r = _new_client(c)
+    assert r.status_code == 303, r.text
+    return int(re.fullmatch(r"/clients/(\d+)/intake", r.headers["location"]).group(1))
+
+
+def _submit_intake(c, cid, day=TODAY, **fields):
+    token = csrf_of(c, f"/clients/{cid}/intake")
+    return c.post(
+        f"/clients/{cid}/intake", data={"csrf_token": token, "date": day.isoformat(), **fields}
+    )
+
+
+def test_an_intake_dated_in_the_future_is_refused_and_nothing_is_stored(as_role, db):
+    c = as_role("front_desk")
+    cid = _client_id(c)
+    r = _submit_intake(c, cid, day=TODAY + timedelta(days=1))
+    assert r.status_code == 400
+    assert "lies in the future" in r.text
+    with db.session() as s:
+        assert s.scalar(select(func.count(Intake.id))) == 0
+        assert s.scalar(select(func.count(Screening.id))) == 0
+
+
+def test_birth_dates_after_today_or_before_1900_and_bad_e_mail_addresses_are_refused(as_role, db):
+    c = as_role("front_desk")
+    for extra, message in (
+        ({"birth_date": (TODAY + timedelta(days=3)).isoformat()}, "lies in the future"),
+        ({"birth_date": "1899-12-31"}, "before 1900"),
+        ({"email": "ada.example.org"}, "not an e-mail address"),
+        ({"email": "ada@example"}, "not an e-mail address"),
+        ({"email": "ada lovelace@example.org"}, "not an e-mail address"),
+    ):
+        r = _new_client(c, **extra)
+        assert r.status_code == 400, extra
+        assert message in r.text, extra
+    with db.session() as s:
+        assert s.scalar(select(func.count(Client.id))) == 0
+    assert _new_client(c, birth_date="1900-01-01", email="ada@example.org").status_code == 303
+
+
+def test_a_new_intake_carries_over_stable_history_only_and_says_so(as_role):
+    c = as_role("therapist")
+    cid = _client_id(c)
+    r = _submit_intake(
+        c,
+        cid,
+        **{
+            "client.height_cm": "168",
+            "conditions.0.code": "kidney_stones",
+            "conditions.0.status": "resolved",
+            "medications.0.code": "anticoagulant",
+            "medications.0.name": "Warfarin",
+            "symptoms": ["fever"],
+            "vitals.systolic_mmhg": "150",
+            "vitals.diastolic_mmhg": "95",
+            "notes": "sore after gardening",
+            "pain_sites": ["erector_lumbar_left"],
+        },
+    )
+    assert r.status_code == 303, r.text
+    form = c.get(f"/clients/{cid}/intake").text
+    assert "From the last intake (v1 of" in form and "confirm with the client" in form
+    # stable history comes back ...
+    assert re.search(r'value="168(\.0)?"', form) and 'value="Warfarin"' in form
+    assert re.search(r'<option value="kidney_stones" selected', form)
+    # ... today's findings do not
+    assert not re.search(r'value="(150|95)(\.0)?"', form)
+    assert "sore after gardening" not in form
+    assert not re.search(r'name="symptoms" value="fever"[^>]*checked', form)
+    assert not re.search(r'name="pain_sites" value="erector_lumbar_left"[^>]*checked', form)
+
+
+def test_a_declined_screening_says_what_it_means_and_offers_no_session(as_role):
+    c = as_role("therapist")
+    cid = _client_id(c)
+    r = _submit_intake(c, cid, **{"conditions.0.code": "osteoporosis"})
+    assert r.status_code == 303
+    page = c.get(r.headers["location"]).text
+    assert "Decline" in page
+    assert "Barefoot massage is not suitable for this client" in page
+    assert "Next: Explain why" in page
+    assert "Start a session" not in page and "Restrictions for the session" not in page
+    client_page = c.get(f"/clients/{cid}").text
+    assert "Start a session" not in client_page
+    # a cleared client can be treated: the button is there
+    cid2 = _client_id(c)
+    assert _submit_intake(c, cid2).status_code == 303
+    assert "Start a session" in c.get(f"/clients/{cid2}").text
+
+
+def test_no_template_carries_an_inline_style_the_page_policy_would_block():
+    offenders = [
+        f"{p.name}:{n}"
+        for p in sorted(TEMPLATES.glob("*.html"))
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if re.search(r"\sstyle=", line) or "<style" in line
+    ]
+    assert offenders == []
