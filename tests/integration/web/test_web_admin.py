@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
@@ -93,8 +94,15 @@ def test_rooms_bars_and_inspections_drive_the_dashboard(as_role, db):
     assert "All bars inspected." in c.get("/").text
     audit = c.get("/admin/audit?entity=bar_inspection")
     assert "Ida" not in audit.text and "bar 1: passed" in audit.text
-    assert "1 entries" in audit.text
+    assert re.search(r'id="audit-count">1 entry<', audit.text)
     assert c.get("/admin/audit?since=notadate").status_code == 400
+    # the filters match whatever the case; a reversed date range is refused, saying why
+    assert re.search(r'id="audit-count">1 entry<', c.get("/admin/audit?entity=BAR_Inspection").text)
+    owner_rows = c.get("/admin/audit?user=OWNER")
+    assert "Nothing matches." not in owner_rows.text
+    reversed_range = c.get(f"/admin/audit?since={TODAY.isoformat()}&until=2020-01-01")
+    assert reversed_range.status_code == 400
+    assert "until: 2020-01-01 is before since" in reversed_range.text
 
 
 def test_the_owner_adds_and_deactivates_a_user_who_then_cannot_log_in(as_role, app, db):

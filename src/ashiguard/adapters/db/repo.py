@@ -74,27 +74,36 @@ def audit(
 
 
 def audit_query(q: dict[str, str]) -> Any:
-    """The audit-log SELECT for the filters ``user``, ``action``, ``entity``, ``entity_id``,
-    ``since`` and ``until`` (dates, ``YYYY-MM-DD``; a bad one raises ``InputError``)."""
+    """The audit-log SELECT for the filters ``user``, ``action``, ``entity`` (each matched
+    whatever its case), ``entity_id``, and ``since`` and ``until`` (dates, ``YYYY-MM-DD``; a
+    bad one, or ``until`` before ``since``, raises ``InputError``)."""
     stmt = select(AuditEntry)
-    if q.get("user"):
-        stmt = stmt.where(AuditEntry.username == q["user"])
-    if q.get("action"):
-        stmt = stmt.where(AuditEntry.action == q["action"])
-    if q.get("entity"):
-        stmt = stmt.where(AuditEntry.entity == q["entity"])
+    for key, column in (
+        ("user", AuditEntry.username),
+        ("action", AuditEntry.action),
+        ("entity", AuditEntry.entity),
+    ):
+        if q.get(key, "").strip():
+            stmt = stmt.where(func.lower(column) == q[key].strip().lower())
     if q.get("entity_id"):
-        stmt = stmt.where(AuditEntry.entity_id == q["entity_id"])
-    for key, op in (("since", "ge"), ("until", "lt")):
+        stmt = stmt.where(AuditEntry.entity_id == q["entity_id"].strip())
+    days: dict[str, date] = {}
+    for key in ("since", "until"):
         if q.get(key):
             try:
-                day = date.fromisoformat(q[key])
+                days[key] = date.fromisoformat(q[key])
             except ValueError:
                 raise InputError(f"{key}: expected YYYY-MM-DD, got {q[key]!r}") from None
-            at = datetime(day.year, day.month, day.day) + (
-                timedelta(days=1) if key == "until" else timedelta()
-            )
-            stmt = stmt.where(AuditEntry.at >= at if op == "ge" else AuditEntry.at < at)
+    if "since" in days and "until" in days and days["until"] < days["since"]:
+        raise InputError(
+            f"until: {days['until'].isoformat()} is before since {days['since'].isoformat()}"
+        )
+    if "since" in days:
+        d = days["since"]
+        stmt = stmt.where(AuditEntry.at >= datetime(d.year, d.month, d.day))
+    if "until" in days:
+        d = days["until"]
+        stmt = stmt.where(AuditEntry.at < datetime(d.year, d.month, d.day) + timedelta(days=1))
     return stmt
 
 

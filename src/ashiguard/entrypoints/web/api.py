@@ -296,6 +296,13 @@ class SessionOut(BaseModel):
     summary: dict[str, Any] | None
     notes: str
     signed_at: str | None
+    signed_by: str | None = Field(default=None, description="Name of who signed")
+    signed_as: str | None = Field(
+        default=None, description="therapist (the session's own) or owner (for them)"
+    )
+    signer_credential: str | None = Field(
+        default=None, description="The signer's certificate as it stood when signing"
+    )
 
 
 class ClientDetail(ClientOut):
@@ -477,6 +484,9 @@ def _session_json(t: TreatmentSession) -> dict[str, Any]:
         "summary": t.summary,
         "notes": t.notes,
         "signed_at": t.signed_at.isoformat() if t.signed_at else None,
+        "signed_by": t.signer_name,
+        "signed_as": t.signed_as,
+        "signer_credential": t.signer_credential,
     }
 
 

@@ -258,14 +258,21 @@ def audit_log(
         "since": since,
         "until": until,
     }
-    stmt = repo.audit_query(q)
-    total = int(s.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    error = ""
+    try:
+        stmt = repo.audit_query(q)
+    except InputError as exc:  # shown above the filters; nothing listed
+        error, stmt = str(exc), None
+    total = 0
+    rows: Any = []
     page = max(1, page)
-    rows = s.scalars(
-        stmt.order_by(AuditEntry.id.desc())
-        .offset((page - 1) * AUDIT_PER_PAGE)
-        .limit(AUDIT_PER_PAGE)
-    ).all()
+    if stmt is not None:
+        total = int(s.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+        rows = s.scalars(
+            stmt.order_by(AuditEntry.id.desc())
+            .offset((page - 1) * AUDIT_PER_PAGE)
+            .limit(AUDIT_PER_PAGE)
+        ).all()
     actions = s.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
     entities = s.scalars(select(AuditEntry.entity).distinct().order_by(AuditEntry.entity)).all()
     return render(
@@ -279,5 +286,7 @@ def audit_log(
             "pages": max(1, -(-total // AUDIT_PER_PAGE)),
             "actions": actions,
             "entities": entities,
+            "error": error,
         },
+        status_code=400 if error else 200,
     )
