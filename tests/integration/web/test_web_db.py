@@ -49,7 +49,7 @@ def test_migrated_schema_matches_the_table_classes(db):
 def test_migrating_twice_changes_nothing(db):
     db.migrate()
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
