@@ -20,13 +20,14 @@ from ashiguard.entrypoints.web.security import (
     authenticate,
     checked_form,
     client_ip,
+    cookie_secure,
     db_session,
     end_session,
     html_user,
     start_session,
 )
 
-__all__ = ["router"]
+__all__ = ["router", "set_session_cookie"]
 
 router = APIRouter()
 LOGIN_CSRF_COOKIE = "ashiguard_login_csrf"
@@ -70,9 +71,23 @@ def _login_page(
         httponly=True,
         samesite="strict",
         path="/login",
-        secure=request.app.state.settings.secure_cookies,
+        secure=cookie_secure(request),
     )
     return resp
+
+
+def set_session_cookie(request: Request, resp: Response, token: str) -> None:
+    """The login session's cookie: HttpOnly, SameSite=Lax, Secure under HTTPS, 12 h."""
+    hours = request.app.state.settings.session_hours
+    resp.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=cookie_secure(request),
+        max_age=int(hours * 3600),
+        path="/",
+    )
 
 
 @router.get("/login", include_in_schema=False)
@@ -98,18 +113,15 @@ async def login(request: Request) -> Response:
             repo.audit(s, None, "login_failed", "user", username[:64], ip=client_ip(request))
             s.commit()
             return _login_page(request, str(exc), username, 401)
+        # a new session id at every login: a session cookie the browser brought along (planted
+        # by someone else, or an earlier login) is ended, never carried over
+        previous = request.cookies.get(COOKIE)
+        if previous:
+            end_session(s, previous)
         token = start_session(s, user, settings.session_hours, client_ip(request))
         repo.audit(s, user, "login", "user", user.id, ip=client_ip(request))
     resp = RedirectResponse(_safe_next(str(form.get("next", "/"))), status_code=303)
-    resp.set_cookie(
-        COOKIE,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-        max_age=int(settings.session_hours * 3600),
-        path="/",
-    )
+    set_session_cookie(request, resp, token)
     resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return resp
 
@@ -122,7 +134,9 @@ async def logout(
     end_session(s, request.cookies.get(COOKIE, ""))
     repo.audit(s, p.user, "logout", "user", p.user.id, ip=client_ip(request))
     resp = RedirectResponse("/login", status_code=303)
-    resp.delete_cookie(COOKIE, path="/")
+    resp.delete_cookie(
+        COOKIE, path="/", httponly=True, samesite="lax", secure=cookie_secure(request)
+    )
     return resp
 
 

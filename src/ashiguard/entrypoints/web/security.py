@@ -45,6 +45,7 @@ __all__ = [
     "check_csrf",
     "checked_form",
     "client_ip",
+    "cookie_secure",
     "create_user",
     "db_session",
     "end_session",
@@ -103,6 +104,13 @@ def token_id(token: str) -> str:
 def client_ip(request: Any) -> str:
     c = getattr(request, "client", None)
     return c.host if c else ""
+
+
+def cookie_secure(request: Any) -> bool:
+    """Whether cookies get the ``Secure`` flag: on an HTTPS request (TLS of ``serve``, or a
+    trusted proxy's ``X-Forwarded-Proto``) or when the settings say so."""
+    settings = request.app.state.settings
+    return bool(settings.secure_cookies) or request.url.scheme in ("https", "wss")
 
 
 def create_user(
