@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ashiguard.adapters.db import repo
 from ashiguard.adapters.db.models import ROLES, Bar, BarInspection, Practitioner, Room, User
 from ashiguard.domain.errors import InputError
+from ashiguard.services import login_guard
 from ashiguard.services.uow import Actor, UnitOfWork, fetch, require_role
 
 __all__ = [
@@ -146,7 +147,8 @@ def create_user(
 def set_user_active(
     uow: UnitOfWork, user_id: int, active: bool, actor: Actor | None, ip: str
 ) -> User:
-    """Activate (and unlock) or deactivate a user; nobody deactivates their own account."""
+    """Activate (and clear the login back-off of) or deactivate a user; nobody deactivates
+    their own account."""
     require_role(actor, OWNER_ROLES, "change users")
     u: User = fetch(uow, User, user_id)
     if actor is not None and u.id == actor.id:
@@ -154,6 +156,7 @@ def set_user_active(
     u.active = active
     if u.active:
         u.failed_logins, u.locked_until = 0, None
+        login_guard.forget(uow.session, login_guard.account_key(u.username))
     repo.audit(
         uow.session,
         actor,

@@ -33,6 +33,7 @@ __all__ = [
     "Base",
     "Client",
     "Intake",
+    "LoginThrottle",
     "Practitioner",
     "Room",
     "Screening",
@@ -87,6 +88,20 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class LoginThrottle(Base):
+    """Failed logins counted per key: ``account:NAME``, ``address:IP`` or ``device:HASH``.
+
+    ``wait_until`` is when the next attempt under this key is looked at again (the back-off of
+    ``services/login_guard.py``); a key whose last failure is old enough starts afresh.
+    """
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime)
+    wait_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class Practitioner(Base):

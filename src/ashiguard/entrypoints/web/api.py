@@ -483,19 +483,25 @@ def _session_json(t: TreatmentSession) -> dict[str, Any]:
 @router.post(
     "/auth/token",
     response_model=TokenOut,
-    responses={401: {"model": ErrorOut}},
+    responses={401: {"model": ErrorOut}, 429: {"model": ErrorOut}},
     summary="Exchange a username and password for a bearer token",
 )
 def token(
     body: TokenRequest, request: Request, s: Session = Depends(db_session)
 ) -> dict[str, Any] | JSONResponse:
     try:
-        user = authenticate(s, body.username, body.password)
+        user = authenticate(s, body.username, body.password, ip=client_ip(request))
     except LoginRefused as exc:
         repo.audit(
             s, None, "login_failed", "user", body.username[:64], ip=client_ip(request), detail="api"
         )
         s.commit()
+        if exc.retry_after:
+            return JSONResponse(
+                {"detail": str(exc)},
+                status_code=429,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
         return JSONResponse({"detail": str(exc)}, status_code=401)
     tok = issue_api_token(s, user, TOKEN_HOURS)
     repo.audit(s, user, "login", "user", user.id, ip=client_ip(request), detail="api token")

@@ -15,6 +15,7 @@ from ashiguard.adapters.db import repo
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import (
     COOKIE,
+    DEVICE_COOKIE,
     LoginRefused,
     Principal,
     authenticate,
@@ -22,6 +23,7 @@ from ashiguard.entrypoints.web.security import (
     client_ip,
     cookie_secure,
     db_session,
+    device_cookie,
     end_session,
     html_user,
     start_session,
@@ -31,6 +33,7 @@ __all__ = ["router", "set_session_cookie"]
 
 router = APIRouter()
 LOGIN_CSRF_COOKIE = "ashiguard_login_csrf"
+DEVICE_DAYS = 180
 
 
 @router.get("/healthz", include_in_schema=False)
@@ -106,12 +109,27 @@ async def login(request: Request) -> Response:
         return _login_page(request, "The form expired: please log in again.", username, 400)
     db = request.app.state.db
     settings = request.app.state.settings
+    secret = request.app.state.pseudonym_secret
     with db.session() as s:
         try:
-            user = authenticate(s, username, password)
+            user = authenticate(
+                s,
+                username,
+                password,
+                ip=client_ip(request),
+                device=request.cookies.get(DEVICE_COOKIE, ""),
+                secret=secret,
+            )
         except LoginRefused as exc:
-            repo.audit(s, None, "login_failed", "user", username[:64], ip=client_ip(request))
+            detail = "held back" if exc.retry_after else ""
+            repo.audit(
+                s, None, "login_failed", "user", username[:64], ip=client_ip(request), detail=detail
+            )
             s.commit()
+            if exc.retry_after:
+                page = _login_page(request, str(exc), username, 429)
+                page.headers["Retry-After"] = str(exc.retry_after)
+                return page
             return _login_page(request, str(exc), username, 401)
         # a new session id at every login: a session cookie the browser brought along (planted
         # by someone else, or an earlier login) is ended, never carried over
@@ -122,6 +140,15 @@ async def login(request: Request) -> Response:
         repo.audit(s, user, "login", "user", user.id, ip=client_ip(request))
     resp = RedirectResponse(_safe_next(str(form.get("next", "/"))), status_code=303)
     set_session_cookie(request, resp, token)
+    resp.set_cookie(
+        DEVICE_COOKIE,
+        device_cookie(secret, user.id),
+        httponly=True,
+        samesite="strict",
+        secure=cookie_secure(request),
+        max_age=DEVICE_DAYS * 86400,
+        path="/login",
+    )
     resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return resp
 
