@@ -19,6 +19,7 @@ from ashiguard.adapters.db import repo
 from ashiguard.adapters.db.models import ROLES, Bar, BarInspection, Practitioner, Room, User
 from ashiguard.domain.errors import InputError
 from ashiguard.services import login_guard
+from ashiguard.services.password_policy import MIN_LENGTH, check_password
 from ashiguard.services.uow import Actor, UnitOfWork, fetch, require_role
 
 __all__ = [
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 OWNER_ROLES: tuple[str, ...] = ("owner",)
-MIN_PASSWORD = 10
+MIN_PASSWORD = MIN_LENGTH
 
 _HASHER = PasswordHasher()  # argon2id, argon2-cffi's default costs (as the web app's)
 
@@ -94,7 +95,8 @@ def add_user(
     """Add a user row (not audited: :func:`create_user` is the audited use case).
 
     Refuses a name that is not letters, digits, '.', '-' or '_', a taken name, an unknown role
-    or a password shorter than ``MIN_PASSWORD``. ``hash_password`` defaults to argon2id.
+    or a password against the policy (``password_policy.check_password``: ``MIN_PASSWORD``
+    characters, not on the breached-password list). ``hash_password`` defaults to argon2id.
     """
     username = username.strip()
     if (
@@ -105,8 +107,7 @@ def add_user(
         raise InputError("username: letters, digits, '.', '-' or '_' (1 to 80 characters)")
     if role not in ROLES:
         raise InputError(f"role: must be one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD:
-        raise InputError(f"password: at least {MIN_PASSWORD} characters")
+    check_password(password, username=username)
     if s.scalar(select(User.id).where(User.username == username)) is not None:
         raise InputError(f"username: {username!r} is taken")
     user = User(
