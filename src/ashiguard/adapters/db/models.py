@@ -69,6 +69,11 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # two-step login (TOTP, RFC 6238): the confirmed secret, one being set up, the last time
+    # step a code was accepted for (a code works once)
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_pending: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class WebSession(Base):
@@ -79,6 +84,8 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     ip: Mapped[str] = mapped_column(String(64), default="")
+    # True between a right password and the code of a two-step login: it opens no page
+    code_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     user: Mapped[User] = relationship(lazy="joined")
 
 

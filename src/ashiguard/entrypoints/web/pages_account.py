@@ -26,7 +26,7 @@ from ashiguard.entrypoints.web.security import (
     start_session,
     verify_password,
 )
-from ashiguard.services import accounts
+from ashiguard.services import accounts, two_factor
 
 __all__ = ["RESET_CSRF_COOKIE", "router"]
 
@@ -143,3 +143,67 @@ async def reset_submit(
     resp = render(request, "reset_done.html", {"username": user.username})
     resp.delete_cookie(RESET_CSRF_COOKIE, path="/reset")
     return resp
+
+
+OWNER = html_user("owner")
+
+
+def _two_step_page(request: Request, user: User, error: str = "", status: int = 200) -> Response:
+    pending = user.totp_pending or ""
+    return render(
+        request,
+        "two_factor.html",
+        {
+            "on": bool(user.totp_secret),
+            "pending": pending,
+            "grouped": " ".join(pending[i : i + 4] for i in range(0, len(pending), 4)),
+            "uri": two_factor.uri(pending, user.username) if pending else "",
+            "error": error,
+            "field": error_field(error) if error else "",
+            "changed": request.query_params.get("changed", ""),
+        },
+        status_code=status,
+    )
+
+
+@router.get("/account/two-factor", include_in_schema=False)
+def two_step(
+    request: Request, p: Principal = Depends(OWNER), uow: SqlUnitOfWork = Depends(unit_of_work)
+) -> Response:
+    return _two_step_page(request, uow.session.get(User, p.user.id))
+
+
+@router.post("/account/two-factor/start", include_in_schema=False)
+async def two_step_start(
+    request: Request, p: Principal = Depends(OWNER), uow: SqlUnitOfWork = Depends(unit_of_work)
+) -> Response:
+    await checked_form(request, p)
+    with uow:
+        two_factor.start(uow, p.user, client_ip(request))
+    return RedirectResponse("/account/two-factor", status_code=303)
+
+
+@router.post("/account/two-factor/confirm", include_in_schema=False)
+async def two_step_confirm(
+    request: Request, p: Principal = Depends(OWNER), uow: SqlUnitOfWork = Depends(unit_of_work)
+) -> Response:
+    form = await checked_form(request, p)
+    try:
+        with uow:
+            two_factor.confirm(uow, p.user, str(form.get("code", "")), client_ip(request))
+    except InputError as exc:
+        return _two_step_page(request, uow.session.get(User, p.user.id), str(exc), 400)
+    return RedirectResponse("/account/two-factor?changed=on", status_code=303)
+
+
+@router.post("/account/two-factor/off", include_in_schema=False)
+async def two_step_off(
+    request: Request, p: Principal = Depends(OWNER), uow: SqlUnitOfWork = Depends(unit_of_work)
+) -> Response:
+    form = await checked_form(request, p)
+    try:
+        with uow:
+            two_factor.turn_off(uow, p.user, str(form.get("code", "")), client_ip(request))
+    except InputError as exc:
+        return _two_step_page(request, uow.session.get(User, p.user.id), str(exc), 400)
+    return RedirectResponse("/account/two-factor?changed=off", status_code=303)

@@ -31,7 +31,7 @@ from starlette.datastructures import FormData
 
 from ashiguard.adapters.db.models import ApiToken, User, WebSession
 from ashiguard.adapters.db.repo import utcnow
-from ashiguard.services import login_guard
+from ashiguard.services import login_guard, two_factor
 from ashiguard.services.clinic_admin import add_user
 from ashiguard.services.uow import Actor
 
@@ -44,6 +44,7 @@ __all__ = [
     "Principal",
     "api_user",
     "authenticate",
+    "check_code",
     "check_csrf",
     "checked_form",
     "client_ip",
@@ -184,10 +185,31 @@ def authenticate(
     if not ok or user is None:
         count_failure(s, name, ip, dev, now)
         raise LoginRefused("Invalid username or password.")
-    login_guard.forget(s, login_guard.account_key(name))
+    if not user.totp_secret:  # with two-step login, only the right code clears the count
+        login_guard.forget(s, login_guard.account_key(name))
+        if dev:
+            login_guard.forget(s, login_guard.device_key(dev))
+    return user
+
+
+def check_code(s: Session, user: User, code: str, *, ip: str = "", dev: str | None = None) -> None:
+    """The second step of a two-step login: the code from the user's app, or
+    :class:`LoginRefused` (a wrong code counts as a failed login, a waiting key is refused
+    first, a code is accepted only once)."""
+    now = utcnow()
+    own_key = login_guard.device_key(dev) if dev else login_guard.account_key(user.username)
+    wait = login_guard.waiting(s, [login_guard.address_key(ip), own_key], now)
+    if wait is not None:
+        raise LoginRefused(wait.message(), wait.seconds)
+    secret = user.totp_secret or ""
+    step = two_factor.matching_step(secret, code, user.totp_last_step) if secret else None
+    if step is None:
+        count_failure(s, user.username, ip, dev, now)
+        raise LoginRefused("That code is not right: type the 6 digits your app shows now.")
+    user.totp_last_step = step
+    login_guard.forget(s, login_guard.account_key(user.username))
     if dev:
         login_guard.forget(s, login_guard.device_key(dev))
-    return user
 
 
 def count_failure(s: Session, username: str, ip: str, dev: str | None, now: datetime) -> None:
@@ -199,8 +221,11 @@ def count_failure(s: Session, username: str, ip: str, dev: str | None, now: date
     s.commit()
 
 
-def start_session(s: Session, user: User, hours: float, ip: str) -> str:
-    """Create a server-side session; returns the cookie value."""
+def start_session(
+    s: Session, user: User, hours: float, ip: str, *, code_pending: bool = False
+) -> str:
+    """Create a server-side session; returns the cookie value. A ``code_pending`` session
+    (password right, two-step code still due) opens no page until the code is given."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     s.execute(delete(WebSession).where(WebSession.expires_at < now))
@@ -212,6 +237,7 @@ def start_session(s: Session, user: User, hours: float, ip: str) -> str:
             created_at=now,
             expires_at=now + timedelta(hours=hours),
             ip=ip,
+            code_pending=code_pending,
         )
     )
     return token
@@ -243,7 +269,7 @@ def _principal_query(table: Any) -> Any:
     plus the joined user).
     """
     csrf = table.csrf_token if table is WebSession else literal("")
-    return (
+    stmt = (
         select(User.id, User.username, User.display_name, User.role, csrf)
         .select_from(table)
         .join(User, User.id == table.user_id)
@@ -253,6 +279,9 @@ def _principal_query(table: Any) -> Any:
             User.active.is_(True),
         )
     )
+    if table is WebSession:  # a session still waiting for its two-step code opens nothing
+        stmt = stmt.where(WebSession.code_pending.is_(False))
+    return stmt
 
 
 _SESSION_LOOKUP = _principal_query(WebSession)
