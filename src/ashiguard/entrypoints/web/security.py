@@ -317,6 +317,21 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
         yield s
 
 
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def _submitted_token(request: Request) -> str:
+    """The CSRF token a cookie call sent: the ``X-CSRF-Token`` header (API, the pages' JSON
+    calls) or the form's ``csrf_token`` field."""
+    header = request.headers.get("x-csrf-token")
+    if header:
+        return header
+    kind = request.headers.get("content-type", "")
+    if kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return str((await request.form()).get("csrf_token", ""))
+    return ""
+
+
 def _checker(api: bool, roles: tuple[str, ...]) -> Callable[..., Principal]:
     async def dep(request: Request, s: Session = Depends(db_session)) -> Principal:
         p = principal_from_request(s, request)
@@ -324,6 +339,9 @@ def _checker(api: bool, roles: tuple[str, ...]) -> Callable[..., Principal]:
             raise NotAuthenticated(api=api)
         if roles and p.user.role not in roles:
             raise HTTPException(403, f"role {p.user.role!r} may not use this page")
+        if request.method not in _SAFE and p.via == "cookie":
+            # before the body is even validated: a forged request learns nothing
+            check_csrf(p, await _submitted_token(request))
         request.state.principal = p
         return p
 
@@ -332,12 +350,14 @@ def _checker(api: bool, roles: tuple[str, ...]) -> Callable[..., Principal]:
 
 
 def html_user(*roles: str) -> Callable[..., Principal]:
-    """Dependency for pages: redirect to /login without a session, 403 for other roles."""
+    """Dependency for pages: redirect to /login without a session, 403 for other roles, and
+    for a change (POST, ...) 403 without the session's CSRF token."""
     return _checker(False, roles)
 
 
 def api_user(*roles: str) -> Callable[..., Principal]:
-    """Dependency for /api/v1: 401 without a token or session, 403 for other roles."""
+    """Dependency for /api/v1: 401 without a token or session, 403 for other roles, and for
+    a cookie-authenticated change 403 without ``X-CSRF-Token`` (bearer calls need none)."""
     return _checker(True, roles)
 
 
