@@ -28,6 +28,7 @@ __all__ = [
     "ROLES",
     "ApiToken",
     "AuditEntry",
+    "AuditHead",
     "Bar",
     "BarInspection",
     "Base",
@@ -243,3 +244,16 @@ class AuditEntry(Base):
     entity_id: Mapped[str] = mapped_column(String(64), default="")
     ip: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
+    # the hash chain (adapters/db/audit_chain.py): place, the previous entry's hash, this one's
+    seq: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class AuditHead(Base):
+    """The newest place and hash of the audit chain (one row, id 1; its lock orders writers)."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))

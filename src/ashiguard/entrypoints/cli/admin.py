@@ -116,6 +116,38 @@ def reset_link_cmd(
     )
 
 
+@admin_app.command("verify-audit")
+def verify_audit_cmd(
+    data_dir: Path = typer.Option(Path("data"), "--data-dir", help="The app's data directory."),
+    database_url: str = typer.Option(
+        "",
+        "--database-url",
+        help="The clinic database (default: ASHIGUARD_DATABASE_URL, else the SQLite file in "
+        "--data-dir).",
+    ),
+) -> None:
+    """Check the audit log's hash chain: exit 0 if intact, 1 naming the first bad entry."""
+    from ashiguard.adapters.db.audit_chain import verify
+    from ashiguard.bootstrap import open_database
+
+    with refusing_bad_input():
+        db = open_database(_settings(data_dir, database_url))  # type: ignore[arg-type]
+    try:
+        with db.session() as s:
+            report = verify(s)
+    finally:
+        db.dispose()
+    if not report.ok:
+        typer.echo(
+            f"audit log BROKEN at {report.problem} ({report.checked} entries before it check)"
+        )
+        raise typer.Exit(1)
+    typer.echo(
+        f"audit log intact: {report.checked} entries check; newest entry {report.head_seq}, "
+        f"hash {report.head_hash} (keep this line: a later check must extend it)"
+    )
+
+
 @admin_app.command("migrate")
 def migrate_cmd(
     revision: str = typer.Argument("head", help="Target revision (head, base or an id)."),
