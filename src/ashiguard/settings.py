@@ -12,11 +12,18 @@ from pathlib import Path
 
 from ashiguard.domain.errors import InputError
 
-__all__ = ["BROKER_URL_ENV", "COLOUR_SCALE_ENV", "DATABASE_URL_ENV", "Settings"]
+__all__ = [
+    "BROKER_URL_ENV",
+    "COLOUR_SCALE_ENV",
+    "DATABASE_URL_ENV",
+    "TRUSTED_PROXIES_ENV",
+    "Settings",
+]
 
 DATABASE_URL_ENV = "ASHIGUARD_DATABASE_URL"
 BROKER_URL_ENV = "ASHIGUARD_BROKER_URL"
 COLOUR_SCALE_ENV = "ASHIGUARD_COLOUR_SCALE_KPA"
+TRUSTED_PROXIES_ENV = "ASHIGUARD_TRUSTED_PROXIES"
 
 
 def _sqlite_url(path: Path) -> str:
@@ -32,7 +39,9 @@ class Settings:
     (``ASHIGUARD_BROKER_URL``) is empty for the embedded, in-process broker (one machine, one
     ``serve``) or a ``redis://HOST:PORT/DB`` URL for live sessions run by ``ashiguard worker``.
     ``colour_scale_kpa`` (``ASHIGUARD_COLOUR_SCALE_KPA``, default 100) is the clinic's fixed top
-    of the live and review colour scale, kPa.
+    of the live and review colour scale, kPa. ``trusted_proxies`` (``ASHIGUARD_TRUSTED_PROXIES``,
+    ``serve --trusted-proxy``) lists the reverse proxies whose ``X-Forwarded-For`` is believed
+    (comma-separated addresses; empty: none, the TCP peer is the client).
     """
 
     data_dir: Path
@@ -41,11 +50,13 @@ class Settings:
     secure_cookies: bool = False
     broker_url: str = ""
     colour_scale_kpa: float = 100.0
+    trusted_proxies: str = ""
 
     @classmethod
     def from_env(cls, data_dir: Path | str, **kw: object) -> Settings:
         url = os.environ.get(DATABASE_URL_ENV, "")
         kw.setdefault("broker_url", os.environ.get(BROKER_URL_ENV, ""))
+        kw.setdefault("trusted_proxies", os.environ.get(TRUSTED_PROXIES_ENV, ""))
         scale = os.environ.get(COLOUR_SCALE_ENV)
         if scale and "colour_scale_kpa" not in kw:
             try:

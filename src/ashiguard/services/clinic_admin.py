@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from ashiguard.adapters.db import repo
 from ashiguard.adapters.db.models import ROLES, Bar, BarInspection, Practitioner, Room, User
 from ashiguard.domain.errors import InputError
+from ashiguard.services import login_guard
+from ashiguard.services.password_policy import MIN_LENGTH, check_password
 from ashiguard.services.uow import Actor, UnitOfWork, fetch, require_role
 
 __all__ = [
@@ -37,7 +39,7 @@ __all__ = [
 ]
 
 OWNER_ROLES: tuple[str, ...] = ("owner",)
-MIN_PASSWORD = 10
+MIN_PASSWORD = MIN_LENGTH
 
 _HASHER = PasswordHasher()  # argon2id, argon2-cffi's default costs (as the web app's)
 
@@ -95,7 +97,8 @@ def add_user(
     """Add a user row (not audited: :func:`create_user` is the audited use case).
 
     Refuses a name that is not letters, digits, '.', '-' or '_', a taken name, an unknown role
-    or a password shorter than ``MIN_PASSWORD``. ``hash_password`` defaults to argon2id.
+    or a password against the policy (``password_policy.check_password``: ``MIN_PASSWORD``
+    characters, not on the breached-password list). ``hash_password`` defaults to argon2id.
     """
     username = username.strip()
     if (
@@ -106,8 +109,7 @@ def add_user(
         raise InputError("username: letters, digits, '.', '-' or '_' (1 to 80 characters)")
     if role not in ROLES:
         raise InputError(f"role: must be one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD:
-        raise InputError(f"password: at least {MIN_PASSWORD} characters")
+    check_password(password, username=username)
     if s.scalar(select(User.id).where(User.username == username)) is not None:
         raise InputError(f"username: {username!r} is taken")
     user = User(
@@ -148,7 +150,8 @@ def create_user(
 def set_user_active(
     uow: UnitOfWork, user_id: int, active: bool, actor: Actor | None, ip: str
 ) -> User:
-    """Activate (and unlock) or deactivate a user; nobody deactivates their own account."""
+    """Activate (and clear the login back-off of) or deactivate a user; nobody deactivates
+    their own account."""
     require_role(actor, OWNER_ROLES, "change users")
     u: User = fetch(uow, User, user_id)
     if actor is not None and u.id == actor.id:
@@ -156,6 +159,7 @@ def set_user_active(
     u.active = active
     if u.active:
         u.failed_logins, u.locked_until = 0, None
+        login_guard.forget(uow.session, login_guard.account_key(u.username))
     repo.audit(
         uow.session,
         actor,

@@ -112,7 +112,7 @@ def test_the_owner_adds_and_deactivates_a_user_who_then_cannot_log_in(as_role, a
         "/admin/users",
         data={"csrf_token": token, "username": "newbie", "password": "short", "role": "therapist"},
     )
-    assert r.status_code == 400 and "password: at least 10 characters" in r.text
+    assert r.status_code == 400 and "password: at least 12 characters" in r.text
     assert (
         'value="newbie"' in r.text
         and "short" not in r.text.split("Add a user")[1].split("</form>")[0]

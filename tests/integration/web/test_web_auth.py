@@ -7,8 +7,11 @@ from datetime import timedelta
 from sqlalchemy import select
 from webhelpers import csrf_of, login
 
-from ashiguard.adapters.db.models import AuditEntry, User, WebSession
-from ashiguard.entrypoints.web.security import COOKIE, MAX_FAILED, token_id
+from ashiguard.adapters.db.models import AuditEntry, LoginThrottle, User, WebSession
+from ashiguard.entrypoints.web.security import COOKIE, token_id
+from ashiguard.services.login_guard import ACCOUNT, account_key
+
+MAX_FAILED = ACCOUNT.free
 
 
 def test_healthz_answers_without_login(client):
@@ -55,16 +58,16 @@ def test_login_without_the_form_token_is_refused(client):
     assert COOKIE not in client.cookies
 
 
-def test_repeated_failed_logins_lock_the_account_even_for_the_right_password(client, db):
+def test_repeated_failed_logins_hold_back_a_new_browser_even_for_the_right_password(client, db):
     for _ in range(MAX_FAILED):
         assert login(client, "front_desk", "not-the-password").status_code == 401
     r = login(client, "front_desk")
-    assert r.status_code == 401
-    assert "locked" in r.text
+    assert r.status_code == 429
+    assert "try again in" in r.text
     with db.session() as s:
-        u = s.scalar(select(User).where(User.username == "front_desk"))
-        assert u.failed_logins == MAX_FAILED
-        assert u.locked_until is not None
+        row = s.get(LoginThrottle, account_key("front_desk"))
+        assert row.failures == MAX_FAILED
+        assert row.wait_until is not None
         fails = s.scalars(select(AuditEntry).where(AuditEntry.action == "login_failed")).all()
         assert len(fails) == MAX_FAILED + 1
 

@@ -54,7 +54,7 @@ def test_admin_refuses_a_bad_role_password_or_name_with_one_line_and_exit_2(tmp_
     data = tmp_path / "data"
     cases = (
         (("create-user", "rita", "--role", "boss"), "first-owner-pass", "role: must be one of"),
-        (("create-user", "rita"), "too-short", "password: at least 10 characters"),
+        (("create-user", "rita"), "too-short", "password: at least 12 characters"),
         (("create-user", "bad name!"), "first-owner-pass", "username: letters, digits"),
     )
     for args, password, start in cases:

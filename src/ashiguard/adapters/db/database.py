@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from ashiguard.adapters.db import audit_chain
+
 __all__ = ["Database", "alembic_config", "sqlite_url"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -61,6 +63,7 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        audit_chain.install(self._factory)
 
     def migrate(self, revision: str = "head") -> None:
         """Upgrade the schema to ``revision`` (creates every table on an empty database)."""

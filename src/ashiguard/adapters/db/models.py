@@ -28,11 +28,14 @@ __all__ = [
     "ROLES",
     "ApiToken",
     "AuditEntry",
+    "AuditHead",
     "Bar",
     "BarInspection",
     "Base",
     "Client",
     "Intake",
+    "LoginThrottle",
+    "PasswordReset",
     "Practitioner",
     "Room",
     "Screening",
@@ -67,6 +70,11 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # two-step login (TOTP, RFC 6238): the confirmed secret, one being set up, the last time
+    # step a code was accepted for (a code works once)
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_pending: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class WebSession(Base):
@@ -77,6 +85,8 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     ip: Mapped[str] = mapped_column(String(64), default="")
+    # True between a right password and the code of a two-step login: it opens no page
+    code_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     user: Mapped[User] = relationship(lazy="joined")
 
 
@@ -87,6 +97,31 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class LoginThrottle(Base):
+    """Failed logins counted per key: ``account:NAME``, ``address:IP`` or ``device:HASH``.
+
+    ``wait_until`` is when the next attempt under this key is looked at again (the back-off of
+    ``services/login_guard.py``); a key whose last failure is old enough starts afresh.
+    """
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime)
+    wait_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class PasswordReset(Base):
+    """A one-time password reset link made by the owner (``ashiguard admin reset-link``)."""
+
+    __tablename__ = "password_resets"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the link's token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class Practitioner(Base):
@@ -214,3 +249,16 @@ class AuditEntry(Base):
     entity_id: Mapped[str] = mapped_column(String(64), default="")
     ip: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
+    # the hash chain (adapters/db/audit_chain.py): place, the previous entry's hash, this one's
+    seq: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class AuditHead(Base):
+    """The newest place and hash of the audit chain (one row, id 1; its lock orders writers)."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))

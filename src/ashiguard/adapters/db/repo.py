@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from ashiguard.adapters.db import audit_chain
 from ashiguard.adapters.db.models import (
     AuditEntry,
     Bar,
@@ -57,20 +58,22 @@ def audit(
 ) -> None:
     """Append one audit entry (never updated, never deleted).
 
-    ``user`` is anything with ``id`` and ``username`` (None: an anonymous request).
+    ``user`` is anything with ``id`` and ``username`` (None: an anonymous request). The entry
+    takes its place in the hash chain when the transaction commits (:mod:`.audit_chain`);
+    text is cut to the columns' sizes first, so the hash covers exactly what is stored.
     """
-    s.add(
-        AuditEntry(
-            at=utcnow(),
-            user_id=user.id if user else None,
-            username=user.username if user else "-",
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            ip=ip,
-            detail=detail[:2000],
-        )
+    entry = AuditEntry(
+        at=utcnow(),
+        user_id=user.id if user else None,
+        username=(user.username if user else "-")[:80],
+        action=action[:40],
+        entity=entity[:40],
+        entity_id=str(entity_id)[:64],
+        ip=ip[:64],
+        detail=detail[:2000],
     )
+    s.add(entry)
+    audit_chain.pending(s).append(entry)
 
 
 def audit_query(q: dict[str, str]) -> Any:

@@ -70,6 +70,84 @@ def list_users_cmd(
     print_json(rows)
 
 
+def _settings(data_dir: Path, database_url: str) -> object:
+    from ashiguard.settings import Settings
+
+    settings = Settings.from_env(data_dir)
+    if database_url:
+        from dataclasses import replace
+
+        settings = replace(settings, database_url=database_url)
+    return settings
+
+
+@admin_app.command("reset-link")
+def reset_link_cmd(
+    username: str = typer.Argument(..., help="Whose password to reset."),
+    data_dir: Path = typer.Option(Path("data"), "--data-dir", help="The app's data directory."),
+    database_url: str = typer.Option(
+        "",
+        "--database-url",
+        help="The clinic database (default: ASHIGUARD_DATABASE_URL, else "
+        "the SQLite file in --data-dir).",
+    ),
+    base_url: str = typer.Option(
+        "http://127.0.0.1:8000", "--base-url", help="Where the clinic app is reached."
+    ),
+    hours: float = typer.Option(24.0, "--hours", help="How long the link works, hours."),
+) -> None:
+    """Print a one-time password reset link for a user (older links stop working)."""
+    from ashiguard.adapters.db import SqlUnitOfWork
+    from ashiguard.bootstrap import open_database
+    from ashiguard.services.accounts import make_reset_link
+
+    with refusing_bad_input():
+        db = open_database(_settings(data_dir, database_url))  # type: ignore[arg-type]
+        try:
+            with SqlUnitOfWork(db) as uow:
+                link = make_reset_link(uow, username, actor=None, hours=hours, via="via cli")
+        finally:
+            db.dispose()
+    typer.echo(f"{base_url.rstrip('/')}/reset/{link.token}")
+    typer.echo(
+        f"one-time link for {link.username}, valid until {link.expires_at} UTC; "
+        "give it to them in person",
+        err=True,
+    )
+
+
+@admin_app.command("verify-audit")
+def verify_audit_cmd(
+    data_dir: Path = typer.Option(Path("data"), "--data-dir", help="The app's data directory."),
+    database_url: str = typer.Option(
+        "",
+        "--database-url",
+        help="The clinic database (default: ASHIGUARD_DATABASE_URL, else the SQLite file in "
+        "--data-dir).",
+    ),
+) -> None:
+    """Check the audit log's hash chain: exit 0 if intact, 1 naming the first bad entry."""
+    from ashiguard.adapters.db.audit_chain import verify
+    from ashiguard.bootstrap import open_database
+
+    with refusing_bad_input():
+        db = open_database(_settings(data_dir, database_url))  # type: ignore[arg-type]
+    try:
+        with db.session() as s:
+            report = verify(s)
+    finally:
+        db.dispose()
+    if not report.ok:
+        typer.echo(
+            f"audit log BROKEN at {report.problem} ({report.checked} entries before it check)"
+        )
+        raise typer.Exit(1)
+    typer.echo(
+        f"audit log intact: {report.checked} entries check; newest entry {report.head_seq}, "
+        f"hash {report.head_hash} (keep this line: a later check must extend it)"
+    )
+
+
 @admin_app.command("migrate")
 def migrate_cmd(
     revision: str = typer.Argument("head", help="Target revision (head, base or an id)."),

@@ -5,12 +5,13 @@ from __future__ import annotations
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from ashiguard.entrypoints.cli._common import fail, refusing_bad_input
 
-__all__ = ["SWITCH_INTERVAL_S", "register", "serve"]
+__all__ = ["SWITCH_INTERVAL_S", "register", "serve", "server_config"]
 
 SWITCH_INTERVAL_S = 0.001
 
@@ -36,6 +37,12 @@ def serve(
         help="Top of the live and review colour scale, kPa (default: "
         "ASHIGUARD_COLOUR_SCALE_KPA, else 100).",
     ),
+    trusted_proxy: str = typer.Option(
+        "",
+        "--trusted-proxy",
+        help="Comma-separated addresses of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (default: ASHIGUARD_TRUSTED_PROXIES, else none).",
+    ),
     broker: str = typer.Option(
         "",
         "--broker",
@@ -54,6 +61,8 @@ def serve(
     tls = _check_tls(certfile, keyfile)
     port = _check_port(host, port)
     extra: dict[str, object] = {"broker_url": broker} if broker else {}
+    if trusted_proxy:
+        extra["trusted_proxies"] = trusted_proxy
     if colour_scale is not None:
         extra["colour_scale_kpa"] = colour_scale
     with refusing_bad_input():
@@ -68,15 +77,13 @@ def serve(
         typer.echo("preparing the demo clinic ...", err=True)
         logins = seed_demo(settings, db)
         start_demo_session(app)
-    config = uvicorn.Config(
+    config = server_config(
         app,
-        host=host,
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        access_log=False,
-        ssl_certfile=str(certfile) if tls else None,
-        ssl_keyfile=str(keyfile) if tls else None,
+        host,
+        port,
+        trusted_proxies=settings.trusted_proxies,
+        certfile=certfile if tls else None,
+        keyfile=keyfile if tls else None,
     )
     server = uvicorn.Server(config)
     # 8 live sessions are some 30 threads (source, monitor, recording) sharing one GIL: a
@@ -102,6 +109,41 @@ def serve(
     finally:
         app.state.live.stop_all()
         db.dispose()
+
+
+def server_config(
+    app: Any,
+    host: str,
+    port: int,
+    *,
+    trusted_proxies: str = "",
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
+    lifespan: str = "on",
+) -> Any:
+    """The uvicorn configuration of ``serve`` (the tests' servers use it too).
+
+    Notes
+    -----
+    The client's address (audit log, login back-off) is the TCP peer's. ``X-Forwarded-For``
+    and ``X-Forwarded-Proto`` are believed only from the ``trusted_proxies`` addresses
+    (uvicorn would otherwise believe them from 127.0.0.1 by default, so that anyone on the
+    machine could claim any address).
+    """
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan=lifespan,
+        access_log=False,
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=trusted_proxies or "",
+        ssl_certfile=str(certfile) if certfile else None,
+        ssl_keyfile=str(keyfile) if keyfile else None,
+    )
 
 
 def _check_tls(certfile: Path | None, keyfile: Path | None) -> bool:

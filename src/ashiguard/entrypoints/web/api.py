@@ -39,6 +39,7 @@ from ashiguard.entrypoints.web.security import (
     Principal,
     api_user,
     authenticate,
+    check_code,
     check_csrf,
     client_ip,
     db_session,
@@ -107,6 +108,12 @@ def _csrf(request: Request, p: Principal) -> None:
 class TokenRequest(BaseModel):
     username: str = Field(min_length=1, max_length=80)
     password: str = Field(min_length=1, max_length=1000)
+    code: str | None = Field(
+        default=None,
+        max_length=20,
+        description="the 6-digit code of the user's authenticator app, for accounts with "
+        "two-step login",
+    )
 
 
 class ClientIn(BaseModel):
@@ -493,19 +500,32 @@ def _session_json(t: TreatmentSession) -> dict[str, Any]:
 @router.post(
     "/auth/token",
     response_model=TokenOut,
-    responses={401: {"model": ErrorOut}},
+    responses={401: {"model": ErrorOut}, 429: {"model": ErrorOut}},
     summary="Exchange a username and password for a bearer token",
 )
 def token(
     body: TokenRequest, request: Request, s: Session = Depends(db_session)
 ) -> dict[str, Any] | JSONResponse:
     try:
-        user = authenticate(s, body.username, body.password)
+        user = authenticate(s, body.username, body.password, ip=client_ip(request))
+        if user.totp_secret:
+            if not body.code:
+                raise LoginRefused(
+                    "code: this account uses two-step login; send the 6-digit code of the "
+                    "authenticator app as 'code'"
+                )
+            check_code(s, user, body.code, ip=client_ip(request))
     except LoginRefused as exc:
         repo.audit(
             s, None, "login_failed", "user", body.username[:64], ip=client_ip(request), detail="api"
         )
         s.commit()
+        if exc.retry_after:
+            return JSONResponse(
+                {"detail": str(exc)},
+                status_code=429,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
         return JSONResponse({"detail": str(exc)}, status_code=401)
     tok = issue_api_token(s, user, TOKEN_HOURS)
     repo.audit(s, user, "login", "user", user.id, ip=client_ip(request), detail="api token")

@@ -11,7 +11,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ashiguard.adapters.db import repo
-from ashiguard.adapters.db.models import ROLES, AuditEntry, Practitioner, Room, User
+from ashiguard.adapters.db.models import (
+    ROLES,
+    AuditEntry,
+    LoginThrottle,
+    Practitioner,
+    Room,
+    User,
+)
 from ashiguard.adapters.db.uow import SqlUnitOfWork
 from ashiguard.domain.errors import InputError, NotFound
 from ashiguard.entrypoints.web.deps import RecordId, unit_of_work
@@ -41,6 +48,11 @@ def _users_page(
     request: Request, s: Session, values: dict[str, Any], error: str = "", status: int = 200
 ) -> Response:
     users = s.scalars(select(User).order_by(User.username)).all()
+    now = repo.utcnow()
+    waits = {
+        row.key.split(":", 1)[1]: row
+        for row in s.scalars(select(LoginThrottle).where(LoginThrottle.key.like("account:%")))
+    }
     return render(
         request,
         "admin_users.html",
@@ -50,7 +62,8 @@ def _users_page(
             "values": values,
             "error": error,
             "field": error_field(error) if error else "",
-            "now": repo.utcnow(),
+            "now": now,
+            "waits": waits,
         },
         status_code=status,
     )

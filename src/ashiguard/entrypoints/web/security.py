@@ -5,8 +5,11 @@ Notes
 - Passwords are hashed with argon2id (argon2-cffi defaults); only hashes are stored.
 - Session cookies and API tokens are random 256-bit values; the database keeps only their
   SHA-256, so a leaked database does not leak live sessions.
-- After ``MAX_FAILED`` consecutive failed logins an account is locked for ``LOCK_BASE_S``
-  seconds, doubling with every further failure up to ``LOCK_MAX_S``.
+- Failed logins back off per account, per client address and per known browser
+  (:mod:`ashiguard.services.login_guard`): growing waits, never a hard lock. A browser that
+  logged in to an account before carries a signed device cookie (``DEVICE_COOKIE``) and is
+  held back by its own count instead of the account's, so nobody who merely knows the owner's
+  user name can keep the owner out.
 """
 
 from __future__ import annotations
@@ -28,25 +31,29 @@ from starlette.datastructures import FormData
 
 from ashiguard.adapters.db.models import ApiToken, User, WebSession
 from ashiguard.adapters.db.repo import utcnow
+from ashiguard.services import login_guard, two_factor
 from ashiguard.services.clinic_admin import add_user
 from ashiguard.services.uow import Actor
 
 __all__ = [
     "COOKIE",
-    "LOCK_BASE_S",
-    "LOCK_MAX_S",
-    "MAX_FAILED",
+    "DEVICE_COOKIE",
     "Actor",
     "LoginRefused",
     "NotAuthenticated",
     "Principal",
     "api_user",
     "authenticate",
+    "check_code",
     "check_csrf",
     "checked_form",
     "client_ip",
+    "cookie_secure",
+    "count_failure",
     "create_user",
     "db_session",
+    "device_cookie",
+    "device_id",
     "end_session",
     "hash_password",
     "html_user",
@@ -58,16 +65,19 @@ __all__ = [
 ]
 
 COOKIE = "ashiguard_session"
-MAX_FAILED = 5
-LOCK_BASE_S = 60
-LOCK_MAX_S = 3600
+DEVICE_COOKIE = "ashiguard_device"
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password-just-for-timing")
 
 
 class LoginRefused(Exception):
-    """A refused login; the message is safe to show."""
+    """A refused login; the message is safe to show. ``retry_after`` (s) is set when the
+    attempt was not even looked at because of the back-off."""
+
+    def __init__(self, message: str, retry_after: int = 0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class NotAuthenticated(Exception):
@@ -105,6 +115,13 @@ def client_ip(request: Any) -> str:
     return c.host if c else ""
 
 
+def cookie_secure(request: Any) -> bool:
+    """Whether cookies get the ``Secure`` flag: on an HTTPS request (TLS of ``serve``, or a
+    trusted proxy's ``X-Forwarded-Proto``) or when the settings say so."""
+    settings = request.app.state.settings
+    return bool(settings.secure_cookies) or request.url.scheme in ("https", "wss")
+
+
 def create_user(
     s: Session, username: str, password: str, role: str, display_name: str = ""
 ) -> User:
@@ -115,29 +132,100 @@ def create_user(
     return add_user(s, username, password, role, display_name, hash_password=hash_password)
 
 
-def authenticate(s: Session, username: str, password: str, now: datetime | None = None) -> User:
-    """The user with these credentials, or :class:`LoginRefused` (failures are counted)."""
+def _device_sig(secret: str, user_id: int, nonce: str) -> str:
+    key = hmac.new(secret.encode(), b"ashiguard device cookie", hashlib.sha256).digest()
+    return hmac.new(key, f"{user_id}.{nonce}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def device_cookie(secret: str, user_id: int) -> str:
+    """A new signed device cookie value for a browser that just logged in as ``user_id``."""
+    nonce = secrets.token_urlsafe(18)
+    return f"{user_id}.{nonce}.{_device_sig(secret, user_id, nonce)}"
+
+
+def device_id(secret: str, value: str, user_id: int) -> str | None:
+    """The back-off id of a device cookie that is genuine and belongs to ``user_id``."""
+    parts = value.split(".")
+    if len(parts) != 3 or not secret or parts[0] != str(user_id):
+        return None
+    if not hmac.compare_digest(parts[2], _device_sig(secret, user_id, parts[1])):
+        return None
+    return hashlib.sha256(value.encode()).hexdigest()[:40]
+
+
+def authenticate(
+    s: Session,
+    username: str,
+    password: str,
+    now: datetime | None = None,
+    *,
+    ip: str = "",
+    device: str = "",
+    secret: str = "",
+) -> User:
+    """The user with these credentials, or :class:`LoginRefused`.
+
+    An attempt under a waiting key (this address; this account, or this browser when it
+    carries a genuine device cookie of the account) is refused before the password is looked
+    at; a failure is counted under the address, the account and the device (committed at once).
+    """
     now = now or utcnow()
-    user = s.scalar(select(User).where(User.username == username.strip()))
+    name = username.strip()
+    user = s.scalar(select(User).where(User.username == name))
+    dev = device_id(secret, device, user.id) if user is not None and device else None
+    own_key = login_guard.device_key(dev) if dev else login_guard.account_key(name)
+    wait = login_guard.waiting(s, [login_guard.address_key(ip), own_key], now)
+    if wait is not None:
+        raise LoginRefused(wait.message(), wait.seconds)
     if user is None or not user.active:
         verify_password(_DUMMY_HASH, password)
+        ok = False
+    else:
+        ok = verify_password(user.password_hash, password)
+    if not ok or user is None:
+        count_failure(s, name, ip, dev, now)
         raise LoginRefused("Invalid username or password.")
-    if user.locked_until is not None and user.locked_until > now:
-        raise LoginRefused("Too many failed logins: this account is locked for a while; try later.")
-    if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED:
-            wait = min(LOCK_MAX_S, LOCK_BASE_S * 2 ** (user.failed_logins - MAX_FAILED))
-            user.locked_until = now + timedelta(seconds=wait)
-        s.commit()
-        raise LoginRefused("Invalid username or password.")
-    user.failed_logins = 0
-    user.locked_until = None
+    if not user.totp_secret:  # with two-step login, only the right code clears the count
+        login_guard.forget(s, login_guard.account_key(name))
+        if dev:
+            login_guard.forget(s, login_guard.device_key(dev))
     return user
 
 
-def start_session(s: Session, user: User, hours: float, ip: str) -> str:
-    """Create a server-side session; returns the cookie value."""
+def check_code(s: Session, user: User, code: str, *, ip: str = "", dev: str | None = None) -> None:
+    """The second step of a two-step login: the code from the user's app, or
+    :class:`LoginRefused` (a wrong code counts as a failed login, a waiting key is refused
+    first, a code is accepted only once)."""
+    now = utcnow()
+    own_key = login_guard.device_key(dev) if dev else login_guard.account_key(user.username)
+    wait = login_guard.waiting(s, [login_guard.address_key(ip), own_key], now)
+    if wait is not None:
+        raise LoginRefused(wait.message(), wait.seconds)
+    secret = user.totp_secret or ""
+    step = two_factor.matching_step(secret, code, user.totp_last_step) if secret else None
+    if step is None:
+        count_failure(s, user.username, ip, dev, now)
+        raise LoginRefused("That code is not right: type the 6 digits your app shows now.")
+    user.totp_last_step = step
+    login_guard.forget(s, login_guard.account_key(user.username))
+    if dev:
+        login_guard.forget(s, login_guard.device_key(dev))
+
+
+def count_failure(s: Session, username: str, ip: str, dev: str | None, now: datetime) -> None:
+    """Count one failed login attempt (password or code) and commit it at once."""
+    keys = [login_guard.address_key(ip), login_guard.account_key(username)]
+    if dev:
+        keys.append(login_guard.device_key(dev))
+    login_guard.record_failure(s, keys, now)
+    s.commit()
+
+
+def start_session(
+    s: Session, user: User, hours: float, ip: str, *, code_pending: bool = False
+) -> str:
+    """Create a server-side session; returns the cookie value. A ``code_pending`` session
+    (password right, two-step code still due) opens no page until the code is given."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     s.execute(delete(WebSession).where(WebSession.expires_at < now))
@@ -149,6 +237,7 @@ def start_session(s: Session, user: User, hours: float, ip: str) -> str:
             created_at=now,
             expires_at=now + timedelta(hours=hours),
             ip=ip,
+            code_pending=code_pending,
         )
     )
     return token
@@ -180,7 +269,7 @@ def _principal_query(table: Any) -> Any:
     plus the joined user).
     """
     csrf = table.csrf_token if table is WebSession else literal("")
-    return (
+    stmt = (
         select(User.id, User.username, User.display_name, User.role, csrf)
         .select_from(table)
         .join(User, User.id == table.user_id)
@@ -190,6 +279,9 @@ def _principal_query(table: Any) -> Any:
             User.active.is_(True),
         )
     )
+    if table is WebSession:  # a session still waiting for its two-step code opens nothing
+        stmt = stmt.where(WebSession.code_pending.is_(False))
+    return stmt
 
 
 _SESSION_LOOKUP = _principal_query(WebSession)
@@ -225,6 +317,21 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
         yield s
 
 
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def _submitted_token(request: Request) -> str:
+    """The CSRF token a cookie call sent: the ``X-CSRF-Token`` header (API, the pages' JSON
+    calls) or the form's ``csrf_token`` field."""
+    header = request.headers.get("x-csrf-token")
+    if header:
+        return header
+    kind = request.headers.get("content-type", "")
+    if kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return str((await request.form()).get("csrf_token", ""))
+    return ""
+
+
 def _checker(api: bool, roles: tuple[str, ...]) -> Callable[..., Principal]:
     async def dep(request: Request, s: Session = Depends(db_session)) -> Principal:
         p = principal_from_request(s, request)
@@ -232,6 +339,9 @@ def _checker(api: bool, roles: tuple[str, ...]) -> Callable[..., Principal]:
             raise NotAuthenticated(api=api)
         if roles and p.user.role not in roles:
             raise HTTPException(403, f"role {p.user.role!r} may not use this page")
+        if request.method not in _SAFE and p.via == "cookie":
+            # before the body is even validated: a forged request learns nothing
+            check_csrf(p, await _submitted_token(request))
         request.state.principal = p
         return p
 
@@ -240,12 +350,14 @@ def _checker(api: bool, roles: tuple[str, ...]) -> Callable[..., Principal]:
 
 
 def html_user(*roles: str) -> Callable[..., Principal]:
-    """Dependency for pages: redirect to /login without a session, 403 for other roles."""
+    """Dependency for pages: redirect to /login without a session, 403 for other roles, and
+    for a change (POST, ...) 403 without the session's CSRF token."""
     return _checker(False, roles)
 
 
 def api_user(*roles: str) -> Callable[..., Principal]:
-    """Dependency for /api/v1: 401 without a token or session, 403 for other roles."""
+    """Dependency for /api/v1: 401 without a token or session, 403 for other roles, and for
+    a cookie-authenticated change 403 without ``X-CSRF-Token`` (bearer calls need none)."""
     return _checker(True, roles)
 
 
