@@ -14,7 +14,7 @@ from ashiguard.adapters.db.models import AuditEntry, Client, Intake, Screening, 
 from ashiguard.domain.errors import Conflict, Forbidden, InputError, NotFound, Refused
 from ashiguard.domain.live_messages import SessionOutcome
 from ashiguard.entrypoints.cli._common import refusing_bad_input
-from ashiguard.services import clinic, clinic_admin, treatments
+from ashiguard.services import clinic, clinic_admin, consent, treatments
 from ashiguard.services.uow import Actor
 
 TODAY = date.today()
@@ -90,6 +90,7 @@ def _clinic(db, *, inspected_on=TODAY - timedelta(days=10)):
                 )
         c = clinic.create_client(uow, {"name": "Anna"}, DESK, "127.0.0.1")
         clinic.store_intake(uow, c.id, _intake(c.ref), [], DESK, "127.0.0.1")
+        consent.sign_consent(uow, c.id, {"typed_name": "Anna", "agreed": "yes"}, DESK, "")
         return {"client_id": c.id, "practitioner_id": pr.id, "room_id": room.id}
 
 

@@ -56,6 +56,7 @@ def seed_clinic(data: Path, n_clients: int, n_live: int = SESSIONS) -> list[int]
     from ashiguard.bootstrap import open_database
     from ashiguard.services.clinic import store_intake
     from ashiguard.services.clinic_admin import add_user
+    from ashiguard.services.consent import sign_consent
     from ashiguard.services.uow import Actor
     from ashiguard.settings import Settings
 
@@ -95,6 +96,7 @@ def seed_clinic(data: Path, n_clients: int, n_live: int = SESSIONS) -> list[int]
                 "client": {"id": c.ref, "height_cm": 170, "weight_kg": 70},
             }
             store_intake(uow, c.id, intake, [], owner, "bench")
+            sign_consent(uow, c.id, {"typed_name": c.name, "agreed": "yes"}, owner, "bench")
             live_ids.append(c.id)
         now = repo.utcnow()
         s.bulk_insert_mappings(  # type: ignore[attr-defined]

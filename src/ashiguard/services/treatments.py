@@ -35,6 +35,7 @@ from ashiguard.adapters.db.models import (
 from ashiguard.domain.errors import Conflict, Forbidden, InputError, NotFound, Refused
 from ashiguard.domain.live_messages import SessionOutcome
 from ashiguard.services.clinic import readiness
+from ashiguard.services.consent import consent_missing
 from ashiguard.services.uow import Actor, UnitOfWork, fetch, require_role
 
 __all__ = [
@@ -143,7 +144,11 @@ def start_session(
     if check_source is not None:
         source = check_source(source)
     ready = readiness(pr, room, sc, on or date.today())
-    if not ready.go:
+    reasons = list(ready.reasons)
+    no_consent = consent_missing(s, sc.intake_id)
+    if no_consent is not None:
+        reasons.append(no_consent)
+    if reasons:
         repo.audit(
             s,
             actor,
@@ -151,10 +156,10 @@ def start_session(
             "session",
             "",
             ip=ip,
-            detail=f"client {client.id}: " + "; ".join(ready.reasons),
+            detail=f"client {client.id}: " + "; ".join(reasons),
         )
         uow.commit()
-        raise Refused(f"client {client.id}: not ready to treat", ready.reasons)
+        raise Refused(f"client {client.id}: not ready to treat", reasons)
     return create_session(
         uow,
         client_id=client.id,

@@ -56,6 +56,9 @@ def start_live_session(base: str, source: str, name: str = "Live Client") -> int
             "client": {"id": ref, "height_cm": 170, "weight_kg": 70},
         }
         api.post(f"/clients/{cid}/intakes", json={"intake": intake}).raise_for_status()
+        api.post(
+            f"/clients/{cid}/consent", json={"typed_name": name, "agreed": True}
+        ).raise_for_status()
         practitioner = api.get("/practitioners").json()[0]["id"]
         room = api.get("/rooms").json()[0]["id"]
         r = api.post(

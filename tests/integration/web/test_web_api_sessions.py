@@ -86,6 +86,12 @@ def _screen(client, h, ids, **facts):
         f"/api/v1/clients/{ids['client_id']}/intakes", json={"intake": intake}, headers=h
     )
     assert r.status_code == 201, r.text
+    signed = client.post(
+        f"/api/v1/clients/{ids['client_id']}/consent",
+        json={"typed_name": "Api Client", "agreed": True},
+        headers=h,
+    )
+    assert signed.status_code == 201, signed.text
     return r.json()["screening"]["decision"]
 
 

@@ -105,9 +105,16 @@ def test_a_declined_screening_says_what_it_means_and_offers_no_session(as_role):
     assert "Start a session" not in page and "Restrictions for the session" not in page
     client_page = c.get(f"/clients/{cid}").text
     assert "Start a session" not in client_page
-    # a cleared client can be treated: the button is there
+    # a cleared client can be treated: first the consent, then the session
     cid2 = _client_id(c)
     assert _submit_intake(c, cid2).status_code == 303
+    assert "Take the client&#39;s consent" in c.get(f"/clients/{cid2}").text
+    token = csrf_of(c, f"/clients/{cid2}/consent")
+    signed = c.post(
+        f"/clients/{cid2}/consent",
+        data={"csrf_token": token, "typed_name": "Ada Lovelace", "agreed": "yes"},
+    )
+    assert signed.status_code == 303
     assert "Start a session" in c.get(f"/clients/{cid2}").text
 
 

@@ -67,7 +67,8 @@ def _clinic(db, *, certified=True, inspected=True):
         return {"practitioner_id": pr.id, "room_id": room.id, "client_id": c.id}
 
 
-def _intake(c, cid, **fields):
+def _intake(c, cid, *, consent=True, **fields):
+    """Store an intake through the form; the client then signs the consent for it."""
     token = csrf_of(c, f"/clients/{cid}/intake")
     r = c.post(
         f"/clients/{cid}/intake",
@@ -80,6 +81,46 @@ def _intake(c, cid, **fields):
         },
     )
     assert r.status_code == 303, r.text
+    if consent:
+        _consent(c, cid)
+
+
+def _consent(c, cid):
+    token = csrf_of(c, f"/clients/{cid}/consent")
+    r = c.post(
+        f"/clients/{cid}/consent",
+        data={"csrf_token": token, "typed_name": "Liv Client", "agreed": "yes"},
+    )
+    assert r.status_code == 303, r.text
+
+
+def test_a_session_needs_the_clients_consent_for_the_current_intake(as_role, db):
+    ids = _clinic(db)
+    c = as_role("therapist")
+    _intake(c, ids["client_id"], consent=False)
+    screening = c.get(c.get(f"/clients/{ids['client_id']}").url).text
+    assert "Take the client&#39;s consent" in screening and "Start a session" not in screening
+    r = _start(c, ids)
+    assert r.status_code == 409
+    assert "has not signed the consent to barefoot massage for intake v1" in r.text
+    form = c.get(f"/clients/{ids['client_id']}/consent").text
+    assert "Pressure on the spine" in form and "kidney" in form  # the risks, in plain words
+    token = csrf_of(c, f"/clients/{ids['client_id']}/consent")
+    bad = c.post(
+        f"/clients/{ids['client_id']}/consent",
+        data={"csrf_token": token, "typed_name": "Liv Client"},
+    )
+    assert bad.status_code == 400 and "tick the box" in bad.text
+    _consent(c, ids["client_id"])
+    assert "signed by Liv Client" in c.get(f"/clients/{ids['client_id']}").text
+    r = _start(c, ids)
+    assert r.status_code == 303, r.text
+    stop_token = csrf_of(c, r.headers["location"])
+    c.post(f"{r.headers['location']}/stop", data={"csrf_token": stop_token})
+    # a new intake version needs a new signature
+    _intake(c, ids["client_id"], consent=False)
+    r = _start(c, ids)
+    assert r.status_code == 409 and "for intake v2" in r.text
 
 
 def _start(c, ids, source="sim:mixed"):

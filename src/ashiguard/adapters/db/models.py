@@ -17,6 +17,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -33,6 +34,7 @@ __all__ = [
     "BarInspection",
     "Base",
     "Client",
+    "Consent",
     "Intake",
     "LoginThrottle",
     "PasswordReset",
@@ -206,6 +208,22 @@ class Screening(Base):
     rules_version: Mapped[str] = mapped_column(String(100))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Consent(Base):
+    """A client's signed consent to barefoot massage, for one intake version."""
+
+    __tablename__ = "consents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intakes.id"), index=True)
+    form_version: Mapped[str] = mapped_column(String(40))
+    typed_name: Mapped[str] = mapped_column(String(200))
+    drawing_png: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    signed_at: Mapped[datetime] = mapped_column(DateTime)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    taken_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    mode: Mapped[str] = mapped_column(String(20), default="in_clinic")  # or client_link
 
 
 class TreatmentSession(Base):

@@ -24,12 +24,14 @@ from ashiguard.adapters.db import repo
 from ashiguard.adapters.db.models import (
     AuditEntry,
     Client,
+    Intake,
     Practitioner,
     Room,
     Screening,
     TreatmentSession,
 )
 from ashiguard.adapters.db.uow import SqlUnitOfWork
+from ashiguard.domain.consent import CONSENT_TITLE, CONSENT_VERSION, RISKS
 from ashiguard.domain.errors import InputError
 from ashiguard.domain.live_messages import SessionOutcome
 from ashiguard.entrypoints.web.deps import RecordId, unit_of_work
@@ -46,7 +48,7 @@ from ashiguard.entrypoints.web.security import (
     hash_password,
     issue_api_token,
 )
-from ashiguard.services import clinic, clinic_admin, research, treatments
+from ashiguard.services import clinic, clinic_admin, consent, research, treatments
 
 __all__ = [
     "AckIn",
@@ -60,6 +62,9 @@ __all__ = [
     "ClientOut",
     "ClientPage",
     "ClientRow",
+    "ConsentFormOut",
+    "ConsentIn",
+    "ConsentOut",
     "ErrorOut",
     "InspectionCreated",
     "InspectionIn",
@@ -271,6 +276,28 @@ class ScreeningOut(BaseModel):
     intake_id: RecordId
     created_at: str
     screening: dict[str, Any] = Field(description="The ashiguard.screening/1 object")
+
+
+class ConsentIn(BaseModel):
+    typed_name: str = Field(description="The client's full name, typed by the client")
+    agreed: bool = Field(description="The client ticked 'I have read and agree'")
+    drawing: str = Field(default="", description="Drawn signature as a PNG data URL (optional)")
+
+
+class ConsentOut(BaseModel):
+    id: int
+    client_id: RecordId
+    intake_version: int
+    form_version: str
+    typed_name: str
+    drawn: bool
+    signed_at: str
+
+
+class ConsentFormOut(BaseModel):
+    version: str
+    title: str
+    risks: list[str]
 
 
 class IntakeCreated(ScreeningOut):
@@ -645,6 +672,50 @@ def intake_create(
             uow, client_id, body.intake, body.pain_sites, p.user, client_ip(request)
         )
     return {"intake_id": intake.id, "version": intake.version, **_screening_json(sc)}
+
+
+@router.get(
+    "/consent-form",
+    response_model=ConsentFormOut,
+    summary="The consent form's words (risks of barefoot massage) and version",
+)
+def consent_form(p: Principal = Depends(CLIENTS)) -> dict[str, Any]:
+    return {"version": CONSENT_VERSION, "title": CONSENT_TITLE, "risks": list(RISKS)}
+
+
+@router.post(
+    "/clients/{client_id}/consent",
+    status_code=201,
+    response_model=ConsentOut,
+    responses=_E404,
+    summary="The client's signed consent for their latest intake version",
+)
+def consent_create(
+    client_id: RecordId,
+    body: ConsentIn,
+    request: Request,
+    p: Principal = Depends(CLIENTS),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> dict[str, Any]:
+    _csrf(request, p)
+    with uow:
+        row = consent.sign_consent(
+            uow,
+            client_id,
+            {"typed_name": body.typed_name, "agreed": body.agreed, "drawing": body.drawing},
+            p.user,
+            client_ip(request),
+        )
+        version = uow.session.get(Intake, row.intake_id).version
+    return {
+        "id": row.id,
+        "client_id": row.client_id,
+        "intake_version": version,
+        "form_version": row.form_version,
+        "typed_name": row.typed_name,
+        "drawn": row.drawing_png is not None,
+        "signed_at": row.signed_at.isoformat(),
+    }
 
 
 @router.get(

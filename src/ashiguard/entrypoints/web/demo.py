@@ -24,6 +24,7 @@ from ashiguard.adapters.db.models import (
 )
 from ashiguard.entrypoints.web.security import create_user
 from ashiguard.services.clinic import store_intake
+from ashiguard.services.consent import sign_consent
 from ashiguard.services.treatments import create_session
 from ashiguard.services.uow import Actor, UnitOfWork
 from ashiguard.settings import Settings
@@ -185,6 +186,7 @@ def _clients(uow: UnitOfWork, owner: Actor, today: date) -> dict[str, Any]:
         s.flush()
         intake = _intake(c.ref, birth, sex, facts, today)
         _, sc = store_intake(uow, c.id, intake, [], owner, "demo")
+        sign_consent(uow, c.id, {"typed_name": name, "agreed": "yes"}, owner, "demo")
         screenings[name] = (c, sc)
     for i, first in enumerate(_MORE_NAMES):
         name = f"{first} {_SURNAMES[i % len(_SURNAMES)]}"
@@ -199,6 +201,7 @@ def _clients(uow: UnitOfWork, owner: Actor, today: date) -> dict[str, Any]:
         s.flush()
         intake = _intake(c.ref, c.birth_date.isoformat(), c.sex, {}, today)
         store_intake(uow, c.id, intake, [], owner, "demo")
+        sign_consent(uow, c.id, {"typed_name": name, "agreed": "yes"}, owner, "demo")
     return screenings
 
 

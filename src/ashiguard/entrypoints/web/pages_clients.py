@@ -31,7 +31,7 @@ from ashiguard.entrypoints.web.security import (
     db_session,
     html_user,
 )
-from ashiguard.services import clinic
+from ashiguard.services import clinic, consent
 from ashiguard.services.comfort import client_comfort
 from ashiguard.services.uow import fetch
 
@@ -108,10 +108,12 @@ def client_page(
         )
     screenings = clinic.screenings_of(uow, client.id)
     by_intake = {sc.intake_id: sc for sc in screenings}
+    latest = consent.latest_intake(s, client.id)
     return render(
         request,
         "client.html",
         {
+            "consent": consent.consent_for(s, latest.id) if latest is not None else None,
             "client": client,
             "intakes": clinic.intakes_of(uow, client.id),
             "screenings": screenings,
@@ -245,6 +247,7 @@ def screening_page(
             "sc": sc,
             "client": client,
             "intake": intake,
+            "consent": consent.consent_for(s, sc.intake_id),
             "plan": plan,
             "chosen": chosen,
             "practitioners": practitioners,
