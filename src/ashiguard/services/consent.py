@@ -8,18 +8,35 @@ intake has no consent signed on the current form
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ashiguard.adapters.db import repo
-from ashiguard.adapters.db.models import Client, Consent, Intake
+from ashiguard.adapters.db.models import Client, ClientLink, Consent, Intake, Screening
 from ashiguard.domain.consent import CONSENT_VERSION, parse_consent
-from ashiguard.domain.errors import InputError
+from ashiguard.domain.errors import InputError, NotFound
+from ashiguard.services.clinic import store_intake
 from ashiguard.services.uow import Actor, UnitOfWork, fetch, require_role
 
-__all__ = ["CONSENT_ROLES", "consent_for", "consent_missing", "latest_intake", "sign_consent"]
+__all__ = [
+    "CONSENT_ROLES",
+    "LINK_HOURS",
+    "consent_for",
+    "consent_missing",
+    "create_link",
+    "latest_intake",
+    "open_link",
+    "sign_consent",
+    "submit_by_client",
+]
+
+LINK_HOURS = 2.0
+"""How long a one-time client link stays open, h."""
 
 CONSENT_ROLES: tuple[str, ...] = ("owner", "therapist", "front_desk")
 """Roles that may take a client's signature in the clinic."""
@@ -101,3 +118,58 @@ def sign_consent(
         detail=f"client {client.id} intake v{intake.version}, {mode.replace('_', ' ')}",
     )
     return row
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_link(uow: UnitOfWork, client_id: int, actor: Actor | None, ip: str) -> str:
+    """A one-time link token for the client to fill the intake and sign the consent alone
+    (open :data:`LINK_HOURS`; only its SHA-256 is stored); audited."""
+    require_role(actor, CONSENT_ROLES, "hand the intake to a client")
+    client: Client = fetch(uow, Client, client_id)
+    token = secrets.token_urlsafe(24)
+    now = repo.utcnow()
+    uow.session.add(
+        ClientLink(
+            client_id=client.id,
+            token_hash=_hash(token),
+            created_by=actor.id if actor else None,
+            created_at=now,
+            expires_at=now + timedelta(hours=LINK_HOURS),
+        )
+    )
+    repo.audit(uow.session, actor, "create", "client_link", client.id, ip=ip)
+    return token
+
+
+def open_link(uow: UnitOfWork, token: str) -> tuple[ClientLink, Client]:
+    """The link and its client; :class:`NotFound` (in the client's words) for a link that is
+    unknown, used or expired."""
+    link = uow.session.scalars(
+        select(ClientLink).where(ClientLink.token_hash == _hash(token))
+    ).first()
+    if link is None or link.used_at is not None or link.expires_at < repo.utcnow():
+        raise NotFound(
+            "this link has been used or has expired; please ask the clinic for a new one"
+        )
+    client: Client = fetch(uow, Client, link.client_id)
+    return link, client
+
+
+def submit_by_client(
+    uow: UnitOfWork,
+    token: str,
+    payload: dict[str, Any],
+    pain_sites: list[str],
+    signature: dict[str, Any],
+    ip: str,
+) -> Screening:
+    """The client's own intake and consent from a one-time link, stored together (both or
+    neither), the link then spent. :class:`InputError` names the field (nothing stored)."""
+    link, client = open_link(uow, token)
+    _, sc = store_intake(uow, client.id, payload, pain_sites, None, ip)
+    sign_consent(uow, client.id, signature, None, ip, mode="client_link")
+    link.used_at = repo.utcnow()
+    return sc

@@ -108,7 +108,7 @@ def test_a_declined_screening_says_what_it_means_and_offers_no_session(as_role):
     # a cleared client can be treated: first the consent, then the session
     cid2 = _client_id(c)
     assert _submit_intake(c, cid2).status_code == 303
-    assert "Take the client&#39;s consent" in c.get(f"/clients/{cid2}").text
+    assert "Take the client's consent" in c.get(f"/clients/{cid2}").text
     token = csrf_of(c, f"/clients/{cid2}/consent")
     signed = c.post(
         f"/clients/{cid2}/consent",
@@ -126,3 +126,60 @@ def test_no_template_carries_an_inline_style_the_page_policy_would_block():
         if re.search(r"\sstyle=", line) or "<style" in line
     ]
     assert offenders == []
+
+
+def test_a_client_fills_the_intake_and_signs_alone_on_a_one_time_link(as_role, app, db):
+    from webhelpers import make_client
+
+    from ashiguard.adapters.db.models import Consent
+
+    c = as_role("front_desk")
+    cid = _client_id(c)
+    token = csrf_of(c, f"/clients/{cid}")
+    page = c.post(f"/clients/{cid}/handover", data={"csrf_token": token})
+    assert page.status_code == 200
+    link = re.search(r'id="client-link">https?://[^/]+(/welcome/[^<]+)<', page.text).group(1)
+    guest = make_client(app)  # the client's own phone: no login
+    form = guest.get(link)
+    assert form.status_code == 200
+    assert "Welcome, Ada Lovelace" in form.text and "Pressure on the spine" in form.text
+    assert 'href="/clients' not in form.text and "csrf_token" not in form.text  # nothing else
+    answers = {
+        "client.height_cm": "166",
+        "client.weight_kg": "61",
+        "conditions.0.code": "kidney_stones",
+        "conditions.0.status": "resolved",
+        "typed_name": "Ada Lovelace",
+    }
+    refused = guest.post(link, data=answers)  # the box is not ticked: nothing stored
+    assert refused.status_code == 400 and "tick the box" in refused.text
+    with db.session() as s:
+        assert s.scalar(select(func.count(Intake.id))) == 0
+    done = guest.post(link, data={**answers, "agreed": "yes"})
+    assert done.status_code == 200 and "Please hand the device back" in done.text
+    with db.session() as s:
+        intake = s.scalars(select(Intake)).one()
+        assert intake.payload["date"] == TODAY.isoformat()
+        assert intake.payload["client"]["height_cm"] == 166
+        consent = s.scalars(select(Consent)).one()
+        assert (consent.intake_id, consent.mode, consent.typed_name) == (
+            intake.id,
+            "client_link",
+            "Ada Lovelace",
+        )
+        assert s.scalars(select(Screening.decision)).one() == "modify"
+    again = guest.get(link)
+    assert again.status_code == 404 and "has been used or has expired" in again.text
+    assert guest.get("/welcome/not-a-link").status_code == 404
+
+
+def test_handing_the_device_over_logs_the_staff_member_out_first(as_role):
+    c = as_role("therapist")
+    cid = _client_id(c)
+    token = csrf_of(c, f"/clients/{cid}")
+    r = c.post(f"/clients/{cid}/handover", data={"csrf_token": token, "here": "1"})
+    assert r.status_code == 303 and r.headers["location"].startswith("/welcome/")
+    assert c.get(r.headers["location"]).status_code == 200
+    # the clinic's pages are closed to whoever now holds the device
+    clients = c.get("/clients")
+    assert clients.status_code in (303, 401) or "/login" in clients.headers.get("location", "")

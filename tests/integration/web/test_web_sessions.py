@@ -99,7 +99,7 @@ def test_a_session_needs_the_clients_consent_for_the_current_intake(as_role, db)
     c = as_role("therapist")
     _intake(c, ids["client_id"], consent=False)
     screening = c.get(c.get(f"/clients/{ids['client_id']}").url).text
-    assert "Take the client&#39;s consent" in screening and "Start a session" not in screening
+    assert "Take the client's consent" in screening and "Start a session" not in screening
     r = _start(c, ids)
     assert r.status_code == 409
     assert "has not signed the consent to barefoot massage for intake v1" in r.text

@@ -34,6 +34,7 @@ __all__ = [
     "BarInspection",
     "Base",
     "Client",
+    "ClientLink",
     "Consent",
     "Intake",
     "LoginThrottle",
@@ -224,6 +225,19 @@ class Consent(Base):
     ip: Mapped[str] = mapped_column(String(64), default="")
     taken_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     mode: Mapped[str] = mapped_column(String(20), default="in_clinic")  # or client_link
+
+
+class ClientLink(Base):
+    """A one-time link on which a client fills the intake and signs the consent alone."""
+
+    __tablename__ = "client_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256, hex
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class TreatmentSession(Base):

@@ -1,4 +1,5 @@
-"""clients' signed consents to barefoot massage, one per intake version signed
+"""clients' signed consents to barefoot massage, one per intake version signed; one-time
+links on which a client fills the intake and signs alone
 
 Revision ID: 0007
 Revises: 0006
@@ -43,9 +44,32 @@ def upgrade() -> None:
     with op.batch_alter_table("consents", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_consents_client_id"), ["client_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_consents_intake_id"), ["intake_id"], unique=False)
+    op.create_table(
+        "client_links",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("client_id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("used_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["client_id"], ["clients.id"], name=op.f("fk_client_links_client_id_clients")
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_client_links_created_by_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_client_links")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_client_links_token_hash")),
+    )
+    with op.batch_alter_table("client_links", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_client_links_client_id"), ["client_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("client_links", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_client_links_client_id"))
+    op.drop_table("client_links")
     with op.batch_alter_table("consents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_consents_intake_id"))
         batch_op.drop_index(batch_op.f("ix_consents_client_id"))
