@@ -133,10 +133,19 @@ def test_blood_pressure_measured_years_ago_never_reaches_the_intake(shared_data)
         assert result.intake.vitals.temperature_c is None, name
 
 
-def test_chronic_kidney_disease_stages_map_to_ckd_and_trigger_the_kidney_rule():
+def test_chronic_and_diabetic_kidney_disease_map_to_ckd_and_trigger_the_kidney_rule():
     result = _import("Josue_Sipes")
-    ckd = [c for c in result.intake.conditions if c.code == "chronic_kidney_disease"]
-    assert [c.onset for c in ckd] == [date(2020, 4, 18), date(2020, 5, 16)]
+    ckd = sorted(
+        (c.onset, c.note.split(" (SNOMED CT ")[1].split(",")[0])
+        for c in result.intake.conditions
+        if c.code == "chronic_kidney_disease"
+    )
+    assert ckd == [
+        (date(2020, 4, 18), "127013003"),  # diabetic renal disease
+        (date(2020, 4, 18), "431855005"),  # CKD stage 1
+        (date(2020, 5, 16), "431856006"),  # CKD stage 2
+        (date(2020, 5, 16), "90781000119102"),  # microalbuminuria due to type 2 diabetes
+    ]
     assert "kidney-disorder" in {f.rule for f in screen(result.intake).findings}
 
 

@@ -186,6 +186,12 @@ SNOMED_ALIASES: dict[str, tuple[CodeKind, str]] = {
     "44054006": ("condition", "diabetes"),  # Diabetes mellitus type 2
     "88805009": ("condition", "heart_failure"),  # Chronic congestive heart failure
     "368581000119106": ("condition", "peripheral_neuropathy"),  # Neuropathy due to T2DM
+    # Diabetic kidney disease is chronic kidney disease; microalbuminuria due to diabetes is its
+    # earliest stage (kidney damage with a normal filtration rate, like CKD stage 1 above).
+    "127013003": ("condition", "chronic_kidney_disease"),  # Diabetic renal disease
+    "90781000119102": ("condition", "chronic_kidney_disease"),  # Microalbuminuria due to T2DM
+    "399211009": ("condition", "myocardial_infarction"),  # History of myocardial infarction
+    "363406005": ("condition", "cancer"),  # Malignant tumor of colon
     "72892002": ("condition", "pregnancy"),  # Normal pregnancy: maps to intake pregnancy
 }
 
