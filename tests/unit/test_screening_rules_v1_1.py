@@ -158,25 +158,47 @@ def test_version_1_does_not_ask_for_a_reading():
 # ---------------------------------------------------------------- the two versions
 
 
-@pytest.mark.parametrize(
-    "path",
-    sorted((ROOT / "examples" / "intakes").glob("*.json")),
-    ids=lambda p: p.stem,
-)
+def test_the_v1_1_example_intakes_show_the_new_rules():
+    folder = ROOT / "examples" / "intakes"
+    unmeasured = screen(
+        parse_intake((folder / "defer-hypertension-not-measured-today.json").read_text())
+    )
+    assert fired(unmeasured)["bp-not-measured-today"] == [Decision.DEFER]
+    cardiac = screen(
+        parse_intake((folder / "modify-past-stroke-coronary-heart-disease.json").read_text())
+    )
+    assert fired(cardiac) == {
+        "past-cardiovascular-event": [Decision.MODIFY],
+        "coronary-heart-disease": [Decision.MODIFY],
+    }
+    assert cardiac.restrictions.max_load_fraction == 0.4
+
+
+# what `ashiguard screen` printed for each example intake before version 1.1 became the default
+OLD_ANSWERS = sorted((ROOT / "tests" / "data" / "screenings-default-v1").glob("*.json"))
+V1_EXAMPLES = [ROOT / "examples" / "intakes" / p.name for p in OLD_ANSWERS]
+
+
+def test_the_old_answers_cover_every_example_intake_of_version_1():
+    assert len(OLD_ANSWERS) == 16
+    new = {p.name for p in (ROOT / "examples" / "intakes").glob("*.json")} - {
+        p.name for p in V1_EXAMPLES
+    }
+    assert new == {
+        "defer-hypertension-not-measured-today.json",
+        "modify-past-stroke-coronary-heart-disease.json",
+    }
+
+
+@pytest.mark.parametrize("path", V1_EXAMPLES, ids=lambda p: p.stem)
 def test_version_1_still_gives_its_old_answers_on_the_example_intakes(path):
-    # tests/data/screenings-default-v1: what `ashiguard screen` printed for each example
-    # before version 1.1 became the default
     old = json.loads((ROOT / "tests" / "data" / "screenings-default-v1" / path.name).read_text())
     intake = parse_intake(path.read_text())
     assert screen(intake, default_rules("default-v1")).to_json() == old
 
 
-@pytest.mark.parametrize(
-    "path",
-    sorted((ROOT / "examples" / "intakes").glob("*.json")),
-    ids=lambda p: p.stem,
-)
-def test_version_1_1_gives_the_example_intakes_the_same_decisions_as_version_1(path):
+@pytest.mark.parametrize("path", V1_EXAMPLES, ids=lambda p: p.stem)
+def test_version_1_1_gives_the_example_intakes_of_v1_the_same_decisions_as_version_1(path):
     intake = parse_intake(path.read_text())
     v1 = screen(intake, default_rules("default-v1"))
     v1_1 = screen(intake)
