@@ -94,8 +94,37 @@ def test_screen_text_format_shows_decision_findings_sources_and_restrictions(run
     assert "Screening of client c-104 for 2026-11-24: MODIFY" in out
     assert "- [modify] past-joint-replacement: Hip replacement" in out
     assert "because: procedure hip_replacement (left hip) on 2024-03-11" in out
-    assert "source: ashiguard screening policy v1" in out
+    assert "source: ashiguard screening policy v1.1" in out
+    assert "\nRules: ashiguard-default-v1.1\n" in out
     assert out.rstrip().endswith("Restrictions: avoid gluteal_left")
+
+
+def test_screen_with_rule_set_default_v1_screens_with_version_1(run_cli):
+    intake = json.dumps(
+        {
+            "schema": "ashiguard.intake/1",
+            "date": "2026-11-24",
+            "client": {"id": "c-9"},
+            "conditions": [{"code": "hypertension", "controlled": True}],
+        }
+    )
+    new = json.loads(run_cli("screen", "-", input=intake).stdout)
+    assert (new["decision"], new["rules_version"]) == ("defer", "ashiguard-default-v1.1")
+    old = run_cli("screen", "--rule-set", "default-v1", "--format", "text", "-", input=intake)
+    assert old.returncode == 0, old.stderr
+    assert "Screening of client c-9 for 2026-11-24: CLEARED\nRules: ashiguard-default-v1\n" in (
+        old.stdout
+    )
+
+
+def test_an_unknown_rule_set_is_refused_with_one_line_and_exit_2(run_cli):
+    r = run_cli("screen", "--rule-set", "default-v9", "examples/intakes/defer-fever.json")
+    assert r.returncode == 2
+    assert r.stdout == ""
+    assert r.stderr == (
+        "ashiguard: error: rule set: 'default-v9' is not shipped; "
+        "choose one of default-v1, default-v1.1\n"
+    )
 
 
 def test_batch_screens_every_good_line_and_reports_bad_lines_by_number(run_cli, tmp_path):
@@ -132,7 +161,16 @@ def test_a_clinic_rules_file_tightens_the_screening(run_cli, tmp_path):
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["decision"] == "defer"
-    assert doc["rules_version"] == "ashiguard-default-v1+clinic-3"
+    assert doc["rules_version"] == "ashiguard-default-v1.1+clinic-3"
+    r = run_cli(
+        "screen",
+        "--rule-set",
+        "default-v1",
+        "--rules",
+        str(rules),
+        "examples/intakes/modify-elevated-bp.json",
+    )
+    assert json.loads(r.stdout)["rules_version"] == "ashiguard-default-v1+clinic-3"
 
 
 def test_a_broken_clinic_rules_file_is_refused_naming_the_rule_and_field(run_cli, tmp_path):
@@ -153,9 +191,13 @@ def test_a_broken_clinic_rules_file_is_refused_naming_the_rule_and_field(run_cli
 def test_rules_lists_every_rule_with_decisions_and_sources(run_cli):
     r = run_cli("rules")
     assert r.returncode == 0
-    assert r.stdout.startswith("Rule set ashiguard-default-v1:")
+    assert r.stdout.startswith("Rule set ashiguard-default-v1.1:")
     assert "\ndvt-history\n  decline: A history of deep vein thrombosis" in r.stdout
     assert "  source: Batavia M. Contraindications for therapeutic massage" in r.stdout
+    assert "\nbp-not-measured-today\n  defer: Hypertension and no blood pressure" in r.stdout
+    old = run_cli("rules", "--rule-set", "default-v1")
+    assert old.stdout.startswith("Rule set ashiguard-default-v1: ")
+    assert "bp-not-measured-today" not in old.stdout
 
 
 def test_ready_says_go_for_the_example_room_and_no_go_with_every_reason(run_cli, tmp_path):

@@ -50,6 +50,30 @@ def test_fhir_import_writes_a_screenable_intake_and_notes_on_stderr(run_cli, sha
     assert json.loads(printed.stdout) == intake
 
 
+def test_fhir_import_refuses_the_record_of_a_patient_who_has_died(run_cli, shared_data):
+    r = run_cli("fhir", "import", _synthea(shared_data, "Alejandro_Riojas"), "--on", "2026-11-25")
+    _refused(r, ".deceasedDateTime: the record says the patient died on 2008-12-14: ")
+    assert "a deceased person's record is not an intake; nothing imported" in r.stderr
+
+
+def test_fhir_import_says_an_old_blood_pressure_is_not_todays_and_the_screening_asks_for_one(
+    run_cli, shared_data, tmp_path
+):
+    out = tmp_path / "intake.json"
+    r = run_cli(
+        "fhir", "import", _synthea(shared_data, "Liz_Conn"), "--on", "2026-11-25", "-o", out
+    )
+    assert r.returncode == 0, r.stderr
+    (note,) = [line for line in r.stderr.splitlines() if "blood pressure" in line]
+    assert "days before the screening day: not today's, left out of the intake's vitals" in note
+    intake = json.loads(out.read_text())
+    assert intake["vitals"]["systolic_mmhg"] is None
+    assert "Not today's, so not in the vitals (measure before the session)" in intake["notes"]
+    s = json.loads(run_cli("screen", out).stdout)
+    assert s["decision"] == "defer"
+    assert "bp-not-measured-today" in {f["rule"] for f in s["findings"]}
+
+
 def test_fhir_import_refuses_a_bundle_without_a_patient_and_bad_options(
     run_cli, shared_data, tmp_path
 ):

@@ -12,7 +12,7 @@ from fhir.resources.R4B.riskassessment import RiskAssessment
 from ashiguard.adapters.fhir import screening_to_fhir
 from ashiguard.domain.errors import InputError
 from ashiguard.domain.intake import parse_intake
-from ashiguard.domain.screening import Screening, parse_screening, screen
+from ashiguard.domain.screening import Screening, default_rules, parse_screening, screen
 
 ROOT = Path(__file__).resolve().parents[2]
 INTAKES = sorted((ROOT / "examples" / "intakes").glob("*.json"))
@@ -20,6 +20,22 @@ INTAKES = sorted((ROOT / "examples" / "intakes").glob("*.json"))
 
 def _screening(stem: str) -> Screening:
     return screen(parse_intake((ROOT / "examples" / "intakes" / f"{stem}.json").read_text()))
+
+
+@pytest.mark.parametrize(
+    ("rule_set", "text"),
+    [
+        ("default-v1.1", "ashiguard rules ashiguard-default-v1.1 (ashiguard screening policy 1.1)"),
+        ("default-v1", "ashiguard rules ashiguard-default-v1 (ashiguard screening policy 1)"),
+    ],
+)
+def test_the_risk_assessment_names_the_rule_set_version_it_was_screened_with(rule_set, text):
+    intake = parse_intake((ROOT / "examples" / "intakes" / "decline-osteoporosis.json").read_text())
+    s = screen(intake, default_rules(rule_set))
+    risk, _ = _split(screening_to_fhir(s, "Patient/123"))
+    assert risk["method"]["coding"][0]["code"] == s.rules_version
+    assert risk["method"]["text"] == text
+    assert risk["note"][0]["text"].endswith(f"rules {s.rules_version}")
 
 
 def _split(bundle: dict) -> tuple[dict, list[dict]]:

@@ -52,6 +52,10 @@ def test_every_real_bundle_gives_a_screenable_intake_or_a_clear_refusal(name):
         with pytest.raises(InputError, match=r"^bundle: no Patient resource in bundle \(found "):
             intake_from_bundle(_text(name), on=ON)
         return
+    if any(k.startswith("deceased") for k in patients[0]):
+        with pytest.raises(InputError, match=r"^Patient/[0-9a-f-]+\.deceasedDateTime: the record"):
+            intake_from_bundle(_text(name), on=ON)
+        return
     result = intake_from_bundle(_text(name), on=ON)
     assert result.intake.date == ON
     assert result.intake.client.id == patients[0]["id"]
@@ -73,9 +77,7 @@ def test_osteoporosis_and_alendronate_make_the_screening_decline():
     assert {"osteoporosis", "low-bone-density"} <= {f.rule for f in s.findings}
 
 
-def test_hypertension_comes_with_the_latest_blood_pressure_panel_up_to_the_day():
-    bundle = _bundle("Antonio_Castellanos")
-    on = date(2015, 1, 1)
+def _panels(bundle: dict[str, Any], on: date) -> list[tuple[date, dict[str, float]]]:
     panels = []
     for obs in _resources(bundle, "Observation"):
         if obs["code"]["coding"][0]["code"] == "55284-4":
@@ -86,20 +88,84 @@ def test_hypertension_comes_with_the_latest_blood_pressure_panel_up_to_the_day()
             }
             if day <= on:
                 panels.append((day, values))
-    day, latest = max(panels, key=lambda p: p[0])
-    result = intake_from_bundle(bundle, on=on)
+    return panels
+
+
+def test_a_blood_pressure_measured_on_the_screening_day_is_the_intakes_reading():
+    bundle = _bundle("Antonio_Castellanos")
+    day, latest = max(_panels(bundle, date(2015, 1, 1)), key=lambda p: p[0])
+    result = intake_from_bundle(bundle, on=day)
     hyper = [c for c in result.intake.conditions if c.code == "hypertension"]
     assert [(c.status, c.onset) for c in hyper] == [("active", date(2009, 8, 1))]
     assert result.intake.vitals.systolic_mmhg == latest["8480-6"]
     assert result.intake.vitals.diastolic_mmhg == latest["8462-4"]
-    assert any(f"measured on {day.isoformat()}" in n for n in result.notes)
+    assert any("mmHg measured on the screening day" in n for n in result.notes)
+    assert "bp-not-measured-today" not in {f.rule for f in screen(result.intake).findings}
 
 
-def test_chronic_kidney_disease_stages_map_to_ckd_and_trigger_the_kidney_rule():
+def test_a_blood_pressure_measured_before_the_day_is_left_out_and_the_screening_asks_for_one():
+    bundle = _bundle("Antonio_Castellanos")
+    day, latest = max(_panels(bundle, date(2015, 1, 1)), key=lambda p: p[0])
+    on = date.fromordinal(day.toordinal() + 1)
+    result = intake_from_bundle(bundle, on=on)
+    vitals = result.intake.vitals
+    assert (vitals.systolic_mmhg, vitals.diastolic_mmhg) == (None, None)
+    bp = f"{latest['8480-6']:.0f}/{latest['8462-4']:.0f} mmHg"
+    (note,) = [n for n in result.notes if "blood pressure" in n]
+    assert note.endswith(
+        f"blood pressure {bp} was measured on {day.isoformat()}, 1 day before the screening "
+        "day: not today's, left out of the intake's vitals; measure it before the session"
+    )
+    assert f"last blood pressure {bp} on {day.isoformat()}." in result.intake.notes
+    s = screen(result.intake)
+    assert s.decision.value == "defer"
+    assert "bp-not-measured-today" in {f.rule for f in s.findings}
+
+
+def test_blood_pressure_measured_years_ago_never_reaches_the_intake(shared_data):
+    for name in BUNDLES:
+        raw = json.loads(_text(name))
+        patients = _resources(raw, "Patient")
+        if not patients or any(k.startswith("deceased") for k in patients[0]):
+            continue
+        result = intake_from_bundle(raw, on=ON)
+        assert result.intake.vitals.systolic_mmhg is None, name
+        assert result.intake.vitals.temperature_c is None, name
+
+
+def test_chronic_and_diabetic_kidney_disease_map_to_ckd_and_trigger_the_kidney_rule():
     result = _import("Josue_Sipes")
-    ckd = [c for c in result.intake.conditions if c.code == "chronic_kidney_disease"]
-    assert [c.onset for c in ckd] == [date(2020, 4, 18), date(2020, 5, 16)]
+    ckd = sorted(
+        (c.onset, c.note.split(" (SNOMED CT ")[1].split(",")[0])
+        for c in result.intake.conditions
+        if c.code == "chronic_kidney_disease"
+    )
+    assert ckd == [
+        (date(2020, 4, 18), "127013003"),  # diabetic renal disease
+        (date(2020, 4, 18), "431855005"),  # CKD stage 1
+        (date(2020, 5, 16), "431856006"),  # CKD stage 2
+        (date(2020, 5, 16), "90781000119102"),  # microalbuminuria due to type 2 diabetes
+    ]
     assert "kidney-disorder" in {f.rule for f in screen(result.intake).findings}
+
+
+def test_a_stroke_in_the_record_is_screened_as_a_cardiovascular_event():
+    result = _import("Eugenia_Schuster")
+    (stroke,) = [c for c in result.intake.conditions if c.code == "stroke"]
+    assert (stroke.status, stroke.onset) == ("active", date(2019, 2, 15))
+    findings = {f.rule: f.decision.value for f in screen(result.intake).findings}
+    assert findings["past-cardiovascular-event"] == "modify"
+    soon = intake_from_bundle(_bundle("Eugenia_Schuster"), on=date(2019, 5, 1)).intake
+    findings = {f.rule: f.decision.value for f in screen(soon).findings}
+    assert findings["recent-cardiovascular-event"] == "clearance_required"
+
+
+def test_atrial_fibrillation_is_imported_and_its_warfarin_screened():
+    result = _import("Malik_Ward")
+    assert "atrial_fibrillation" in {c.code for c in result.intake.conditions}
+    assert not any("49436004" in n for n in result.notes if n.startswith("not mapped"))
+    rules = {f.rule for f in screen(result.intake).findings}
+    assert "anticoagulant" in rules and "unknown-code" not in rules
 
 
 def test_conditions_diagnosed_after_the_day_are_not_imported():
@@ -109,8 +175,16 @@ def test_conditions_diagnosed_after_the_day_are_not_imported():
     assert "chronic_kidney_disease" not in codes  # onset 2019-11-12
 
 
+def _alive(bundle: dict[str, Any]) -> dict[str, Any]:
+    """The bundle without its Patient's deceased[x] (to read its earlier years)."""
+    patient = _first(bundle, "Patient")
+    for key in [k for k in patient if k.startswith("deceased")]:
+        del patient[key]
+    return bundle
+
+
 def test_a_knee_replacement_is_imported_with_its_date_and_declines_within_six_weeks():
-    bundle = _bundle("Laticia_Dibbert")
+    bundle = _alive(_bundle("Laticia_Dibbert"))
     soon = intake_from_bundle(bundle, on=date(2006, 2, 20)).intake
     assert [(p.code, p.date) for p in soon.procedures] == [("knee_replacement", date(2006, 1, 31))]
     findings = {f.rule: f.decision.value for f in screen(soon).findings}
@@ -130,7 +204,7 @@ def test_active_warfarin_is_an_anticoagulant_that_needs_clearance():
 
 
 def test_a_stopped_clopidogrel_request_is_not_imported_but_noted():
-    result = _import("Alejandro_Riojas")
+    result = intake_from_bundle(_alive(_bundle("Alejandro_Riojas")), on=ON)
     assert "antiplatelet" not in {m.code for m in result.intake.medications}
     assert any("Clopidogrel 75 MG Oral Tablet (antiplatelet) is stopped" in n for n in result.notes)
 
@@ -156,9 +230,29 @@ def test_unmapped_codes_are_listed_in_the_notes_and_current_ones_in_the_intake()
     assert "444814009" not in result.intake.notes
 
 
-def test_a_deceased_patient_is_noted():
-    result = _import("Stewart_Stanton")
-    assert any("died on 1969-08-26" in n for n in result.notes)
+@pytest.mark.parametrize("on", [ON, date(1960, 1, 1)])
+def test_a_deceased_patients_record_is_refused_with_the_reason_whatever_the_day(on):
+    with pytest.raises(InputError) as err:
+        intake_from_bundle(_bundle("Stewart_Stanton"), on=on)
+    assert str(err.value) == (
+        "Patient/ecaea95c-46de-4ac9-a58d-4847d1a3e574.deceasedDateTime: the record says the "
+        "patient died on 1969-08-26: a deceased person's record is not an intake; nothing imported"
+    )
+
+
+def test_deceased_boolean_true_is_refused_and_false_imports():
+    def dead(value: object) -> dict[str, Any]:
+        bundle = _bundle("Liz_Conn")
+        _first(bundle, "Patient")["deceasedBoolean"] = value
+        return bundle
+
+    with pytest.raises(
+        InputError, match=r"\.deceasedBoolean: the record says the patient has died: "
+    ):
+        intake_from_bundle(dead(True), on=ON)
+    assert intake_from_bundle(dead(False), on=ON).intake.client.id
+    with pytest.raises(InputError, match=r"\.deceasedBoolean: expected true or false, got \"yes\""):
+        intake_from_bundle(dead("yes"), on=ON)
 
 
 # --------------------------------------------------------------------------- bad input
@@ -185,7 +279,9 @@ def _latest_bp(bundle: dict[str, Any]) -> dict[str, Any]:
 
 
 def _swap_bp(bundle: dict[str, Any]) -> None:
-    for comp in _latest_bp(bundle)["component"]:
+    panel = _latest_bp(bundle)
+    panel["effectiveDateTime"] = f"{ON.isoformat()}T09:00:00+00:00"  # a reading of the day
+    for comp in panel["component"]:
         comp["valueQuantity"]["value"] = 90 if comp["code"]["coding"][0]["code"] == "8480-6" else 95
 
 

@@ -9,7 +9,14 @@ import pytest
 from ashiguard.adapters.rules_file import load_rules
 from ashiguard.domain.errors import InputError
 from ashiguard.domain.intake import parse_intake
-from ashiguard.domain.screening import Decision, default_rules, parse_rules, screen
+from ashiguard.domain.screening import (
+    DEFAULT_RULE_SET,
+    RULE_SETS,
+    Decision,
+    default_rules,
+    parse_rules,
+    screen,
+)
 
 HEAD = (
     'schema = "ashiguard.rules/1"\nversion = "clinic-7"\n[sources]\nclinic = "Clinic board 2026"\n'
@@ -28,9 +35,66 @@ def clinic(text: str):
 
 def test_the_default_rules_load_from_the_package_with_a_version():
     rules = default_rules()
-    assert rules.version == "ashiguard-default-v1"
-    assert len(rules.rules) == 36
+    assert rules.version == "ashiguard-default-v1.1"
+    assert len(rules.rules) == 40
     assert rules.rule("kidney-stones").strictest is Decision.DECLINE
+
+
+def test_version_1_of_the_default_rules_stays_loadable_by_name():
+    v1 = default_rules("default-v1")
+    assert v1.version == "ashiguard-default-v1"
+    assert len(v1.rules) == 36
+    assert RULE_SETS == ("default-v1", "default-v1.1")
+    assert DEFAULT_RULE_SET == "default-v1.1"
+    assert default_rules() is default_rules(DEFAULT_RULE_SET)
+
+
+def test_a_rule_set_that_is_not_shipped_is_refused_naming_the_choices():
+    with pytest.raises(
+        InputError,
+        match=r"^rule set: 'default-v2' is not shipped; choose one of default-v1, default-v1.1$",
+    ):
+        default_rules("default-v2")
+
+
+def test_version_1_still_flags_the_codes_policy_1_1_added_as_unknown():
+    for code in ("stroke", "atrial_fibrillation"):
+        v1 = screen(intake(conditions=[{"code": code}]), default_rules("default-v1"))
+        assert [f.rule for f in v1.findings] == ["unknown-code"]
+        assert v1.decision is Decision.CLEARANCE_REQUIRED
+    # in version 1.1 atrial fibrillation is a known code with no rule of its own
+    assert screen(intake(conditions=[{"code": "atrial_fibrillation"}])).findings == ()
+
+
+def test_a_rules_file_names_the_contract_codes_it_was_written_for():
+    body = (
+        '[[rule]]\nid = "x"\nsources = ["clinic"]\ndecision = "defer"\nreason = "r"\n'
+        'when = { symptom = { codes = ["fever"] } }\n'
+    )
+    own = parse_rules('contract_codes = "1"\n' + HEAD + body, "own.toml")
+    assert "stroke" not in own.known_codes["condition"]
+    assert "stroke" in parse_rules(HEAD + body, "own.toml").known_codes["condition"]
+    with pytest.raises(
+        InputError,
+        match=r"^rules file own.toml: contract_codes: expected one of '1', '1.1', got '2'$",
+    ):
+        parse_rules('contract_codes = "2"\n' + HEAD + body, "own.toml")
+
+
+def test_a_clinic_file_may_not_choose_its_contract_codes():
+    with pytest.raises(
+        InputError,
+        match=r"clinic.toml: contract_codes: a clinic file screens with the codes of the rule set",
+    ):
+        parse_rules(
+            'contract_codes = "1.1"\n' + HEAD, "clinic.toml", base=default_rules("default-v1")
+        )
+
+
+def test_a_clinic_file_extends_the_rule_set_it_is_given():
+    rules = parse_rules(HEAD, "clinic.toml", base=default_rules("default-v1"))
+    assert rules.version == "ashiguard-default-v1+clinic-7"
+    assert "stroke" not in rules.known_codes["condition"]
 
 
 def test_a_clinic_file_adds_a_rule_and_the_version_names_both_sets():
@@ -38,7 +102,7 @@ def test_a_clinic_file_adds_a_rule_and_the_version_names_both_sets():
         '[[rule]]\nid = "epilepsy"\nsources = ["clinic"]\ndecision = "clearance_required"\n'
         'reason = "Seizure risk prone."\nwhen = { condition = { codes = ["epilepsy"] } }\n'
     )
-    assert rules.version == "ashiguard-default-v1+clinic-7"
+    assert rules.version == "ashiguard-default-v1.1+clinic-7"
     s = screen(intake(conditions=[{"code": "epilepsy"}]), rules)
     assert [f.rule for f in s.findings] == ["epilepsy"]
     assert s.findings[0].sources == ("Clinic board 2026",)
@@ -201,7 +265,7 @@ def test_the_clinic_file_example_in_the_docs_parses_and_tightens_nothing_away():
     docs = Path(__file__).resolve().parents[2] / "docs" / "screening.md"
     (block,) = re.findall(r"```toml\n(.*?)```", docs.read_text(encoding="utf-8"), re.DOTALL)
     rules = parse_rules(block, "docs-example.toml", base=default_rules())
-    assert rules.version == "ashiguard-default-v1+clinic-north-2026-11"
+    assert rules.version == "ashiguard-default-v1.1+clinic-north-2026-11"
     assert rules.rule("epilepsy").cases[0].decision is Decision.CLEARANCE_REQUIRED
     assert rules.rule("recent-joint-replacement").cases == (
         default_rules().rule("recent-joint-replacement").cases

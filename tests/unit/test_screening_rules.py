@@ -1,4 +1,6 @@
-"""One test per rule of shared/policy/screening-v1.md, with both sides of every window and limit."""
+"""One test per rule of shared/policy/screening-v1.md (version 1), with both sides of every window
+and limit, on the default rule set (default-v1.1, which keeps every rule of version 1). The
+version 1.1 additions are tested in test_screening_rules_v1_1.py."""
 
 from __future__ import annotations
 
@@ -68,7 +70,7 @@ def test_an_intake_with_nothing_reported_is_cleared_without_findings():
     assert s.decision is Decision.CLEARED
     assert s.findings == ()
     assert s.restrictions.empty
-    assert s.rules_version == default_rules().version == "ashiguard-default-v1"
+    assert s.rules_version == default_rules().version == "ashiguard-default-v1.1"
 
 
 # ---------------------------------------------------------------- the seed's five
@@ -238,10 +240,18 @@ def test_controlled_hypertension_with_bp_139_over_89_is_cleared_with_a_finding(c
     assert rules_fired(s) == {"controlled-hypertension": [Decision.CLEARED]}
 
 
-def test_controlled_hypertension_without_a_measurement_is_cleared_with_a_finding():
+def test_controlled_hypertension_without_a_measurement_is_recorded_but_v1_1_defers_it():
     s = run(**cond("hypertension", controlled=True))
-    assert rules_fired(s) == {"controlled-hypertension": [Decision.CLEARED]}
+    assert rules_fired(s) == {
+        "controlled-hypertension": [Decision.CLEARED],
+        "bp-not-measured-today": [Decision.DEFER],
+    }
     assert s.findings[0].facts[-1] == "BP not measured"
+    v1 = screen(
+        parse_intake(intake(**cond("hypertension", controlled=True))), default_rules("default-v1")
+    )
+    assert rules_fired(v1) == {"controlled-hypertension": [Decision.CLEARED]}
+    assert v1.decision is Decision.CLEARED
 
 
 def test_controlled_hypertension_at_140_over_90_is_no_longer_the_cleared_finding():
@@ -501,7 +511,7 @@ def test_the_screening_json_follows_the_contract():
         "max_pressure_kpa": None,
     }
     assert {"rule", "decision", "reason", "sources"} <= set(doc["findings"][0])
-    assert doc["rules_version"] == "ashiguard-default-v1"
+    assert doc["rules_version"] == "ashiguard-default-v1.1"
 
 
 def test_every_zone_a_default_rule_avoids_is_a_contract_slug():
@@ -510,13 +520,18 @@ def test_every_zone_a_default_rule_avoids_is_a_contract_slug():
     assert zones <= set(ZONE_SLUGS)
 
 
-def test_the_default_rule_set_implements_every_rule_id_of_the_policy(shared_dir):
+def test_each_shipped_rule_set_implements_every_rule_id_of_its_policy_version(shared_dir):
     import re
 
     policy = (shared_dir / "policy" / "screening-v1.md").read_text(encoding="utf-8")
-    # the rules of version 1 (default-v1); the "Version 1.1 additions" section is a later
-    # rule set (open issue 13), not part of default-v1
-    v1 = policy.split("## Version 1.1 additions", 1)[0]
-    ids = set(re.findall(r"^\| ([a-z][a-z-]+) \|", v1, re.MULTILINE)) - {"rule"}
-    assert len(ids) == 35
-    assert ids <= {r.id for r in default_rules().rules}
+    v1, v1_1 = policy.split("## Version 1.1 additions", 1)
+
+    def ids(text: str) -> set[str]:
+        return set(re.findall(r"^\| ([a-z][a-z-]+) \|", text, re.MULTILINE)) - {"rule"}
+
+    assert len(ids(v1)) == 35
+    assert len(ids(v1_1)) == 4
+    v1_rules = {r.id for r in default_rules("default-v1").rules}
+    assert ids(v1) <= v1_rules
+    assert not ids(v1_1) & v1_rules
+    assert ids(v1) | ids(v1_1) <= {r.id for r in default_rules("default-v1.1").rules}

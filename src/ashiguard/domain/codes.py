@@ -17,7 +17,9 @@ from typing import Literal
 
 __all__ = [
     "CODES",
+    "CODE_LISTS",
     "CONDITION_CODES",
+    "CONDITION_CODES_V1_1",
     "MEDICATION_CODES",
     "PROCEDURE_CODES",
     "SNOMED_ALIASES",
@@ -28,6 +30,16 @@ __all__ = [
 ]
 
 CodeKind = Literal["condition", "procedure", "medication", "symptom"]
+
+CONDITION_CODES_V1_1: tuple[str, ...] = (
+    "myocardial_infarction",
+    "stroke",
+    "transient_ischemic_attack",
+    "coronary_heart_disease",
+    "angina",
+    "atrial_fibrillation",
+)
+"""The condition codes policy v1.1 added to contract section 2 (cardiovascular history)."""
 
 CONDITION_CODES: tuple[str, ...] = (
     "osteoporosis",
@@ -56,6 +68,7 @@ CONDITION_CODES: tuple[str, ...] = (
     "rheumatoid_arthritis",
     "ankylosing_spondylitis",
     "skin_infection",
+    *CONDITION_CODES_V1_1,
 )
 
 PROCEDURE_CODES: tuple[str, ...] = (
@@ -98,6 +111,14 @@ CODES: dict[CodeKind, frozenset[str]] = {
     "symptom": frozenset(SYMPTOM_CODES),
 }
 
+CODE_LISTS: dict[str, dict[CodeKind, frozenset[str]]] = {
+    "1": {**CODES, "condition": CODES["condition"] - frozenset(CONDITION_CODES_V1_1)},
+    "1.1": CODES,
+}
+"""The contract's code list by policy version: a rule set knows the codes of the version it was
+written for (``contract_codes`` in its file), so that a code added later still fires
+``unknown-code`` under an older rule set instead of passing unscreened."""
+
 # (kind, code) -> SNOMED CT concept id, or None where we are not sure of the concept.
 SNOMED_CT: dict[tuple[CodeKind, str], str | None] = {
     ("condition", "osteoporosis"): "64859006",  # Osteoporosis (disorder); in Synthea data
@@ -126,6 +147,12 @@ SNOMED_CT: dict[tuple[CodeKind, str], str | None] = {
     ("condition", "rheumatoid_arthritis"): "69896004",  # Rheumatoid arthritis; in Synthea data
     ("condition", "ankylosing_spondylitis"): "9631008",  # Ankylosing spondylitis
     ("condition", "skin_infection"): None,
+    ("condition", "myocardial_infarction"): "22298006",  # Myocardial infarction; in Synthea data
+    ("condition", "stroke"): "230690007",  # Cerebrovascular accident; in Synthea data
+    ("condition", "transient_ischemic_attack"): "266257000",  # Transient ischemic attack
+    ("condition", "coronary_heart_disease"): "53741008",  # Coronary arteriosclerosis
+    ("condition", "angina"): "233819005",  # Stable angina (the policy's "angina (stable)")
+    ("condition", "atrial_fibrillation"): "49436004",  # Atrial fibrillation; in Synthea data
     ("procedure", "spinal_fusion"): "55705006",  # Spinal fusion
     ("procedure", "spinal_surgery"): None,
     ("procedure", "hip_replacement"): "52734007",  # Total replacement of hip
@@ -159,6 +186,12 @@ SNOMED_ALIASES: dict[str, tuple[CodeKind, str]] = {
     "44054006": ("condition", "diabetes"),  # Diabetes mellitus type 2
     "88805009": ("condition", "heart_failure"),  # Chronic congestive heart failure
     "368581000119106": ("condition", "peripheral_neuropathy"),  # Neuropathy due to T2DM
+    # Diabetic kidney disease is chronic kidney disease; microalbuminuria due to diabetes is its
+    # earliest stage (kidney damage with a normal filtration rate, like CKD stage 1 above).
+    "127013003": ("condition", "chronic_kidney_disease"),  # Diabetic renal disease
+    "90781000119102": ("condition", "chronic_kidney_disease"),  # Microalbuminuria due to T2DM
+    "399211009": ("condition", "myocardial_infarction"),  # History of myocardial infarction
+    "363406005": ("condition", "cancer"),  # Malignant tumor of colon
     "72892002": ("condition", "pregnancy"),  # Normal pregnancy: maps to intake pregnancy
 }
 

@@ -48,11 +48,17 @@ def test_front_desk_adds_a_client_and_an_intake_and_sees_the_decision(as_role, d
     assert "Modify" in page.text
     assert "kidney-stones" in page.text
     assert "left kidney area" in page.text and "kidney_left" not in page.text
+    # the rule set it was screened with, in words (the version itself stays in the record)
+    assert "Rules used: ashiguard screening policy 1.1." in page.text
+    assert "ashiguard-default" not in page.text
+    client_page = c.get(f"/clients/{cid}")
+    assert "ashiguard screening policy 1.1" in client_page.text
+    assert "ashiguard-default" not in client_page.text
     with db.session() as s:
         sc = s.scalars(select(Screening)).one()
         assert sc.decision == "modify"
         assert sc.payload["schema"] == "ashiguard.screening/1"
-        assert sc.rules_version
+        assert sc.rules_version == "ashiguard-default-v1.1"
         it = s.get(Intake, sc.intake_id)
         assert it.payload["conditions"][0] == {
             "code": "kidney_stones",

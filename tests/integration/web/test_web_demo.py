@@ -21,6 +21,8 @@ def test_demo_clinic_covers_every_decision_rooms_and_recorded_sessions(tmp_path)
         assert len(s.scalars(select(User)).all()) == len(logins)
         decisions = set(s.scalars(select(Screening.decision)).all())
         assert decisions == {"cleared", "modify", "defer", "clearance_required", "decline"}
+        versions = set(s.scalars(select(Screening.rules_version)).all())
+        assert versions == {"ashiguard-default-v1.1"}  # the default rule set
         rooms = {r.name: r for r in s.scalars(select(Room)).all()}
         assert set(rooms) == {"Studio A", "Studio B"}
         due = {room.name for room, _, _ in repo.bars_due(s, repo.utcnow().date())}

@@ -15,8 +15,12 @@ Safety assumptions:
 - Codes that map to no contract code are listed in the notes, and the current ones (active or
   history conditions, active medications, procedures in the year before ``on``) also in the
   intake's ``notes`` text, so that the therapist reviews them; they are not screened.
-- Vitals come from the latest observation up to ``on``, however old; a note gives its date
-  (the intake's vitals are meant to be measured on the screening day).
+- Blood pressure and temperature count only when measured on ``on`` (contract section 2: the
+  intake's vitals are measured on its date). An older reading is left out, named in a note and
+  in the intake's notes, so that the screening asks for a measurement (policy v1.1,
+  ``bp-not-measured-today``). Height and weight come from the latest observation up to ``on``.
+- A record that says the patient has died (``deceasedBoolean`` true or ``deceasedDateTime``) is
+  not an intake: it is refused (policy v1.1).
 """
 
 from __future__ import annotations
@@ -97,6 +101,7 @@ class _State:
     notes: list[str] = field(default_factory=list)
     unmapped: dict[tuple[str, str, str], _Unmapped] = field(default_factory=dict)
     current: list[str] = field(default_factory=list)  # unmapped facts for the intake notes
+    old_vitals: list[str] = field(default_factory=list)  # readings older than the day
 
     def unmap(self, kind: str, coding: tuple[str, str, str], detail: str, current: bool) -> None:
         system, code, display = coding
@@ -273,13 +278,28 @@ def _patient(st: _State, p: _Res) -> None:
         st.sources["client.birth_date"] = p.where
     if isinstance(data.get("gender"), str):
         client["sex"] = data["gender"]
-    if "deceasedDateTime" in data:
-        died = fhir_day_range(data["deceasedDateTime"], f"{p.where}.deceasedDateTime")[0]
-        st.notes.append(f"{p.where}: the record says the patient died on {died.isoformat()}")
-    elif data.get("deceasedBoolean") is True:
-        st.notes.append(f"{p.where}: the record says the patient has died")
+    _refuse_deceased(p)
     st.intake["client"] = client
     st.sources["client"] = p.where
+
+
+def _refuse_deceased(p: _Res) -> None:
+    """Refuse the record of a patient who has died: it is not an intake (policy v1.1)."""
+    data = p.data
+    why = "a deceased person's record is not an intake; nothing imported"
+    if "deceasedDateTime" in data:
+        died = fhir_day_range(data["deceasedDateTime"], f"{p.where}.deceasedDateTime")[0]
+        raise InputError(
+            f"{p.where}.deceasedDateTime: the record says the patient died on "
+            f"{died.isoformat()}: {why}"
+        )
+    dead = data.get("deceasedBoolean")
+    if dead is True:
+        raise InputError(f"{p.where}.deceasedBoolean: the record says the patient has died: {why}")
+    if "deceasedBoolean" in data and not isinstance(dead, bool):
+        raise InputError(
+            f"{p.where}.deceasedBoolean: expected true or false, got {json.dumps(dead)}"
+        )
 
 
 def _condition_status(st: _State, r: _Res) -> str:
@@ -434,37 +454,40 @@ def _quantity(holder: dict[str, Any], loinc: str, where: str) -> float | None:
     return float(value) * conv[0] + conv[1]
 
 
-def _latest(observations: list[tuple[date, _Res]]) -> dict[str, tuple[date, _Res]]:
-    latest: dict[str, tuple[date, _Res]] = {}
-    for day, r in observations:
+_Span = tuple[date, date]  # first and last possible day of an observation
+
+
+def _latest(observations: list[tuple[_Span, _Res]]) -> dict[str, tuple[date | None, _Res]]:
+    """The latest observation of each vital up to the day, with its day (None if partial)."""
+    latest: dict[str, tuple[_Span, _Res]] = {}
+    for span, r in observations:
         for code in _loinc(r.data, r.where) & {_BP_PANEL, _HEIGHT, _WEIGHT, _TEMPERATURE}:
-            if code not in latest or day >= latest[code][0]:
-                latest[code] = (day, r)
-    return latest
+            if code not in latest or span[1] >= latest[code][0][1]:
+                latest[code] = (span, r)
+    return {k: (s[0] if s[0] == s[1] else None, r) for k, (s, r) in latest.items()}
 
 
-def _vitals(st: _State, observations: list[tuple[date, _Res]]) -> None:
+def _vitals(st: _State, observations: list[tuple[_Span, _Res]]) -> None:
     latest = _latest(observations)
     client, vitals = st.intake["client"], st.intake["vitals"]
-    for code, key, target in (
-        (_HEIGHT, "height_cm", client),
-        (_WEIGHT, "weight_kg", client),
-        (_TEMPERATURE, "temperature_c", vitals),
-    ):
+    for code, key in ((_HEIGHT, "height_cm"), (_WEIGHT, "weight_kg")):
         if code in latest:
             day, r = latest[code]
             value = _quantity(r.data, code, r.where)
             if value is not None:
-                target[key] = value
-                path = "client" if target is client else "vitals"
-                st.sources[f"{path}.{key}"] = r.where
-                if target is vitals:
-                    _dated_note(st, r, day, f"temperature {value:.1f} C")
+                client[key] = value
+                st.sources[f"client.{key}"] = r.where
+    if _TEMPERATURE in latest:
+        day, r = latest[_TEMPERATURE]
+        value = _quantity(r.data, _TEMPERATURE, r.where)
+        if value is not None and _of_the_day(st, day, r, f"temperature {value:.1f} C"):
+            vitals["temperature_c"] = value
+            st.sources["vitals.temperature_c"] = r.where
     if _BP_PANEL in latest:
         _blood_pressure(st, *latest[_BP_PANEL])
 
 
-def _blood_pressure(st: _State, day: date, r: _Res) -> None:
+def _blood_pressure(st: _State, day: date | None, r: _Res) -> None:
     found: dict[str, float] = {}
     for i, raw in enumerate(_list(r.data.get("component"), f"{r.where}.component")):
         comp = _obj(raw, f"{r.where}.component[{i}]")
@@ -472,21 +495,37 @@ def _blood_pressure(st: _State, day: date, r: _Res) -> None:
             value = _quantity(comp, code, f"{r.where}.component[{i}]")
             if value is not None:
                 found[code] = value
+    if not found:
+        return
+    text = "/".join(f"{found[c]:.0f}" if c in found else "?" for c in (_SYSTOLIC, _DIASTOLIC))
+    if not _of_the_day(st, day, r, f"blood pressure {text} mmHg"):
+        return
     vitals = st.intake["vitals"]
     for code, key in ((_SYSTOLIC, "systolic_mmhg"), (_DIASTOLIC, "diastolic_mmhg")):
         if code in found:
             vitals[key] = found[code]
             st.sources[f"vitals.{key}"] = r.where
     st.sources["vitals"] = r.where
-    if found:
-        text = "/".join(f"{found[c]:.0f}" if c in found else "?" for c in (_SYSTOLIC, _DIASTOLIC))
-        _dated_note(st, r, day, f"blood pressure {text} mmHg")
 
 
-def _dated_note(st: _State, r: _Res, day: date, what: str) -> None:
-    age = (st.on - day).days
-    when = "the screening day" if age == 0 else f"{day.isoformat()}, {age} days before"
-    st.notes.append(f"{r.where}: {what} measured on {when}: measure again before the session")
+def _of_the_day(st: _State, day: date | None, r: _Res, what: str) -> bool:
+    """Whether a reading was taken on the screening day; an older one is named and left out.
+
+    ``day`` is None for a reading with a partial date or none: it is not known to be of the day.
+    """
+    if day == st.on:
+        st.notes.append(f"{r.where}: {what} measured on the screening day")
+        return True
+    when = "on no given day"
+    if day is not None:
+        days = (st.on - day).days
+        when = f"on {day.isoformat()}, {days} day{'s' if days != 1 else ''} before"
+    st.notes.append(
+        f"{r.where}: {what} was measured {when} the screening day: not today's, "
+        "left out of the intake's vitals; measure it before the session"
+    )
+    st.old_vitals.append(f"{what} on {day.isoformat() if day else 'no given day'}")
+    return False
 
 
 # --------------------------------------------------------------------------- assembling
@@ -507,6 +546,12 @@ def _unmapped_notes(st: _State) -> list[str]:
 
 def _intake_notes(st: _State, source: str) -> str:
     head = f"Imported from {source} as of {st.on.isoformat()}."
+    if st.old_vitals:
+        head += (
+            " Not today's, so not in the vitals (measure before the session): last "
+            + "; ".join(st.old_vitals)
+            + "."
+        )
     if not st.current:
         return head
     items = list(dict.fromkeys(st.current))
@@ -592,7 +637,7 @@ def intake_from_bundle(
             continue
         span = _event_range(r.data, "effective", r.where)
         if span is not None and span[1] <= on:
-            observations.append((span[1], r))
+            observations.append((span, r))
     _vitals(st, observations)
     st.intake["notes"] = _intake_notes(st, f"FHIR record {patient.where}")
     notes = st.notes + _unmapped_notes(st)

@@ -20,7 +20,7 @@ from typing import Any
 
 from ashiguard.adapters.fhir._base import DECISION_SYSTEM, FHIR_BASE, validated
 from ashiguard.domain.errors import InputError
-from ashiguard.domain.screening import Decision, Finding, Screening
+from ashiguard.domain.screening import Decision, Finding, Screening, rules_version_label
 
 __all__ = ["check_reference", "screening_to_fhir"]
 
@@ -97,7 +97,7 @@ def _risk_assessment(s: Screening, patient_ref: str, extra: Sequence[str]) -> di
         "status": "final",
         "method": {
             "coding": [{"system": _RULES_SYSTEM, "code": s.rules_version}],
-            "text": f"ashiguard rules {s.rules_version}",
+            "text": f"ashiguard rules {s.rules_version} ({rules_version_label(s.rules_version)})",
         },
         "code": {
             "coding": [{"system": _ASSESSMENT_SYSTEM, "code": "barefoot-massage-screening"}],

@@ -1,9 +1,10 @@
 """Contraindication screening: rules as data, findings, decisions and restrictions.
 
-A rule set is a TOML text (``ashiguard.rules/1``, the default ships as
-``domain/rules/default-v1.toml``). Each rule has an id, sources and one or more cases; each
-case has a structured predicate (``when``), a decision, restrictions and the reason a therapist
-reads. Predicates are compiled once per rule set into plain Python closures (no ``eval``), so
+A rule set is a TOML text (``ashiguard.rules/1``; the package ships
+``domain/rules/default-v1.1.toml``, the default, and ``default-v1.toml``, kept loadable by
+name). Each rule has an id, sources and one or more cases; each case has a structured
+predicate (``when``), a decision, restrictions and the reason a therapist reads. Predicates
+are compiled once per rule set into plain Python closures (no ``eval``), so
 screening an intake is a pass over the rules.
 
 :func:`screen` returns a :class:`Screening` (contract section 3): every case that fired becomes
@@ -40,7 +41,14 @@ from __future__ import annotations
 
 from ashiguard.domain.screening.engine import screen
 from ashiguard.domain.screening.model import Case, Rule, RuleSet
-from ashiguard.domain.screening.parsing import RULES_SCHEMA, default_rules, parse_rules
+from ashiguard.domain.screening.parsing import (
+    DEFAULT_RULE_SET,
+    RULE_SETS,
+    RULES_SCHEMA,
+    default_rules,
+    parse_rules,
+    rules_version_label,
+)
 from ashiguard.domain.screening.results import (
     DECISIONS,
     SCREENING_SCHEMA,
@@ -53,7 +61,9 @@ from ashiguard.domain.screening.results import (
 
 __all__ = [
     "DECISIONS",
+    "DEFAULT_RULE_SET",
     "RULES_SCHEMA",
+    "RULE_SETS",
     "SCREENING_SCHEMA",
     "Case",
     "Decision",
@@ -65,5 +75,6 @@ __all__ = [
     "default_rules",
     "parse_rules",
     "parse_screening",
+    "rules_version_label",
     "screen",
 ]

@@ -16,7 +16,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ashiguard.domain.codes import CODES
+from ashiguard.domain.codes import CODE_LISTS, CODES
 from ashiguard.domain.errors import InputError
 from ashiguard.domain.screening.model import Case, Rule, RuleSet
 from ashiguard.domain.screening.predicates import Compiler
@@ -24,9 +24,22 @@ from ashiguard.domain.screening.results import DECISIONS, Decision, Restrictions
 from ashiguard.domain.screening.validation import RuleError, expect_keys, read_number
 from ashiguard.domain.zone_names import expand_zone_pattern
 
-__all__ = ["RULES_SCHEMA", "default_rules", "parse_rules"]
+__all__ = [
+    "DEFAULT_RULE_SET",
+    "RULES_SCHEMA",
+    "RULE_SETS",
+    "default_rules",
+    "parse_rules",
+    "rules_version_label",
+]
 
 RULES_SCHEMA = "ashiguard.rules/1"
+
+RULE_SETS: tuple[str, ...] = ("default-v1", "default-v1.1")
+"""The rule sets shipped in the package (``domain/rules/NAME.toml``), oldest first."""
+
+DEFAULT_RULE_SET = "default-v1.1"
+"""The shipped rule set a screening uses unless another is chosen."""
 
 _RULE_KEYS = (
     "id",
@@ -49,7 +62,7 @@ _CASE_KEYS = (
     "max_pressure_kpa",
     "sided",
 )
-_TOP_KEYS = ("schema", "version", "title", "sources", "rule")
+_TOP_KEYS = ("schema", "version", "title", "contract_codes", "sources", "rule")
 _RULE_ID = re.compile(r"[a-z][a-z0-9-]*")
 
 
@@ -84,6 +97,12 @@ def parse_rules(text: str, name: str = "rules", base: RuleSet | None = None) -> 
 
 def _build(doc: dict[str, Any], base: RuleSet | None) -> RuleSet:
     _expect_top(doc)
+    if base is not None and "contract_codes" in doc:
+        raise RuleError(
+            "contract_codes",
+            "a clinic file screens with the codes of the rule set it extends "
+            f"({base.version}); more known codes would stop flagging unknown ones",
+        )
     sources = dict(base.sources) if base else {}
     for key, citation in doc.get("sources", {}).items():
         if not isinstance(citation, str) or not citation:
@@ -111,7 +130,8 @@ def _build(doc: dict[str, Any], base: RuleSet | None) -> RuleSet:
             rules[rid] = _rule(raw, rid, rules.get(rid), sources, compiler)
         except RuleError as exc:
             raise RuleError(f"rule '{rid}'", str(exc)) from None
-    known = {k: frozenset(CODES[k] | compiler.named[k]) for k in CODES}
+    vocabulary = base.known_codes if base else CODE_LISTS[doc.get("contract_codes", "1.1")]
+    known = {k: frozenset(vocabulary[k] | compiler.named[k]) for k in CODES}
     version = doc["version"] if base is None else f"{base.version}+{doc['version']}"
     title = str(doc.get("title", base.title if base else ""))
     return RuleSet(version, title, tuple(rules.values()), sources, known)
@@ -123,6 +143,11 @@ def _expect_top(doc: dict[str, Any]) -> None:
         raise RuleError("schema", f"expected {RULES_SCHEMA!r}, got {doc.get('schema')!r}")
     if not isinstance(doc.get("version"), str) or not doc["version"].strip():
         raise RuleError("version", "expected a non-empty version string")
+    codes = doc.get("contract_codes")
+    if codes is not None and codes not in CODE_LISTS:
+        raise RuleError(
+            "contract_codes", f"expected one of {', '.join(map(repr, CODE_LISTS))}, got {codes!r}"
+        )
     if not isinstance(doc.get("sources", {}), dict):
         raise RuleError("sources", "expected a table of key = citation")
 
@@ -245,8 +270,45 @@ def _restrictions(raw: Mapping[str, Any], dot: str) -> Restrictions:
     return Restrictions(frozenset(zones), load, kpa)
 
 
+def default_rules(name: str = DEFAULT_RULE_SET) -> RuleSet:
+    """A rule set shipped in the package (``domain/rules/NAME.toml``), by default the newest.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`RULE_SETS`: ``default-v1.1`` (policy v1.1, the default) or
+        ``default-v1`` (policy v1, kept so that earlier screenings can be reproduced).
+
+    Raises
+    ------
+    InputError
+        ``rule set: 'x' is not shipped; choose one of default-v1, default-v1.1``.
+    """
+    if name not in RULE_SETS:
+        raise InputError(f"rule set: {name!r} is not shipped; choose one of {', '.join(RULE_SETS)}")
+    return _shipped(name)
+
+
 @cache
-def default_rules() -> RuleSet:
-    """The rule set shipped in the package (``domain/rules/default-v1.toml``)."""
-    text = resources.files("ashiguard.domain").joinpath("rules/default-v1.toml").read_text("utf-8")
-    return parse_rules(text, "default-v1.toml")
+def _shipped(name: str) -> RuleSet:
+    file = f"{name}.toml"
+    text = resources.files("ashiguard.domain").joinpath(f"rules/{file}").read_text("utf-8")
+    return parse_rules(text, file)
+
+
+_SHIPPED_VERSION = re.compile(r"ashiguard-default-v(\d+(?:\.\d+)*)")
+
+
+def rules_version_label(version: str) -> str:
+    """A screening's ``rules_version`` in the clinic's words, for pages and reports.
+
+    ``ashiguard-default-v1.1`` reads "ashiguard screening policy 1.1";
+    ``ashiguard-default-v1.1+north-2026-11`` adds "with the clinic's rules north-2026-11".
+    Any other version (a rule set a clinic wrote from scratch) is shown as it is.
+    """
+    shipped, plus, clinic = version.partition("+")
+    m = _SHIPPED_VERSION.fullmatch(shipped)
+    if m is None:
+        return version
+    label = f"ashiguard screening policy {m.group(1)}"
+    return f"{label} with the clinic's rules {clinic}" if plus else label

@@ -22,16 +22,20 @@ if TYPE_CHECKING:
 __all__ = ["active_rules", "format_screening_text", "register"]
 
 
-def active_rules(rules_file: str | None) -> RuleSet:
-    """The default rule set, or the default extended by a clinic file."""
-    from ashiguard.domain.screening import default_rules
-
-    if rules_file is None:
-        return default_rules()
-    from ashiguard.adapters.rules_file import load_rules
+def active_rules(rules_file: str | None, rule_set: str | None = None) -> RuleSet:
+    """A shipped rule set (the default when ``rule_set`` is None), extended by a clinic file."""
+    from ashiguard.domain.screening import DEFAULT_RULE_SET, default_rules
 
     with refusing_bad_input():
-        return load_rules(rules_file)
+        base = default_rules(rule_set or DEFAULT_RULE_SET)
+        if rules_file is None:
+            return base
+        from ashiguard.adapters.rules_file import load_rules
+
+        return load_rules(rules_file, base=base)
+
+
+_RULE_SET_HELP = "Shipped rule set: default-v1.1 (the default, policy v1.1) or default-v1."
 
 
 def format_screening_text(s: Screening) -> str:
@@ -102,6 +106,7 @@ def _screen(
     ),
     fmt: str = typer.Option("json", "--format", help="json (ashiguard.screening/1) or text."),
     rules: str | None = typer.Option(None, "--rules", help="Clinic rules file (TOML)."),
+    rule_set: str | None = typer.Option(None, "--rule-set", help=_RULE_SET_HELP),
     batch: bool = typer.Option(
         False, "--batch", help="INTAKE is JSON Lines: one intake per line, one result per line."
     ),
@@ -109,7 +114,7 @@ def _screen(
     """Screen intakes for contraindications."""
     if fmt not in ("json", "text"):
         fail(f"--format: expected json or text, got {fmt!r}")
-    ruleset = active_rules(rules)
+    ruleset = active_rules(rules, rule_set)
     if batch:
         _batch(intake, fmt, ruleset)
     else:
@@ -118,9 +123,10 @@ def _screen(
 
 def _rules(
     rules: str | None = typer.Option(None, "--rules", help="Clinic rules file (TOML)."),
+    rule_set: str | None = typer.Option(None, "--rule-set", help=_RULE_SET_HELP),
 ) -> None:
     """List the active screening rules."""
-    ruleset = active_rules(rules)
+    ruleset = active_rules(rules, rule_set)
     typer.echo(f"Rule set {ruleset.version}: {ruleset.title} ({len(ruleset.rules)} rules)")
     for rule in ruleset.rules:
         typer.echo("")
