@@ -137,7 +137,7 @@ def mutate(data: bytes, plan: list[tuple[str, float, int]]) -> bytes:
 
 def _one_line(exc: InputError) -> str:
     msg = str(exc)
-    assert msg and "\n" not in msg and "\r" not in msg, repr(msg)
+    assert msg and len(msg.splitlines()) == 1, repr(msg)
     assert "Traceback" not in msg
     return msg
 
