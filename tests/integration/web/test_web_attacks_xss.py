@@ -285,3 +285,25 @@ def test_the_session_report_shows_the_payloads_as_text_in_html_and_pdf(clinic, t
     flat = re.sub(r"\s+", "", pdf_text)
     assert re.sub(r"\s+", "", "<script>alert('marker')</script>") in flat, pdf_text[:2000]
     assert re.sub(r"\s+", "", MATH_TEXT) in flat, pdf_text[:2000]
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.example", "/\\evil.example", "/\t/evil.example", "javascript:alert(1)", "/\\/x"],
+)
+def test_login_next_pointing_off_site_through_a_backslash_or_tab_goes_home(client, target):
+    from webhelpers import PASSWORDS
+
+    page = client.get("/login", params={"next": target})
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    r = client.post(
+        "/login",
+        data={
+            "username": "owner",
+            "password": PASSWORDS["owner"],
+            "csrf_token": token,
+            "next": target,
+        },
+    )
+    assert r.status_code == 303
+    assert r.headers["location"] == "/"

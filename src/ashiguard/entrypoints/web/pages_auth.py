@@ -44,7 +44,16 @@ def healthz(request: Request) -> JSONResponse:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
+    """A path on this site to go to after login, else ``/``. Browsers read a backslash as a
+    slash and drop tabs and line breaks, so ``/`` + backslash + ``host`` (or a tab between two
+    slashes) would leave the site like ``//host``: those are refused too."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and all(ord(c) >= 0x20 and c != "\x7f" for c in target)
+    ):
         return target
     return "/"
 
