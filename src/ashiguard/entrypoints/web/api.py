@@ -45,6 +45,7 @@ from ashiguard.entrypoints.web.security import (
     hash_password,
     issue_api_token,
 )
+from ashiguard.entrypoints.web.text_guard import proper_query
 from ashiguard.services import clinic, clinic_admin, research, treatments
 
 __all__ = [
@@ -87,7 +88,7 @@ __all__ = [
     "router",
 ]
 
-router = APIRouter(prefix="/api/v1", tags=["api"])
+router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(proper_query)])
 
 ANY = api_user()
 CLIENTS = api_user(*clinic.CLIENT_ROLES)

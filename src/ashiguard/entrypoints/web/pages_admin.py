@@ -25,11 +25,12 @@ from ashiguard.entrypoints.web.security import (
     hash_password,
     html_user,
 )
+from ashiguard.entrypoints.web.text_guard import proper_query
 from ashiguard.services import clinic_admin
 
 __all__ = ["AUDIT_PER_PAGE", "router"]
 
-router = APIRouter(prefix="/admin")
+router = APIRouter(prefix="/admin", dependencies=[Depends(proper_query)])
 OWNER = html_user("owner")
 
 
@@ -251,7 +252,7 @@ def audit_log(
     }
     stmt = repo.audit_query(q)
     total = int(s.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-    page = max(1, page)
+    page = min(max(1, page), max(1, -(-total // AUDIT_PER_PAGE)))  # past the end: the last
     rows = s.scalars(
         stmt.order_by(AuditEntry.id.desc())
         .offset((page - 1) * AUDIT_PER_PAGE)

@@ -25,10 +25,11 @@ from ashiguard.entrypoints.web.security import (
     html_user,
     start_session,
 )
+from ashiguard.entrypoints.web.text_guard import proper_query
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(proper_query)])
 LOGIN_CSRF_COOKIE = "ashiguard_login_csrf"
 
 
@@ -92,7 +93,7 @@ def login_form(request: Request) -> Response:
 @router.post("/login", include_in_schema=False)
 async def login(request: Request) -> Response:
     form = await request.form()
-    username = str(form.get("username", ""))
+    username = str(form.get("username", "")).replace("\x00", "")  # no user has one
     password = str(form.get("password", ""))
     sent = str(form.get("csrf_token", ""))
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")

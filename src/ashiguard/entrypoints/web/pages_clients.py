@@ -31,13 +31,14 @@ from ashiguard.entrypoints.web.security import (
     db_session,
     html_user,
 )
+from ashiguard.entrypoints.web.text_guard import proper_query
 from ashiguard.services import clinic
 from ashiguard.services.comfort import client_comfort
 from ashiguard.services.uow import fetch
 
 __all__ = ["PER_PAGE", "router"]
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(proper_query)])
 PER_PAGE = 25
 CLIENT_ROLES = clinic.CLIENT_ROLES
 

@@ -32,12 +32,13 @@ from ashiguard.entrypoints.web.security import (
     html_user,
     principal_from_request,
 )
+from ashiguard.entrypoints.web.text_guard import proper_query
 from ashiguard.services import clinic, research, treatments
 from ashiguard.services.uow import fetch
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(proper_query)])
 CLINICAL = html_user(*treatments.CLINICAL_ROLES)
 RESEARCH = html_user(*research.RESEARCH_ROLES)
 

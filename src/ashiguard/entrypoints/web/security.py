@@ -28,6 +28,7 @@ from starlette.datastructures import FormData
 
 from ashiguard.adapters.db.models import ApiToken, User, WebSession
 from ashiguard.adapters.db.repo import utcnow
+from ashiguard.entrypoints.web.text_guard import refuse_nul
 from ashiguard.services.clinic_admin import add_user
 from ashiguard.services.uow import Actor
 
@@ -261,4 +262,5 @@ async def checked_form(request: Request, p: Principal) -> FormData:
     """The posted form, after :func:`check_csrf` on its ``csrf_token`` field."""
     form = await request.form()
     check_csrf(p, str(form.get("csrf_token", "")))
+    refuse_nul(form.multi_items())
     return form
