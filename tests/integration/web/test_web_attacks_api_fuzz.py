@@ -38,6 +38,7 @@ from ashiguard.services import clinic, treatments
 from ashiguard.settings import Settings
 
 MAX_EXAMPLES = 50
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -94,13 +95,18 @@ def _seed(db: Any) -> None:
         )  # nothing runs it: the app ends it when it starts
 
 
-@pytest.fixture(scope="module")
-def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    """A real server and an owner's bearer token header."""
+@pytest.fixture(scope="module", params=BACKENDS)
+def api_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """A real server (SQLite, or a fresh PostgreSQL database) and an owner's bearer token."""
     import httpx
 
     data: Path = tmp_path_factory.mktemp("fuzz-data")
-    settings_ = Settings(data_dir=data)
+    db_url = ""
+    if request.param == "postgres":
+        db_url = request.getfixturevalue("pg_server").new_database()
+    settings_ = Settings(data_dir=data, database_url=db_url)
     db = open_database(settings_)
     _seed(db)
     app = make_app(settings_, db)
@@ -113,6 +119,8 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         yield url, {"Authorization": f"Bearer {r.json()['token']}"}
     app.state.live.stop_all()
     db.dispose()
+    if db_url:
+        request.getfixturevalue("pg_server").drop_database(db_url)
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +206,20 @@ def test_a_body_of_bytes_that_are_not_utf8_was_an_undocumented_400_and_is_now_ba
     assert r.status_code == 422, r.text
     assert r.json() == {"detail": "body: not JSON text (UTF-8)"}
     assert client.get("/api/v1/clients", headers=h).json()["total"] == 0
+
+
+def test_an_id_past_postgresqls_integer_was_a_server_error_and_is_now_refused(client, as_role):
+    h = _bearer(client)
+    for path in ("clients", "intakes", "screenings", "sessions"):
+        r = client.get(f"/api/v1/{path}/40678020109", headers=h)
+        assert r.status_code == 422, (path, r.status_code, r.text)
+        assert r.json()["detail"].endswith("less than or equal to 2147483647"), r.json()
+    r = client.post(
+        "/api/v1/rooms/2147483648/bars", json={"label": "x", "rated_load_n": 1}, headers=h
+    )
+    assert r.status_code == 422
+    assert client.get("/api/v1/clients/2147483647", headers=h).status_code == 404
+    assert as_role("owner").get("/clients/40678020109").status_code == 400
 
 
 def test_an_unknown_page_answers_the_clinic_error_page_and_an_unknown_api_path_json(as_role):

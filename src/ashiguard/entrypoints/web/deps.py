@@ -13,13 +13,15 @@ from ashiguard.entrypoints.web.security import db_session
 
 __all__ = ["MAX_RECORD_ID", "RecordId", "unit_of_work"]
 
-MAX_RECORD_ID = 2**63 - 1
-"""The largest id a record can have (SQLite's INTEGER and PostgreSQL's bigint)."""
+MAX_RECORD_ID = 2**31 - 1
+"""The largest id a record can have: the id columns are ``Integer``, PostgreSQL's 32-bit
+``integer`` (SQLite's are 64-bit; until 2026-12 this was 2**63 - 1, and an id between the two,
+e.g. ``/api/v1/clients/40678020109``, was a 500 on PostgreSQL: "integer out of range")."""
 
 RecordId = Annotated[int, Interval(ge=1, le=MAX_RECORD_ID)]
 """The id of a stored record in a path, a query or a body: refused with a message naming the
 field (422 in the API, 400 on pages) before it reaches the database, which would raise an
-overflow for ids past 64 bits."""
+overflow for ids past its id columns' range."""
 
 
 async def unit_of_work(s: Session = Depends(db_session)) -> SqlUnitOfWork:
