@@ -10,13 +10,10 @@ from sqlalchemy.orm import Session
 
 from ashiguard.adapters.db.uow import SqlUnitOfWork
 from ashiguard.entrypoints.web.security import db_session
+from ashiguard.services.uow import MAX_RECORD_ID  # until 2026-12 2**63 - 1: a 500 on PostgreSQL
 
 __all__ = ["MAX_RECORD_ID", "RecordId", "unit_of_work"]
 
-MAX_RECORD_ID = 2**31 - 1
-"""The largest id a record can have: the id columns are ``Integer``, PostgreSQL's 32-bit
-``integer`` (SQLite's are 64-bit; until 2026-12 this was 2**63 - 1, and an id between the two,
-e.g. ``/api/v1/clients/40678020109``, was a 500 on PostgreSQL: "integer out of range")."""
 
 RecordId = Annotated[int, Interval(ge=1, le=MAX_RECORD_ID)]
 """The id of a stored record in a path, a query or a body: refused with a message naming the

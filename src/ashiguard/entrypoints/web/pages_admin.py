@@ -27,6 +27,7 @@ from ashiguard.entrypoints.web.security import (
 )
 from ashiguard.entrypoints.web.text_guard import proper_query
 from ashiguard.services import clinic_admin
+from ashiguard.services.uow import parse_record_id
 
 __all__ = ["AUDIT_PER_PAGE", "router"]
 
@@ -140,7 +141,7 @@ async def practitioner_save(
     request: Request, p: Principal = Depends(OWNER), uow: SqlUnitOfWork = Depends(unit_of_work)
 ) -> Response:
     data = await _form(request, p)
-    pid = int(data["id"]) if data.get("id", "").isdigit() else None
+    pid = parse_record_id(data["id"], "id") if data.get("id", "").strip() else None
     try:
         with uow:
             clinic_admin.save_practitioner(uow, data, p.user, client_ip(request), pid)

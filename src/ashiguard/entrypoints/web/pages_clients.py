@@ -127,13 +127,20 @@ def client_page(
     )
 
 
+def _row(key: str) -> int:
+    """The row number of a form field ``conditions.2.code`` (-1 when it has none)."""
+    parts = key.split(".")
+    row = parts[1] if len(parts) > 2 else ""
+    return int(row) if row.isascii() and row.isdigit() and len(row) <= 2 else -1
+
+
 def _intake_page(
     request: Request, client: Client, values: dict[str, object], error: str = "", status: int = 200
 ) -> Response:
     n = {
         kind: max(
             base,
-            1 + max((int(k.split(".")[1]) for k in values if k.startswith(kind + ".")), default=-1),
+            1 + max((_row(k) for k in values if k.startswith(kind + ".")), default=-1),
         )
         for kind, base in (
             ("conditions", forms.CONDITION_ROWS),
