@@ -330,3 +330,22 @@ def test_a_failed_import_leaves_an_earlier_recording_at_the_output_path_untouche
     assert "out.h5" in str(err.value) and ".importing" not in str(err.value)
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.asf", "out.h5"]
+
+
+@pytest.mark.parametrize("name", VENDOR_FILES)
+def test_the_cli_refuses_each_formats_truncated_export_in_one_line(
+    shared_data, tmp_path, run_cli, name
+):
+    data = _original(shared_data, name)
+    cut = len(data) // 2
+    if name.endswith("xsensor_data.csv"):  # not in the GROUP statistics (never imported)
+        cut = data.find(b"SENSELS", data.rfind(b"\nSENSOR,", 0, cut)) + 60
+    src = tmp_path / Path(name).name
+    src.write_bytes(data[:cut])
+    out = tmp_path / "out.h5"
+    r = run_cli("import", str(src), "-o", str(out))
+    assert r.returncode == 2, (name, r.returncode, r.stderr[-500:])
+    assert r.stdout == ""
+    assert len(r.stderr.splitlines()) == 1, r.stderr
+    assert r.stderr.startswith(f"ashiguard: error: {src.name}"), r.stderr
+    assert sorted(tmp_path.iterdir()) == [src], "the failed import left files behind"
