@@ -352,7 +352,7 @@ class RecordingWriter:
         steps = np.diff(np.concatenate(([last], t)))
         if (steps <= 0).any():
             i = int(np.argmax(steps <= 0))
-            raise InputError(f"{what}: time not increasing at frame {base + i} ({t[i]!r} s)")
+            raise InputError(f"{what}: time not increasing at frame {base + i} ({float(t[i])} s)")
 
     def _write_buffer(self) -> None:
         if not self._buffered:

@@ -206,8 +206,15 @@ def _loc(loc: tuple[int | str, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + part
+            out += ("." if out else "") + _key(part)
     return out
+
+
+def _key(name: str) -> str:
+    """A field name as typed, or quoted (JSON) when it is empty, long or not printable text."""
+    if name and len(name) <= 60 and name.isprintable() and not any(c in name for c in ' ."'):
+        return name
+    return json.dumps(name[:60])
 
 
 def format_validation_error(exc: ValidationError, where: str = "") -> str:
@@ -229,11 +236,13 @@ def format_validation_error(exc: ValidationError, where: str = "") -> str:
             msg = f"{msg} (got {_short(err['input'])})"
     more = exc.error_count() - 1
     tail = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
-    return f"{field}: {msg}{tail}"
+    return " ".join(f"{field}: {msg}{tail}".splitlines())  # one line, whatever was typed
 
 
 def _short(value: object) -> str:
     text = json.dumps(value, default=str, ensure_ascii=False)
+    if not text.isprintable():
+        text = json.dumps(value, default=str)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -251,6 +260,14 @@ def decode_document(data: object, what: str, schema: str) -> dict[str, Any]:
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"{what}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            ) from None
+        except UnicodeDecodeError:
+            raise InputError(f"{what}: not valid JSON: the bytes are not UTF-8 text") from None
+        except ValueError:  # Python's limit on the digits of an integer (4300)
+            raise InputError(f"{what}: not valid JSON: a number with thousands of digits") from None
+        except RecursionError:
+            raise InputError(
+                f"{what}: not valid JSON: arrays or objects nested too deeply"
             ) from None
     if not isinstance(data, dict):
         raise InputError(f"{what}: expected a JSON object, got {type(data).__name__}")

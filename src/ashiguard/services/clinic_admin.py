@@ -20,7 +20,7 @@ from ashiguard.adapters.db.models import ROLES, Bar, BarInspection, Practitioner
 from ashiguard.domain.errors import InputError
 from ashiguard.services import login_guard
 from ashiguard.services.password_policy import MIN_LENGTH, check_password
-from ashiguard.services.uow import Actor, UnitOfWork, fetch, require_role
+from ashiguard.services.uow import Actor, UnitOfWork, fetch, parse_record_id, require_role
 
 __all__ = [
     "MIN_PASSWORD",
@@ -201,7 +201,7 @@ def parse_practitioner(data: dict[str, Any]) -> dict[str, Any]:
     ):
         raise InputError("certified_until: before certified_on")
     uid = str(data.get("user_id") or "").strip()
-    out["user_id"] = int(uid) if uid.isdigit() else None
+    out["user_id"] = parse_record_id(uid, "user_id") if uid else None
     return out
 
 

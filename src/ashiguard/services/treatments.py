@@ -36,7 +36,14 @@ from ashiguard.domain.errors import Conflict, Forbidden, InputError, NotFound, R
 from ashiguard.domain.live_messages import SessionOutcome
 from ashiguard.services.clinic import readiness
 from ashiguard.services.consent import consent_missing
-from ashiguard.services.uow import Actor, UnitOfWork, fetch, require_role
+from ashiguard.services.uow import (
+    MAX_RECORD_ID,
+    Actor,
+    UnitOfWork,
+    fetch,
+    parse_record_id,
+    require_role,
+)
 
 __all__ = [
     "CLINICAL_ROLES",
@@ -83,10 +90,10 @@ class SessionContext:
 
 def _pick(uow: UnitOfWork, model: Any, ident: Any, field: str) -> Any:
     if isinstance(ident, str):
-        if not ident.isdigit():
+        if not ident.strip():
             raise InputError(f"{field}: choose one")
-        ident = int(ident)
-    if not isinstance(ident, int):
+        ident = parse_record_id(ident, field)
+    if not isinstance(ident, int) or not 1 <= ident <= MAX_RECORD_ID:
         raise InputError(f"{field}: choose one")
     row = uow.session.get(model, ident)
     if row is None:

@@ -22,9 +22,14 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from ashiguard.domain.errors import Forbidden, NotFound
+from ashiguard.domain.errors import Forbidden, InputError, NotFound
 
-__all__ = ["Actor", "UnitOfWork", "fetch", "require_role"]
+__all__ = ["MAX_RECORD_ID", "Actor", "UnitOfWork", "fetch", "parse_record_id", "require_role"]
+
+MAX_RECORD_ID = 2**31 - 1
+"""The largest id a record can have: the id columns are ``Integer``, PostgreSQL's 32-bit
+``integer`` (SQLite's are 64-bit). A larger id never names a record, and the database would
+answer it with an overflow error rather than "not found"."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,21 @@ def require_role(actor: Actor | None, roles: tuple[str, ...], action: str) -> No
     cases' own guard."""
     if actor is not None and actor.role not in roles:
         raise Forbidden(f"role {actor.role!r} may not {action}")
+
+
+def parse_record_id(text: object, field: str) -> int:
+    """A record id typed in a form: ASCII digits, 1 to :data:`MAX_RECORD_ID`.
+
+    Raises
+    ------
+    InputError
+        ``field: no such record '²'`` for anything else (other digits, signs, spaces,
+        numbers too large for the database).
+    """
+    s = str(text)
+    if s.isascii() and s.isdigit() and len(s) <= 10 and 1 <= int(s) <= MAX_RECORD_ID:
+        return int(s)
+    raise InputError(f"{field}: no such record {s[:30]!r}")
 
 
 def fetch(uow: UnitOfWork, model: Any, ident: int) -> Any:

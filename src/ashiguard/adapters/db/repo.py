@@ -34,6 +34,7 @@ __all__ = [
     "certifications_expiring",
     "clients_awaiting_clearance",
     "latest_screening",
+    "like_literal",
     "next_client_ref",
     "search_clients",
     "sessions_on",
@@ -104,14 +105,17 @@ def audit_query(q: dict[str, str]) -> Any:
     if "since" in days:
         d = days["since"]
         stmt = stmt.where(AuditEntry.at >= datetime(d.year, d.month, d.day))
-    if "until" in days:
+    if "until" in days and days["until"] != date.max:  # the end of the calendar: no bound
         d = days["until"]
         stmt = stmt.where(AuditEntry.at < datetime(d.year, d.month, d.day) + timedelta(days=1))
     return stmt
 
 
 _LIKE = bindparam("like")
-_MATCH = or_(func.lower(Client.name).like(_LIKE), func.lower(Client.ref).like(_LIKE))
+_MATCH = or_(
+    func.lower(Client.name).like(_LIKE, escape="\\"),
+    func.lower(Client.ref).like(_LIKE, escape="\\"),
+)
 # count(*), not count(id): SQLite answers it from the b-tree's page counts (about 0.01 ms for
 # 5,000 clients against 0.4 ms for count(id), which reads every entry)
 _COUNT_ALL = select(func.count()).select_from(Client)
@@ -133,15 +137,23 @@ def search_clients(s: Session, q: str, page: int, per_page: int) -> tuple[list[A
     the session's connection (no per-call statement building, no ORM layer).
     """
     conn = s.connection()
-    params: dict[str, Any] = {"limit": per_page, "offset": (page - 1) * per_page}
+    offset = (page - 1) * per_page
+    params: dict[str, Any] = {"limit": per_page, "offset": offset}
     if q:
-        params["like"] = f"%{q.lower()}%"
+        params["like"] = f"%{like_literal(q.lower())}%"
         total = int(conn.execute(_COUNT_MATCH, params).scalar() or 0)
-        rows = conn.execute(_PAGE_MATCH, params).all()
     else:
         total = int(conn.execute(_COUNT_ALL).scalar() or 0)
-        rows = conn.execute(_PAGE_ALL, params).all()
+    if offset >= total:  # past the last page (also an offset too large for the database)
+        return [], total
+    rows = conn.execute(_PAGE_MATCH if q else _PAGE_ALL, params).all()
     return list(rows), total
+
+
+def like_literal(text: str) -> str:
+    """``text`` for a LIKE pattern with ``ESCAPE '\\'``: its ``%``, ``_`` and ``\\`` match
+    themselves, not any characters (a search for ``100%`` finds only names with ``100%``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def next_client_ref(s: Session) -> str:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -98,10 +99,30 @@ def import_file(
 
 
 def write_imported(imported: ImportedRecording, out_path: str | Path) -> Path:
-    """Write an imported export as an ``ashiguard.recording/1`` file and return its path."""
+    """Write an imported export as an ``ashiguard.recording/1`` file and return its path.
+
+    The recording is written under a temporary name beside ``out_path`` and renamed to it only
+    once complete: an import that fails leaves nothing at ``out_path`` (and an earlier file
+    there untouched).
+    """
+    out = Path(out_path)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.importing")
+    try:
+        _write(imported, tmp)
+        os.replace(tmp, out)
+    except InputError as exc:
+        tmp.unlink(missing_ok=True)
+        msg = str(exc).replace(str(tmp), str(out))
+        raise InputError(msg if str(out) in msg else f"{out}: {msg}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def _write(imported: ImportedRecording, out: Path) -> None:
     from ashiguard.adapters.recording import RecordingWriter
 
-    out = Path(out_path)
     shape = imported.shape
     mat_attrs: dict[str, Any] = {
         "source_format": imported.source_format,
@@ -149,4 +170,3 @@ def write_imported(imported: ImportedRecording, out_path: str | Path) -> Path:
                 cop_norm=ins.cop_norm,
                 attrs=attrs,
             )
-    return out

@@ -15,16 +15,26 @@ from ashiguard.domain.errors import InputError
 
 __all__ = [
     "KPA_PER_UNIT",
+    "MAX_GRID_CELLS",
+    "MAX_SAMPLES",
     "Format",
     "ImportedRecording",
     "InsoleSeries",
     "SourceText",
+    "check_grid_size",
     "kpa_scale",
     "parse_length_mm",
+    "to_float32",
 ]
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
+
+MAX_GRID_CELLS = 1_000_000
+"""Most sensels one grid frame may declare (1000 x 1000; real mats have a few thousand)."""
+MAX_SAMPLES = 2**28
+"""Most values (frames x sensels) one import may hold: 1 GiB as float32."""
+_F32_MAX = float(np.finfo(np.float32).max)
 
 # kPa per unit of the source (None: raw sensor units, kept as they are).
 KPA_PER_UNIT: dict[str, float | None] = {
@@ -74,6 +84,54 @@ def parse_length_mm(text: str, where: str) -> float:
     if not value > 0:
         raise InputError(f"{where}: length {text.strip()!r} must be > 0")
     return value
+
+
+def check_grid_size(where: str, rows: int, cols: int, frames: int = 1) -> None:
+    """Refuse a declared grid (or frame count) too large to be a real sensor, before anything
+    is allocated for it.
+
+    Raises
+    ------
+    InputError
+        ``where: grid 100000 x 100000 is larger than 1,000,000 sensels ...``.
+    """
+    if rows * cols > MAX_GRID_CELLS:
+        raise InputError(
+            f"{where}: grid {rows} x {cols} is larger than {MAX_GRID_CELLS:,} sensels "
+            "(not a real sensor export?)"
+        )
+    if frames * rows * cols > MAX_SAMPLES:
+        raise InputError(
+            f"{where}: {frames:,} frames of {rows} x {cols} are more than {MAX_SAMPLES:,} "
+            "values; split the export"
+        )
+
+
+def to_float32(
+    values: npt.NDArray[Any], scale: float | None, where: Callable[[tuple[int, ...]], str]
+) -> F32:
+    """``values`` (x ``scale``, None: as they are) as float32; NaN (no sensel) is kept.
+
+    Raises
+    ------
+    InputError
+        A value that is infinite or beyond float32 (3.4e38) once scaled, naming where it is
+        (``where(index)``, e.g. ``fscan.asf: frame 12``).
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if scale is not None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            v = v * scale
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(v) <= _F32_MAX) & ~np.isnan(v)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raw = float(np.asarray(values, dtype=np.float64)[index])
+        raise InputError(
+            f"{where(index)}: value {raw:g} is not finite or too large "
+            f"(more than {_F32_MAX:.3g} once in kPa)"
+        )
+    return v.astype(np.float32)
 
 
 @dataclass(frozen=True)

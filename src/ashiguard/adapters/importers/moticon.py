@@ -20,12 +20,14 @@ from ashiguard.adapters.importers._base import (
     ImportedRecording,
     InsoleSeries,
     SourceText,
+    check_grid_size,
     kpa_scale,
+    to_float32,
 )
 
 __all__ = ["FORMAT", "read_moticon"]
 
-_PRESSURE = re.compile(r"(left|right) pressure (\d+)\[(.+)\]")
+_PRESSURE = re.compile(r"(left|right) pressure ([0-9]{1,6})\[(.+)\]")
 
 
 def _detect(head: str) -> bool:
@@ -107,7 +109,9 @@ def _scale(src: SourceText, names: list[str], start: int) -> float:
 
 
 def _rows(src: SourceText, start: int, ncols: int) -> np.ndarray:
-    out = np.full((len(src.lines) - start, ncols), np.nan)
+    samples = sum(1 for line in src.lines[start:] if line.strip())
+    check_grid_size(f"{src.name}: line {start}", 1, ncols, samples)
+    out = np.full((samples, ncols), np.nan)
     n = 0
     for i in range(start, len(src.lines)):
         line = src.lines[i]
@@ -145,12 +149,17 @@ def _foot(
     if not have.any():
         return None
     rows = data[have]
+    lines = np.flatnonzero(have)
+
+    def where(ix: tuple[int, ...]) -> str:
+        return f"{src.name}: {side} foot, sample {int(lines[ix[0]]) + 1}"
+
     return InsoleSeries(
         side=side,
         time=rows[:, 0].copy(),
-        force=rows[:, force_col].astype(np.float32),
-        pressure=(rows[:, [k for _, k in pcols]] * scale).astype(np.float32),
-        cop_norm=rows[:, cop].astype(np.float32),
+        force=to_float32(rows[:, force_col], None, where),
+        pressure=to_float32(rows[:, [k for _, k in pcols]], scale, where),
+        cop_norm=to_float32(rows[:, cop], None, where),
         sensor_ids=tuple(n for n, _ in pcols),
     )
 

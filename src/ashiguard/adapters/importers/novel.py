@@ -26,7 +26,9 @@ from ashiguard.adapters.importers._base import (
     ImportedRecording,
     InsoleSeries,
     SourceText,
+    check_grid_size,
     kpa_scale,
+    to_float32,
 )
 
 __all__ = ["PEDAR", "PLIANCE", "read_pedar", "read_pliance"]
@@ -95,6 +97,9 @@ def _table(src: SourceText, start: int, ncols: int) -> tuple[np.ndarray, int]:
     if not rows:
         raise src.error(start + 1, "no data lines after the column header")
     table = np.stack(rows)
+    if not np.isfinite(table[:, 0]).all():
+        k = int(np.argmin(np.isfinite(table[:, 0])))
+        raise src.error(start + k + 1, f"time {table[k, 0]} is not a finite number")
     steps = np.diff(table[:, 0])
     if (steps <= 0).any():
         k = int(np.argmax(steps <= 0)) + 1
@@ -121,12 +126,12 @@ def read_pliance(src: SourceText, side: str | None = None) -> ImportedRecording:
     cells = _lattice(src, ids, geometry)
     rows = max(r for r, _ in cells.values()) + 1
     cols = max(c for _, c in cells.values()) + 1
+    check_grid_size(f"{src.name}: line {geometry['line']}", rows, cols, table.shape[0])
+    values = to_float32(table[:, 1:], scale, lambda ix: f"{src.name}: line {idx + 2 + ix[0]}")
     pressure = np.full((table.shape[0], rows, cols), np.nan, dtype=np.float32)
     for k, sid in enumerate(ids):
         r, c = cells[sid]
-        pressure[:, r, c] = table[:, k + 1]
-    if scale is not None:
-        pressure *= np.float32(scale)
+        pressure[:, r, c] = values[:, k]
     dx, dy = geometry["pitch"]
     header.update(sensor_ids=ids, frame_period_s=period)
     return ImportedRecording(
@@ -215,9 +220,11 @@ def read_pedar(src: SourceText, side: str | None = None) -> ImportedRecording:
         )
     insoles = {}
     for side_name, cols in (("left", range(0, split)), ("right", range(split, len(ids)))):
-        p = table[:, [c + 1 for c in cols]].astype(np.float32)
-        if scale is not None:
-            p *= np.float32(scale)
+        p = to_float32(
+            table[:, [c + 1 for c in cols]],
+            scale,
+            lambda ix: f"{src.name}: line {idx + 2 + ix[0]}",
+        )
         insoles[side_name] = InsoleSeries(
             side=side_name,
             time=t,

@@ -24,7 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from ashiguard.adapters.importers._base import Format, ImportedRecording, SourceText
+from ashiguard.adapters.importers._base import (
+    Format,
+    ImportedRecording,
+    SourceText,
+    check_grid_size,
+    to_float32,
+)
 
 __all__ = ["FORMAT", "NOMINAL_PERIOD_S", "SENSORS", "read_popu"]
 
@@ -67,8 +73,9 @@ def read_popu(src: SourceText, side: str | None = None) -> ImportedRecording:
     snaps = data.get("snapshots")
     if not isinstance(snaps, dict) or not snaps:
         raise src.error(_line_of(src, "snapshots"), "snapshots: missing or empty")
+    check_grid_size(f"{src.name}: line {_line_of(src, f'{sensor}_rows')}", rows, cols, len(snaps))
     frames, ids = [], []
-    for key in sorted(snaps, key=lambda k: int(k) if k.isdigit() else 1 << 30):
+    for key in sorted(snaps, key=_snapshot_order):
         snap = snaps[key]
         readings = snap.get(f"{sensor}_readings") if isinstance(snap, dict) else None
         where = f"snapshots.{key}.{sensor}_readings"
@@ -80,23 +87,24 @@ def read_popu(src: SourceText, side: str | None = None) -> ImportedRecording:
             )
         try:
             arr = np.asarray(readings, dtype=np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise src.error(_line_of(src, key), f"{where}: not all numbers") from None
         if not np.all(np.isfinite(arr)) or (arr < 0).any():
             raise src.error(_line_of(src, key), f"{where}: negative or non-finite value")
         frames.append(arr.reshape(rows, cols))
         ids.append(str(snap.get("id", "")))
     units, scale, pitch, row_pitch = SENSORS[sensor]
-    pressure = np.stack(frames).astype(np.float32)
-    if scale is not None:
-        pressure *= np.float32(scale)
+    pressure = to_float32(
+        np.stack(frames), scale, lambda ix: f"{src.name}: snapshot {ids[ix[0]] or ix[0] + 1}"
+    )
     times, time_source = _times(ids)
     header: dict[str, Any] = {k: v for k, v in data.items() if k != "snapshots"}
     header.update(sensor=sensor, snapshot_ids=ids, time_source=time_source)
     client = {}
     for key, name in (("height", "height_cm"), ("weight", "weight_kg")):
-        if isinstance(data.get(key), int | float) and data[key] > 0:
-            client[name] = float(data[key])
+        v = data.get(key)
+        if isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < 1000:
+            client[name] = float(v)
     return ImportedRecording(
         source_format="popu",
         source_path=src.path,
@@ -116,6 +124,11 @@ def read_popu(src: SourceText, side: str | None = None) -> ImportedRecording:
             f"time from {time_source}",
         ),
     )
+
+
+def _snapshot_order(key: str) -> int:
+    """Snapshots in the order of their numeric keys (others last)."""
+    return int(key) if key.isascii() and key.isdigit() and len(key) < 18 else 1 << 62
 
 
 def _dim(src: SourceText, data: dict[str, Any], key: str) -> int:

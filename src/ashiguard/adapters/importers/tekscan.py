@@ -18,8 +18,10 @@ from ashiguard.adapters.importers._base import (
     Format,
     ImportedRecording,
     SourceText,
+    check_grid_size,
     kpa_scale,
     parse_length_mm,
+    to_float32,
 )
 
 __all__ = ["FORMAT", "read_tekscan"]
@@ -92,6 +94,7 @@ def read_tekscan(src: SourceText, side: str | None = None) -> ImportedRecording:
     if "START_FRAME" in header and "END_FRAME" in header:
         start = _int_field(src, header, where, "START_FRAME")
         expected = _int_field(src, header, where, "END_FRAME") - start + 1
+    check_grid_size(f"{src.name}: line {where['ROWS']}", rows, cols, max(expected or 1, 1))
     times, frames = _frames(src, first, rows, cols, period)
     if not frames:
         raise src.error(first + 1, "no frames after ASCII_DATA")
@@ -100,9 +103,7 @@ def read_tekscan(src: SourceText, side: str | None = None) -> ImportedRecording:
             len(src.lines),
             f"{len(frames)} frames but START_FRAME..END_FRAME says {expected} (truncated?)",
         )
-    pressure = np.stack(frames).astype(np.float32)
-    if scale is not None:
-        pressure *= np.float32(scale)
+    pressure = to_float32(np.stack(frames), scale, lambda ix: f"{src.name}: frame {ix[0] + 1}")
     sensor = header.get("SENSOR_TYPE", "").upper()
     side = side or (_side(header) if "FSCAN" in sensor else None)
     return ImportedRecording(
@@ -165,6 +166,8 @@ def _frame_time(
             t = float(parts[1])
         except ValueError:
             raise src.error(i + 1, f"frame time {parts[1].strip()!r} is not a number") from None
+        if not math.isfinite(t):
+            raise src.error(i + 1, f"frame time {parts[1].strip()!r} is not a finite number")
     if times and t <= times[-1]:
         raise src.error(i + 1, f"frame time {t} s not after {times[-1]} s")
     return t

@@ -17,7 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from ashiguard.adapters.importers._base import Format, ImportedRecording, SourceText, kpa_scale
+from ashiguard.adapters.importers._base import (
+    Format,
+    ImportedRecording,
+    SourceText,
+    check_grid_size,
+    kpa_scale,
+    to_float32,
+)
 from ashiguard.domain.errors import InputError
 
 __all__ = ["FORMAT", "read_xsensor"]
@@ -124,6 +131,7 @@ class _Parser:
         name = cur["SENSOR"]
         rows = self._int(cur, cur_line, "Rows", i)
         cols = self._int(cur, cur_line, "Columns", i)
+        check_grid_size(f"{self.src.name}: line {cur_line['Rows']}", rows, cols)
         block: list[np.ndarray] = []
         lines = self.src.lines
         while len(block) < rows:
@@ -206,9 +214,7 @@ def read_xsensor(src: SourceText, side: str | None = None) -> ImportedRecording:
         raise src.error(len(src.lines), f"no sensor frames found{want}")
     if len(p.times) != len(p.frames):  # pragma: no cover - kept in step by _add
         raise InputError(f"{src.name}: frames and times out of step")
-    pressure = np.stack(p.frames).astype(np.float32)
-    if scale is not None:
-        pressure *= np.float32(scale)
+    pressure = to_float32(np.stack(p.frames), scale, lambda ix: f"{src.name}: frame {ix[0] + 1}")
     t = np.asarray(p.times, dtype=np.float64)
     width, height = p.sensor["Sensel Width (cm)"], p.sensor["Sensel Height (cm)"]
     sensor_side = _sensor_side(p.sensor["name"])

@@ -48,6 +48,7 @@ from ashiguard.entrypoints.web.security import (
     hash_password,
     issue_api_token,
 )
+from ashiguard.entrypoints.web.text_guard import proper_query
 from ashiguard.services import clinic, clinic_admin, consent, research, treatments
 
 __all__ = [
@@ -93,7 +94,7 @@ __all__ = [
     "router",
 ]
 
-router = APIRouter(prefix="/api/v1", tags=["api"])
+router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(proper_query)])
 
 ANY = api_user()
 CLIENTS = api_user(*clinic.CLIENT_ROLES)
@@ -1094,14 +1095,48 @@ def audit(
     }
 
 
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
+_ERRORS = {
+    "401": "Not logged in: send 'Authorization: Bearer TOKEN'",
+    "403": "This role may not (or a cookie call without its X-CSRF-Token)",
+    "422": "Bad input: one line naming the field",
+    "503": "The clinic database is busy: nothing was stored, try again (Retry-After)",
+}
+
+
+def _declare_errors(spec: dict[str, Any]) -> dict[str, Any]:
+    """Describe the errors as the app answers them: ``{"detail": "one line"}`` (``ErrorOut``)
+    for 401, 403, 422 and 503 on every operation, instead of FastAPI's default 422 schema
+    (a list of pydantic errors) that the app never sends."""
+    for path, item in spec["paths"].items():
+        for op in item.values():
+            responses = op.setdefault("responses", {})
+            for code, text in _ERRORS.items():
+                if code == "403" and path.endswith("/auth/token"):
+                    continue
+                declared = responses.get(code, {})
+                schema = declared.get("content", {}).get("application/json", {}).get("schema")
+                if schema is None or schema.get("$ref", "").endswith("/HTTPValidationError"):
+                    responses[code] = {
+                        "description": text,
+                        "content": {"application/json": {"schema": dict(_ERROR_REF)}},
+                    }
+    schemas = spec.get("components", {}).get("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    return spec
+
+
 def _schema(request: Request) -> dict[str, Any]:
     app = request.app
     if getattr(app.state, "openapi_cache", None) is None:
-        app.state.openapi_cache = get_openapi(
-            title="ashiguard clinic API",
-            version="1",
-            description=__doc__,
-            routes=[r for r in app.routes if getattr(r, "path", "").startswith("/api/v1")],
+        app.state.openapi_cache = _declare_errors(
+            get_openapi(
+                title="ashiguard clinic API",
+                version="1",
+                description=__doc__,
+                routes=[r for r in app.routes if getattr(r, "path", "").startswith("/api/v1")],
+            )
         )
     return dict(app.state.openapi_cache)
 

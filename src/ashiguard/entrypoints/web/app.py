@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
+from starlette.exceptions import HTTPException
 
 from ashiguard.adapters.db import Database
 from ashiguard.domain.errors import Conflict, Forbidden, InputError, NotFound, Refused
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 _HERE = Path(__file__).parent
+_UNPARSED_BODY = "There was an error parsing the body"  # FastAPI's 400 for undecodable bytes
 
 
 def validation_message(exc: RequestValidationError) -> str:
@@ -65,8 +67,12 @@ def _install_handlers(app: FastAPI) -> None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
+    # starlette's class: FastAPI raises it too (a body it cannot read, an unknown path)
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
+        if _is_api(request) and exc.status_code == 400 and exc.detail == _UNPARSED_BODY:
+            # bytes that are not UTF-8 text: bad input like any other body that is not JSON
+            return JSONResponse({"detail": "body: not JSON text (UTF-8)"}, status_code=422)
         if _is_api(request):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
         return render(

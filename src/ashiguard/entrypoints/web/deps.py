@@ -10,16 +10,15 @@ from sqlalchemy.orm import Session
 
 from ashiguard.adapters.db.uow import SqlUnitOfWork
 from ashiguard.entrypoints.web.security import db_session
+from ashiguard.services.uow import MAX_RECORD_ID  # until 2026-12 2**63 - 1: a 500 on PostgreSQL
 
 __all__ = ["MAX_RECORD_ID", "RecordId", "unit_of_work"]
 
-MAX_RECORD_ID = 2**63 - 1
-"""The largest id a record can have (SQLite's INTEGER and PostgreSQL's bigint)."""
 
 RecordId = Annotated[int, Interval(ge=1, le=MAX_RECORD_ID)]
 """The id of a stored record in a path, a query or a body: refused with a message naming the
 field (422 in the API, 400 on pages) before it reaches the database, which would raise an
-overflow for ids past 64 bits."""
+overflow for ids past its id columns' range."""
 
 
 async def unit_of_work(s: Session = Depends(db_session)) -> SqlUnitOfWork:

@@ -26,11 +26,12 @@ from ashiguard.entrypoints.web.security import (
     start_session,
     verify_password,
 )
+from ashiguard.entrypoints.web.text_guard import proper_query
 from ashiguard.services import accounts, two_factor
 
 __all__ = ["RESET_CSRF_COOKIE", "router"]
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(proper_query)])
 RESET_CSRF_COOKIE = "ashiguard_reset_csrf"
 _FIELDS = ("current_password", "new_password", "repeat_password")
 

@@ -32,11 +32,13 @@ from ashiguard.entrypoints.web.security import (
     hash_password,
     html_user,
 )
+from ashiguard.entrypoints.web.text_guard import proper_query
 from ashiguard.services import clinic_admin
+from ashiguard.services.uow import parse_record_id
 
 __all__ = ["AUDIT_PER_PAGE", "router"]
 
-router = APIRouter(prefix="/admin")
+router = APIRouter(prefix="/admin", dependencies=[Depends(proper_query)])
 OWNER = html_user("owner")
 
 
@@ -161,7 +163,7 @@ async def practitioner_save(
     request: Request, p: Principal = Depends(OWNER), uow: SqlUnitOfWork = Depends(unit_of_work)
 ) -> Response:
     data = await _form(request, p)
-    pid = int(data["id"]) if data.get("id", "").isdigit() else None
+    pid = parse_record_id(data["id"], "id") if data.get("id", "").strip() else None
     try:
         with uow:
             clinic_admin.save_practitioner(uow, data, p.user, client_ip(request), pid)
@@ -281,6 +283,7 @@ def audit_log(
     page = max(1, page)
     if stmt is not None:
         total = int(s.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+        page = min(page, max(1, -(-total // AUDIT_PER_PAGE)))  # past the end: the last
         rows = s.scalars(
             stmt.order_by(AuditEntry.id.desc())
             .offset((page - 1) * AUDIT_PER_PAGE)

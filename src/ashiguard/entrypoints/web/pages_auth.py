@@ -33,10 +33,11 @@ from ashiguard.entrypoints.web.security import (
     start_session,
     token_id,
 )
+from ashiguard.entrypoints.web.text_guard import proper_query
 
 __all__ = ["router", "set_session_cookie"]
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(proper_query)])
 LOGIN_CSRF_COOKIE = "ashiguard_login_csrf"
 DEVICE_DAYS = 180
 CODE_MINUTES = 5
@@ -54,7 +55,16 @@ def healthz(request: Request) -> JSONResponse:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
+    """A path on this site to go to after login, else ``/``. Browsers read a backslash as a
+    slash and drop tabs and line breaks, so ``/`` + backslash + ``host`` (or a tab between two
+    slashes) would leave the site like ``//host``: those are refused too."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and all(ord(c) >= 0x20 and c != "\x7f" for c in target)
+    ):
         return target
     return "/"
 
@@ -109,7 +119,7 @@ def login_form(request: Request) -> Response:
 @router.post("/login", include_in_schema=False)
 async def login(request: Request) -> Response:
     form = await request.form()
-    username = str(form.get("username", ""))
+    username = str(form.get("username", "")).replace("\x00", "")  # no user has one
     password = str(form.get("password", ""))
     sent = str(form.get("csrf_token", ""))
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")

@@ -31,13 +31,14 @@ from ashiguard.entrypoints.web.security import (
     db_session,
     html_user,
 )
+from ashiguard.entrypoints.web.text_guard import proper_query
 from ashiguard.services import clinic, consent
 from ashiguard.services.comfort import client_comfort
 from ashiguard.services.uow import fetch
 
 __all__ = ["PER_PAGE", "router"]
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(proper_query)])
 PER_PAGE = 25
 CLIENT_ROLES = clinic.CLIENT_ROLES
 
@@ -128,13 +129,20 @@ def client_page(
     )
 
 
+def _row(key: str) -> int:
+    """The row number of a form field ``conditions.2.code`` (-1 when it has none)."""
+    parts = key.split(".")
+    row = parts[1] if len(parts) > 2 else ""
+    return int(row) if row.isascii() and row.isdigit() and len(row) <= 2 else -1
+
+
 def _intake_page(
     request: Request, client: Client, values: dict[str, object], error: str = "", status: int = 200
 ) -> Response:
     n = {
         kind: max(
             base,
-            1 + max((int(k.split(".")[1]) for k in values if k.startswith(kind + ".")), default=-1),
+            1 + max((_row(k) for k in values if k.startswith(kind + ".")), default=-1),
         )
         for kind, base in (
             ("conditions", forms.CONDITION_ROWS),

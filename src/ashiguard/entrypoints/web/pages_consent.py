@@ -28,11 +28,12 @@ from ashiguard.entrypoints.web.security import (
     end_session,
     html_user,
 )
+from ashiguard.entrypoints.web.text_guard import proper_query, refuse_nul
 from ashiguard.services import clinic, consent
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(proper_query)])
 
 
 def _page(
@@ -184,6 +185,7 @@ async def client_intake_submit(
     request: Request, token: str, uow: SqlUnitOfWork = Depends(unit_of_work)
 ) -> Response:
     form = await request.form()
+    refuse_nul(form.multi_items())
     symptoms = [str(x) for x in form.getlist("symptoms")]
     pain = [str(x) for x in form.getlist("pain_sites")]
     values: dict[str, object] = {

@@ -32,12 +32,13 @@ from ashiguard.entrypoints.web.security import (
     html_user,
     principal_from_request,
 )
+from ashiguard.entrypoints.web.text_guard import proper_query
 from ashiguard.services import clinic, research, treatments
-from ashiguard.services.uow import fetch
+from ashiguard.services.uow import fetch, parse_record_id
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(proper_query)])
 CLINICAL = html_user(*treatments.CLINICAL_ROLES)
 RESEARCH = html_user(*research.RESEARCH_ROLES)
 
@@ -105,9 +106,11 @@ async def session_start(
 ) -> Response:
     form = await checked_form(request, p)
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
-    if not values.get("client_id", "").isdigit():
-        raise NotFound("client_id: no such client")
-    client: Client = fetch(uow, Client, int(values["client_id"]))
+    try:
+        cid = parse_record_id(values.get("client_id", ""), "client_id")
+    except InputError:
+        raise NotFound("client_id: no such client") from None
+    client: Client = fetch(uow, Client, cid)
     live = request.app.state.live
     try:
         with uow:

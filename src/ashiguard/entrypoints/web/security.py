@@ -31,6 +31,7 @@ from starlette.datastructures import FormData
 
 from ashiguard.adapters.db.models import ApiToken, User, WebSession
 from ashiguard.adapters.db.repo import utcnow
+from ashiguard.entrypoints.web.text_guard import refuse_nul
 from ashiguard.services import login_guard, two_factor
 from ashiguard.services.clinic_admin import add_user
 from ashiguard.services.uow import Actor
@@ -373,4 +374,5 @@ async def checked_form(request: Request, p: Principal) -> FormData:
     """The posted form, after :func:`check_csrf` on its ``csrf_token`` field."""
     form = await request.form()
     check_csrf(p, str(form.get("csrf_token", "")))
+    refuse_nul(form.multi_items())
     return form

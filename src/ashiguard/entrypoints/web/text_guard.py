@@ -6,38 +6,74 @@ inside a use case). :class:`ProperText` reads a JSON request body before the app
 answers 422 ``{"detail": "body.name: ..."}`` when any string in it (keys included) holds a
 surrogate; every other request passes untouched. Form bodies and query strings are decoded
 from UTF-8 by the framework, which cannot produce a lone surrogate.
+
+A NUL character (``"\\u0000"``, ``%00``) is refused the same way, in JSON, query strings
+(:func:`proper_query`, a dependency of every route) and forms (:func:`refuse_nul`): PostgreSQL
+cannot store it in text and SQLite ends a LIKE pattern at it (a search for ``%00`` matched
+every client).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["ProperText", "first_improper_text"]
+from starlette.requests import HTTPConnection
+
+from ashiguard.domain.errors import InputError
+
+__all__ = ["ProperText", "first_improper_text", "proper_query", "refuse_nul"]
 
 _JSON = b"application/json"
 
 
-def _improper(s: str) -> bool:
-    return any("\ud800" <= c <= "\udfff" for c in s)
+def _why(s: str) -> str | None:
+    """What makes ``s`` improper text, or None."""
+    if "\x00" in s:
+        return "text holds a NUL character"
+    if any("\ud800" <= c <= "\udfff" for c in s):
+        return "text is not proper Unicode (a lone surrogate)"
+    return None
+
+
+def refuse_nul(items: Iterable[tuple[str, Any]], where: str = "") -> None:
+    """InputError naming the first field (``where`` + name) whose name or text holds a NUL."""
+    for key, value in items:
+        if "\x00" in key or (isinstance(value, str) and "\x00" in value):
+            name = key.replace("\x00", "\\x00")
+            raise InputError(f"{where}{name}: text holds a NUL character")
+
+
+def proper_query(conn: HTTPConnection) -> None:
+    """Route dependency: a query parameter holding a NUL is bad input (422 API, 400 page)."""
+    refuse_nul(conn.query_params.multi_items(), "query.")
 
 
 def first_improper_text(value: Any, path: str = "body") -> str | None:
     """The dotted path of the first string (or key) in a parsed JSON value that holds a lone
-    surrogate, e.g. ``body.client.name``; None when all text is proper Unicode."""
+    surrogate or a NUL, e.g. ``body.client.name``; None when all text is proper."""
+    found = _first(value, path)
+    return found[0] if found else None
+
+
+def _first(value: Any, path: str) -> tuple[str, str] | None:
     if isinstance(value, str):
-        return path if _improper(value) else None
+        why = _why(value)
+        return (path, why) if why else None
     if isinstance(value, dict):
         for k, v in value.items():
             key = str(k)
-            if _improper(key):
-                return f"{path}.{key.encode('utf-8', 'backslashreplace').decode()}"
-            found = first_improper_text(v, f"{path}.{key}")
+            why = _why(key)
+            if why:
+                shown = key.replace("\x00", "\\x00").encode("utf-8", "backslashreplace")
+                return f"{path}.{shown.decode()}", why
+            found = _first(v, f"{path}.{key}")
             if found is not None:
                 return found
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            found = first_improper_text(v, f"{path}.{i}")
+            found = _first(v, f"{path}.{i}")
             if found is not None:
                 return found
     return None
@@ -70,9 +106,9 @@ class ProperText:
                 parsed = json.loads(body)
             except ValueError:  # not JSON: the route answers with its own message
                 parsed = None
-            field = first_improper_text(parsed) if parsed is not None else None
-            if field is not None:
-                await _answer_422(send, f"{field}: text is not proper Unicode (a lone surrogate)")
+            found = _first(parsed, "body") if parsed is not None else None
+            if found is not None:
+                await _answer_422(send, f"{found[0]}: {found[1]}")
                 return
         await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
 
