@@ -59,6 +59,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/clients/{client_id}/intake"): CLIENTS,
     ("GET", "/clients/{client_id}/consent"): CLIENTS,
     ("POST", "/clients/{client_id}/handover"): CLIENTS,
+    ("GET", "/clients/{client_id}/plots/trends.png"): CLINICAL,
     ("GET", "/welcome/{token}"): PUBLIC,
     ("POST", "/welcome/{token}"): PUBLIC,
     ("POST", "/clients/{client_id}/consent"): CLIENTS,

@@ -32,7 +32,7 @@ from ashiguard.entrypoints.web.security import (
     html_user,
 )
 from ashiguard.entrypoints.web.text_guard import proper_query
-from ashiguard.services import clinic, consent
+from ashiguard.services import clinic, consent, history
 from ashiguard.services.comfort import client_comfort
 from ashiguard.services.uow import fetch
 
@@ -114,6 +114,7 @@ def client_page(
         request,
         "client.html",
         {
+            "history": history.client_history(uow, client.id),
             "consent": consent.consent_for(s, latest.id) if latest is not None else None,
             "client": client,
             "intakes": clinic.intakes_of(uow, client.id),
@@ -261,3 +262,18 @@ def screening_page(
             "practitioners": practitioners,
         },
     )
+
+
+@router.get("/clients/{client_id}/plots/trends.png", include_in_schema=False)
+def client_trends_png(
+    request: Request,
+    client_id: RecordId,
+    p: Principal = Depends(html_user("owner", "therapist")),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> Response:
+    from ashiguard.entrypoints.web.plots import render_trends
+
+    with uow:
+        client = clinic.read_client(uow, client_id, p.user, client_ip(request), "trend plots")
+    png = render_trends(history.visit_trends(uow, client.id))
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})

@@ -9,7 +9,7 @@ from typing import Any
 
 from ashiguard.settings import Settings
 
-__all__ = ["render_plot", "review_data"]
+__all__ = ["render_plot", "render_trends", "review_data"]
 
 
 def _figure(w: float = 7.5, h: float = 3.0) -> Any:
@@ -47,7 +47,7 @@ def _load(t: Any) -> bytes:
 
 
 def _dose(t: Any) -> bytes:
-    from ashiguard.domain.zone_names import ENDANGERMENT_ZONE_SLUGS
+    from ashiguard.domain.zone_names import ENDANGERMENT_ZONE_SLUGS, zone_words
 
     zones = (t.summary or {}).get("zones") or {}
     rows = sorted(((z, v.get("dose_kpa_s") or 0.0) for z, v in zones.items()), key=lambda x: x[1])
@@ -57,7 +57,7 @@ def _dose(t: Any) -> bytes:
         _empty(ax, "no zone contact in this session")
         return _png(fig)
     colours = ["#b3261e" if z in ENDANGERMENT_ZONE_SLUGS else "#1f5f8b" for z, _ in rows]
-    ax.barh([z.replace("_", " ") for z, _ in rows], [d for _, d in rows], color=colours)
+    ax.barh([zone_words(z) for z, _ in rows], [d for _, d in rows], color=colours)
     ax.set_xlabel("pressure dose, kPa·s (red: endangerment zones)")
     ax.set_title("Dose per zone", fontsize=10)
     ax.tick_params(axis="y", labelsize=7)
@@ -146,3 +146,38 @@ def render_plot(name: str, t: Any, settings: Settings) -> bytes:
     if name == "alarms":
         return _alarms(t, settings)
     return _body(t, settings)
+
+
+def render_trends(trends: list[Any]) -> bytes:
+    """A client's visits side by side: peak load (N) and alarms per session, and the dose of
+    the four most-worked zones (kPa·s), session after session (``VisitTrend`` rows)."""
+    from ashiguard.domain.zone_names import zone_words
+
+    fig = _figure(7.5, 5.4)
+    ax_load, ax_alarms, ax_dose = fig.subplots(3, 1, sharex=True)
+    if not trends:
+        _empty(ax_load, "no finished session yet")
+        ax_alarms.set_visible(False)
+        ax_dose.set_visible(False)
+        return _png(fig)
+    x = list(range(1, len(trends) + 1))
+    labels = [t.started_at.strftime("%d %b") for t in trends]
+    ax_load.plot(x, [t.peak_load_n or 0.0 for t in trends], "o-", color="#1f5f8b")
+    ax_load.set_ylabel("peak load (N)")
+    ax_alarms.bar(x, [t.alarms for t in trends], color="#b3261e", label="alarms")
+    ax_alarms.bar(x, [-t.too_much for t in trends], color="#7b3fa0", label='"too much"')
+    ax_alarms.axhline(0, color="#6b7785", lw=0.8)
+    ax_alarms.set_ylabel("alarms / too much")
+    ax_alarms.legend(loc="upper left", fontsize=8, frameon=False)
+    totals: dict[str, float] = {}
+    for t in trends:
+        for z, d in t.dose_kpa_s.items():
+            totals[z] = totals.get(z, 0.0) + d
+    for z in sorted(totals, key=lambda k: totals[k], reverse=True)[:4]:
+        ax_dose.plot(x, [t.dose_kpa_s.get(z, 0.0) for t in trends], "o-", label=zone_words(z))
+    ax_dose.set_ylabel("dose (kPa·s)")
+    if totals:
+        ax_dose.legend(loc="upper left", fontsize=8, frameon=False)
+    ax_dose.set_xticks(x, labels, rotation=0)
+    ax_dose.set_xlabel("session")
+    return _png(fig)
