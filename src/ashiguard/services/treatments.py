@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from ashiguard.adapters.db import repo
 from ashiguard.adapters.db.models import (
@@ -155,6 +155,7 @@ def start_session(
     no_consent = consent_missing(s, sc.intake_id)
     if no_consent is not None:
         reasons.append(no_consent)
+    reasons += _already_live(uow, client, pr, room)
     if reasons:
         repo.audit(
             s,
@@ -177,6 +178,39 @@ def start_session(
         actor=actor,
         ip=ip,
     )
+
+
+def _already_live(uow: UnitOfWork, client: Client, pr: Practitioner, room: Room) -> list[str]:
+    """Why a new live session would overlap one that runs (one client, one therapist and one
+    room are in one live session at a time). The three rows are locked first (PostgreSQL:
+    until commit; SQLite takes its write lock), so two starts at once see each other."""
+    s = uow.session
+    for model, ident in ((Client, client.id), (Practitioner, pr.id), (Room, room.id)):
+        s.execute(
+            update(model)
+            .where(model.id == ident)
+            .values(id=model.id)
+            .execution_options(synchronize_session=False)
+        )
+    live = s.scalars(
+        select(TreatmentSession).where(
+            TreatmentSession.status == "live",
+            or_(
+                TreatmentSession.client_id == client.id,
+                TreatmentSession.practitioner_id == pr.id,
+                TreatmentSession.room_id == room.id,
+            ),
+        )
+    ).all()
+    out = []
+    for t in live:
+        if t.client_id == client.id:
+            out.append(f"client: {client.name} is already in a live session (session {t.id})")
+        if t.practitioner_id == pr.id:
+            out.append(f"therapist: {pr.name} is already in a live session (session {t.id})")
+        if t.room_id == room.id:
+            out.append(f"room: {room.name} is in use by a live session (session {t.id})")
+    return out
 
 
 def create_session(

@@ -164,8 +164,10 @@ def render_trends(trends: list[Any]) -> bytes:
     labels = [t.started_at.strftime("%d %b") for t in trends]
     ax_load.plot(x, [t.peak_load_n or 0.0 for t in trends], "o-", color="#1f5f8b")
     ax_load.set_ylabel("peak load (N)")
-    ax_alarms.bar(x, [t.alarms for t in trends], color="#b3261e", label="alarms")
-    ax_alarms.bar(x, [-t.too_much for t in trends], color="#7b3fa0", label='"too much"')
+    ax_alarms.bar(x, [t.alarms for t in trends], width=0.5, color="#b3261e", label="alarms")
+    ax_alarms.bar(
+        x, [-t.too_much for t in trends], width=0.5, color="#7b3fa0", label='"too much" (below)'
+    )
     ax_alarms.axhline(0, color="#6b7785", lw=0.8)
     ax_alarms.set_ylabel("alarms / too much")
     ax_alarms.legend(loc="upper left", fontsize=8, frameon=False)
@@ -179,5 +181,6 @@ def render_trends(trends: list[Any]) -> bytes:
     if totals:
         ax_dose.legend(loc="upper left", fontsize=8, frameon=False)
     ax_dose.set_xticks(x, labels, rotation=0)
+    ax_dose.set_xlim(0.4, len(trends) + 0.6)
     ax_dose.set_xlabel("session")
     return _png(fig)
