@@ -36,7 +36,7 @@ from ashiguard.services import clinic, consent, history
 from ashiguard.services.comfort import client_comfort
 from ashiguard.services.uow import fetch
 
-__all__ = ["PER_PAGE", "router"]
+__all__ = ["PER_PAGE", "intake_form_context", "router"]
 
 router = APIRouter(dependencies=[Depends(proper_query)])
 PER_PAGE = 25
@@ -137,13 +137,13 @@ def _row(key: str) -> int:
     return int(row) if row.isascii() and row.isdigit() and len(row) <= 2 else -1
 
 
-def _intake_page(
-    request: Request, client: Client, values: dict[str, object], error: str = "", status: int = 200
-) -> Response:
+def intake_form_context(values: dict[str, object], error: str = "") -> dict[str, object]:
+    """What the intake form template needs besides the client: the values, the error, enough
+    rows for every condition, procedure and medication given, and the code lists."""
     n = {
         kind: max(
             base,
-            1 + max((_row(k) for k in values if k.startswith(kind + ".")), default=-1),
+            1 + max((int(k.split(".")[1]) for k in values if k.startswith(kind + ".")), default=-1),
         )
         for kind, base in (
             ("conditions", forms.CONDITION_ROWS),
@@ -151,21 +151,26 @@ def _intake_page(
             ("medications", forms.MEDICATION_ROWS),
         )
     }
+    return {
+        "v": values,
+        "error": error,
+        "field": forms.error_field(error) if error else "",
+        "rows": n,
+        "conditions": CONDITION_CODES,
+        "procedures": PROCEDURE_CODES,
+        "medications": MEDICATION_CODES,
+        "symptom_codes": SYMPTOM_CODES,
+        "zones": ZONE_SLUGS,
+    }
+
+
+def _intake_page(
+    request: Request, client: Client, values: dict[str, object], error: str = "", status: int = 200
+) -> Response:
     return render(
         request,
         "intake.html",
-        {
-            "client": client,
-            "v": values,
-            "error": error,
-            "field": forms.error_field(error) if error else "",
-            "rows": n,
-            "conditions": CONDITION_CODES,
-            "procedures": PROCEDURE_CODES,
-            "medications": MEDICATION_CODES,
-            "symptom_codes": SYMPTOM_CODES,
-            "zones": ZONE_SLUGS,
-        },
+        {"client": client, **intake_form_context(values, error)},
         status_code=status,
     )
 
