@@ -52,6 +52,16 @@ def test_the_users_page_refuses_a_weak_password_naming_field_and_reason(app, db,
         assert s.scalars(select(User).where(User.username.like("%ewcomer%"))).all() == []
 
 
+def test_long_passphrases_are_welcome_up_to_256_characters():
+    from ashiguard.domain.errors import InputError
+    from ashiguard.services.password_policy import check_password
+
+    check_password("four unrelated words " * 12)  # 252 characters, spaces and all
+    check_password("ü" * 256)
+    with pytest.raises(InputError, match=r"^password: at most 256 characters$"):
+        check_password("x" * 257)
+
+
 def test_the_api_refuses_a_breached_password_with_422_naming_the_field(app):
     with serving(app) as base, client_from(base) as c:
         tok = c.post(
