@@ -47,6 +47,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/reset/{token}"): PUBLIC,
     ("GET", "/account/password"): ANY,
     ("POST", "/account/password"): ANY,
+    ("POST", "/account/logins/end-others"): ANY,
     ("GET", "/"): ANY,
     ("GET", "/api/v1/me"): ANY,
     ("GET", "/api/v1/openapi.json"): ANY,
