@@ -20,8 +20,9 @@ from ashiguard.adapters.db.models import AuditEntry
 pytestmark = pytest.mark.slow
 
 
-def _verify(run_cli, db):
-    return run_cli("admin", "verify-audit", "--database-url", db.url)
+def _verify(run_cli, db, scratch):
+    # the database is given by URL; --data-dir only keeps the CLI away from ./data
+    return run_cli("admin", "verify-audit", "--database-url", db.url, "--data-dir", str(scratch))
 
 
 def _activity(app, n_clients=3):
@@ -42,12 +43,12 @@ def _sql(db, *statements):
             conn.execute(text(st))
 
 
-def test_an_untouched_log_checks_and_the_cli_says_how_many_entries(app, db, run_cli):
+def test_an_untouched_log_checks_and_the_cli_says_how_many_entries(app, db, run_cli, tmp_path):
     _activity(app)
     with db.session() as s:
         n = s.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1))
     assert n >= 7
-    r = _verify(run_cli, db)
+    r = _verify(run_cli, db, tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.startswith(f"audit log intact: {n} entries check; newest entry {n}, hash ")
 
@@ -95,20 +96,22 @@ TAMPERING = {
 
 
 @pytest.mark.parametrize("kind", TAMPERING)
-def test_verify_audit_names_the_first_entry_edited_deleted_or_moved(app, db, run_cli, kind):
+def test_verify_audit_names_the_first_entry_edited_deleted_or_moved(
+    app, db, run_cli, tmp_path, kind
+):
     statements, first, reason = TAMPERING[kind]
     _activity(app)
     if db.is_sqlite:
         statements = [s.replace("repeat('a', 64)", "'" + "a" * 64 + "'") for s in statements]
     _sql(db, *statements)
-    r = _verify(run_cli, db)
+    r = _verify(run_cli, db, tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr
     line = r.stdout.strip()
     assert line.startswith("audit log BROKEN at ") and first in line and reason in line, line
     assert len(line.splitlines()) == 1
 
 
-def test_the_migration_chains_the_entries_written_before_it(db_url, run_cli):
+def test_the_migration_chains_the_entries_written_before_it(db_url, run_cli, tmp_path):
     database = Database(db_url)
     try:
         database.migrate("0004")
@@ -133,7 +136,14 @@ def test_the_migration_chains_the_entries_written_before_it(db_url, run_cli):
                 5,
             ]
             repo.audit(s, None, "read", "client", 9)  # the app goes on from the migrated head
-        r = run_cli("admin", "verify-audit", "--database-url", db_url)
+        r = run_cli(
+            "admin",
+            "verify-audit",
+            "--database-url",
+            db_url,
+            "--data-dir",
+            str(tmp_path),
+        )
         assert r.returncode == 0 and "6 entries check" in r.stdout, r.stdout + r.stderr
     finally:
         database.dispose()
