@@ -96,6 +96,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/admin/rooms/{room_id}/bars"): OWNER,
     ("POST", "/admin/bars/{bar_id}/inspections"): OWNER,
     ("GET", "/admin/audit"): OWNER,
+    ("GET", "/admin/audit/check"): OWNER,
     ("POST", "/api/v1/practitioners"): OWNER,
     ("POST", "/api/v1/rooms"): OWNER,
     ("POST", "/api/v1/rooms/{room_id}/bars"): OWNER,

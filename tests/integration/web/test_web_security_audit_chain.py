@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from liveserver import client_from, serving
+from liveserver import client_from, log_in, serving
 from sqlalchemy import select, text
 from test_web_concurrency import _race
 from webhelpers import PASSWORDS
@@ -178,3 +178,22 @@ def test_requests_auditing_at_the_same_time_never_fork_the_chain(app, db):
         seqs = s.scalars(select(AuditEntry.seq).order_by(AuditEntry.seq)).all()
     assert report.ok, report.problem
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= 12 * 4 + 1
+
+
+def test_the_owner_checks_the_chain_on_the_audit_page(app, db):
+    _activity(app, n_clients=1)
+    with serving(app) as base, client_from(base) as owner:
+        log_in(owner, "owner", PASSWORDS["owner"])
+        page = owner.get("/admin/audit/check")
+        assert page.status_code == 200 and "Intact: all" in page.text
+        _sql(db, "UPDATE audit_log SET ip = '10.9.9.9' WHERE seq = 2")
+        page = owner.get("/admin/audit/check")
+        assert "The audit log was tampered with: entry 2 (id" in page.text
+    with db.session() as s:
+        checks = s.scalars(
+            select(AuditEntry.detail)
+            .where(AuditEntry.action == "audit_check")
+            .order_by(AuditEntry.id)
+        ).all()
+    assert len(checks) == 2  # each check is audited
+    assert checks[0].endswith("entries check") and "; entry 2 (id" in checks[1]
