@@ -306,3 +306,12 @@ def audit_log(
         },
         status_code=400 if error else 200,
     )
+
+
+@router.get("/audit/check", include_in_schema=False)
+def audit_check(
+    request: Request, p: Principal = Depends(OWNER), uow: SqlUnitOfWork = Depends(unit_of_work)
+) -> Response:
+    with uow:
+        report = clinic_admin.check_audit_log(uow, p.user, client_ip(request))
+    return render(request, "admin_audit_check.html", {"report": report})
