@@ -75,6 +75,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/sessions/{session_id}/notes"): CLINICAL,
     ("POST", "/sessions/{session_id}/sign"): CLINICAL,
     ("GET", "/sessions/{session_id}/plots/{name}.png"): CLINICAL,
+    ("GET", "/sessions/{session_id}/report.pdf"): CLINICAL,
+    ("GET", "/api/v1/sessions/{session_id}/report.pdf"): CLINICAL,
     ("GET", "/api/v1/practitioners"): CLINICAL,
     ("GET", "/api/v1/rooms"): CLINICAL,
     ("GET", "/api/v1/sessions"): CLINICAL,

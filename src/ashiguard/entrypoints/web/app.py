@@ -212,6 +212,7 @@ def create_app(settings: Settings, db: Database, live: LiveSessions) -> FastAPI:
         pages_admin,
         pages_auth,
         pages_clients,
+        pages_exports,
         pages_sessions,
     )
 
@@ -237,7 +238,15 @@ def create_app(settings: Settings, db: Database, live: LiveSessions) -> FastAPI:
     app.add_middleware(ProperText)  # inside SecurityHeaders: its 422 gets the headers too
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
-    for module in (pages_auth, pages_account, pages_clients, pages_sessions, pages_admin, api):
+    for module in (
+        pages_auth,
+        pages_account,
+        pages_clients,
+        pages_sessions,
+        pages_exports,
+        pages_admin,
+        api,
+    ):
         app.router.routes.extend(module.router.routes)
 
     return app
