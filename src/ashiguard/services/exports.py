@@ -33,11 +33,45 @@ from ashiguard.services.treatments import CLINICAL_ROLES, get_session
 from ashiguard.services.uow import Actor, UnitOfWork, require_role
 
 __all__ = [
+    "RESEARCH_CSV_COLUMNS",
+    "ZONE_CSV_COLUMNS",
     "Export",
+    "research_csv",
     "session_recording",
     "session_report",
     "session_report_pdf",
+    "session_zones_csv",
+    "zone_table",
 ]
+
+ZONE_CSV_COLUMNS = (
+    "zone",
+    "zone slug",
+    "peak (kPa)",
+    "peak below (kPa)",
+    "mean (kPa)",
+    "contact (s)",
+    "dose (kPa·s)",
+    "over limit (s)",
+    "alarms",
+)
+"""The header of a session's zone table CSV: the zone in the clinic's words and its contract
+slug, then the measurements with their units."""
+
+RESEARCH_CSV_COLUMNS = (
+    "subject",
+    "month",
+    "age band",
+    "sex",
+    "decision",
+    "status",
+    "duration (s)",
+    "alarms",
+    "high-priority alarms",
+    "max load (% of therapist's weight)",
+    "allowed load (% of therapist's weight)",
+)
+"""The header of the research CSV: the columns of the research page and the load share."""
 
 
 @dataclass(frozen=True)
@@ -167,3 +201,122 @@ def _cell(v: Any) -> Any:
 
 def _mapping(v: Any) -> Mapping[str, Any]:
     return v if isinstance(v, Mapping) else {}
+
+
+def zone_table(t: TreatmentSession) -> list[list[Any]]:
+    """The session's per-zone rows (:data:`ZONE_CSV_COLUMNS`) from its stored summary, in
+    contract zone order; a zone whose peak never came near a limit has no exact peak, only
+    the bound it stayed below."""
+    from ashiguard.domain.zone_names import zone_words
+
+    zones = _mapping(_mapping(t.summary).get("zones"))
+    alarms: dict[str, int] = {}
+    for a in t.alerts or []:
+        zone = _mapping(a).get("zone")
+        if isinstance(zone, str):
+            alarms[zone] = alarms.get(zone, 0) + 1
+    rows = []
+    for slug, z in zones.items():
+        z = _mapping(z)
+        rows.append(
+            [
+                zone_words(slug),
+                slug,
+                _number(z.get("peak_kpa")),
+                _number(z.get("peak_below_kpa")) if z.get("peak_kpa") is None else None,
+                _number(z.get("mean_kpa")),
+                _number(z.get("contact_s")),
+                _number(z.get("dose_kpa_s")),
+                _number(z.get("over_limit_s")),
+                alarms.get(slug, 0),
+            ]
+        )
+    return rows
+
+
+def _number(v: Any) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    return round(float(v), 3)
+
+
+def session_zones_csv(uow: UnitOfWork, session_id: int, actor: Actor | None, ip: str) -> Export:
+    """A finished session's per-zone summary as CSV, audited as ``export session``
+    ("zone table CSV").
+
+    Raises
+    ------
+    Conflict
+        The session is still live (its summary comes when it ends).
+    NotFound
+        No such session, or no zone summary stored (nothing recorded, or a sensor without
+        body zones).
+    """
+    require_role(actor, CLINICAL_ROLES, "export session data")
+    t = get_session(uow, session_id)
+    if t.status == "live":
+        raise Conflict(
+            f"session {t.id} is still running: its zone table can be downloaded once the "
+            "session has ended"
+        )
+    rows = zone_table(t)
+    if not rows:
+        raise NotFound(
+            f"session {t.id} has no zone summary to download (nothing was recorded on the "
+            "client's back)"
+        )
+    repo.audit(
+        uow.session,
+        actor,
+        "export",
+        "session",
+        t.id,
+        ip=ip,
+        detail=f"zone table CSV, client {t.client_id}",
+    )
+    return Export(_csv(ZONE_CSV_COLUMNS, rows), f"session-{t.id}-zones.csv", "text/csv")
+
+
+def _percent(v: Any) -> float | None:
+    n = _number(v)
+    return None if n is None else round(100.0 * n, 1)
+
+
+def research_csv(
+    uow: UnitOfWork, secret: str, actor: Actor | None, ip: str, detail: str, limit: int
+) -> Export:
+    """The de-identified research table as CSV: the rows of
+    :func:`ashiguard.services.research.research_rows` (the same the research page shows),
+    audited as ``export research_export`` with ``detail``.
+
+    Notes
+    -----
+    Only values of the de-identified rows are written: the keyed pseudonym, the month, the
+    age band, sex, decision, status, duration, alarm counts and the load as a share of the
+    therapist's weight. No name, reference, birth date, note, session number or path.
+    """
+    from ashiguard.services.research import RESEARCH_ROLES, research_rows
+
+    require_role(actor, RESEARCH_ROLES, "export research data")
+    rows = []
+    for r in research_rows(uow, secret, limit):
+        load = _mapping(_mapping(r.get("summary")).get("load"))
+        alerts = [a for a in r.get("alerts") or [] if isinstance(a, Mapping)]
+        duration = _number(r.get("duration_s"))
+        rows.append(
+            [
+                r.get("subject"),
+                r.get("month"),
+                r.get("age_band"),
+                r.get("sex"),
+                r.get("decision"),
+                r.get("status"),
+                None if duration is None else round(duration),
+                len(alerts),
+                sum(1 for a in alerts if a.get("priority") == "high"),
+                _percent(load.get("max_share")),
+                _percent(load.get("allowed_share")),
+            ]
+        )
+    repo.audit(uow.session, actor, "export", "research_export", "", ip=ip, detail=detail)
+    return Export(_csv(RESEARCH_CSV_COLUMNS, rows), "research-sessions.csv", "text/csv")

@@ -89,3 +89,123 @@ def test_front_desk_and_researchers_may_not_download_reports(as_role, db, settin
         assert c.get(f"/sessions/{sid}/report.pdf").status_code == 403
         assert c.get(f"/api/v1/sessions/{sid}/report.pdf").status_code == 403
     assert _exports(db) == []
+
+
+def _csv_rows(r) -> list[list[str]]:
+    import csv
+    import io
+
+    assert r.headers["content-type"] == "text/csv; charset=utf-8"
+    text = r.content.decode("utf-8")
+    assert text.startswith("\ufeff")  # spreadsheets then read "kPa·s" right
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+def test_the_zone_table_csv_has_words_slugs_units_and_the_stored_values(as_role, db, settings):
+    from ashiguard.adapters.db.models import TreatmentSession
+
+    sid = store_session(db, settings.data_dir)
+    c = as_role("owner")
+    page = c.get(f"/sessions/{sid}").text
+    assert f'href="/sessions/{sid}/zones.csv"' in page
+    r = c.get(f"/sessions/{sid}/zones.csv")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-disposition"] == f'attachment; filename="session-{sid}-zones.csv"'
+    rows = _csv_rows(r)
+    assert rows[0] == [
+        "zone",
+        "zone slug",
+        "peak (kPa)",
+        "peak below (kPa)",
+        "mean (kPa)",
+        "contact (s)",
+        "dose (kPa·s)",
+        "over limit (s)",
+        "alarms",
+    ]
+    by_slug = {row[1]: row for row in rows[1:]}
+    with db.session() as s:
+        t = s.get(TreatmentSession, sid)
+        zones, alerts = t.summary["zones"], t.alerts
+    assert list(by_slug) == list(zones)  # every zone of the summary, in its order
+    spine = by_slug["spine_lumbar"]
+    assert spine[0] == "lower-back spine"
+    z = zones["spine_lumbar"]
+    assert float(spine[2]) == round(z["peak_kpa"], 3) and spine[3] == ""
+    assert float(spine[4]) == round(z["mean_kpa"], 3)
+    assert float(spine[5]) == round(z["contact_s"], 3)
+    assert float(spine[6]) == round(z["dose_kpa_s"], 3)
+    assert float(spine[7]) == round(z["over_limit_s"], 3) > 0
+    assert int(spine[8]) == sum(1 for a in alerts if a["zone"] == "spine_lumbar") >= 1
+    assert by_slug["erector_lumbar_left"][0] == "left lower-back muscles"
+    assert int(by_slug["neck"][8]) == 0 and float(by_slug["neck"][5]) == 0.0
+    api = c.get(f"/api/v1/sessions/{sid}/zones.csv")
+    assert api.status_code == 200 and api.content == r.content
+    assert [e[3] for e in _exports(db)] == ["zone table CSV, client 1"] * 2
+
+
+def test_a_session_without_a_zone_summary_has_no_csv_and_says_why(as_role, db, settings):
+    sid = store_session(db, settings.data_dir, recording=False)
+    c = as_role("therapist")
+    assert "zones.csv" not in c.get(f"/sessions/{sid}").text
+    r = c.get(f"/api/v1/sessions/{sid}/zones.csv")
+    assert r.status_code == 404
+    assert r.json()["detail"] == (
+        f"session {sid} has no zone summary to download (nothing was recorded on the client's back)"
+    )
+    live = store_session(db, settings.data_dir, status="live")
+    assert c.get(f"/sessions/{live}/zones.csv").status_code == 409
+
+
+def test_the_research_csv_holds_the_rows_of_the_page_and_no_name_or_path(as_role, db, settings):
+    for days in (0, 40):
+        store_session(db, settings.data_dir, notes="Erika said her neck hurt", days_ago=days)
+    c = as_role("researcher")
+    page = c.get("/research").text
+    assert 'href="/research/sessions.csv"' in page
+    r = c.get("/research/sessions.csv")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-disposition"] == 'attachment; filename="research-sessions.csv"'
+    rows = _csv_rows(r)
+    assert rows[0][:8] == [
+        "subject",
+        "month",
+        "age band",
+        "sex",
+        "decision",
+        "status",
+        "duration (s)",
+        "alarms",
+    ]
+    assert rows[0][8:] == [
+        "high-priority alarms",
+        "max load (% of therapist's weight)",
+        "allowed load (% of therapist's weight)",
+    ]
+    api_rows = c.get("/api/v1/research/sessions").json()
+    assert len(rows) - 1 == len(api_rows) == 2
+    for row, j in zip(rows[1:], api_rows, strict=True):
+        assert row[0] == j["subject"] and row[0] in page
+        assert row[1] == j["month"] and row[2] == j["age_band"] and row[4] == "modify"
+        assert int(row[7]) == len(j["alerts"])
+        assert float(row[9]) == round(100 * j["summary"]["load"]["max_share"], 1)
+        assert float(row[10]) == 50.0  # the screening's max_load_fraction 0.5
+    text = r.content.decode("utf-8")
+    for secret in ("Erika", "Export", "c-exp", "neck hurt", "recordings", ".h5", "1970"):
+        assert secret not in text
+    assert c.get("/api/v1/research/sessions.csv").content == r.content
+    with db.session() as s:
+        details = s.scalars(
+            select(AuditEntry.detail).where(
+                AuditEntry.action == "export", AuditEntry.entity == "research_export"
+            )
+        ).all()
+    assert details == ["page CSV", "CSV"]
+
+
+def test_therapists_and_front_desk_may_not_export_research_data(as_role, db, settings):
+    for role in ("therapist", "front_desk"):
+        c = as_role(role)
+        assert c.get("/research/sessions.csv").status_code == 403
+        assert c.get("/api/v1/research/sessions.csv").status_code == 403
+    assert as_role("researcher").get(f"/sessions/{1}/zones.csv").status_code == 403
