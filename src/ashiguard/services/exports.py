@@ -27,15 +27,17 @@ from pathlib import Path
 from typing import Any
 
 from ashiguard.adapters.db import repo
-from ashiguard.adapters.db.models import Screening, TreatmentSession
+from ashiguard.adapters.db.models import Client, Intake, Screening, TreatmentSession, User
 from ashiguard.domain.errors import Conflict, NotFound
 from ashiguard.services.treatments import CLINICAL_ROLES, get_session
-from ashiguard.services.uow import Actor, UnitOfWork, require_role
+from ashiguard.services.uow import Actor, UnitOfWork, fetch, require_role
 
 __all__ = [
     "RESEARCH_CSV_COLUMNS",
     "ZONE_CSV_COLUMNS",
     "Export",
+    "client_record_blocks",
+    "client_record_pdf",
     "research_csv",
     "session_recording",
     "session_report",
@@ -320,3 +322,318 @@ def research_csv(
         )
     repo.audit(uow.session, actor, "export", "research_export", "", ip=ip, detail=detail)
     return Export(_csv(RESEARCH_CSV_COLUMNS, rows), "research-sessions.csv", "text/csv")
+
+
+# ----------------------------------------------------------------- the client's whole record
+
+
+def _decision_words(decision: str) -> str:
+    return decision.replace("_", " ").capitalize()
+
+
+def _restriction_words(r: Mapping[str, Any]) -> str:
+    from ashiguard.domain.zone_names import zone_words
+
+    out = []
+    if r.get("avoid_zones"):
+        out.append("avoid " + ", ".join(zone_words(z) for z in r["avoid_zones"]))
+    if r.get("max_load_fraction") is not None:
+        out.append(f"load ≤ {float(r['max_load_fraction']) * 100:.0f} % of the therapist's weight")
+    if r.get("max_pressure_kpa") is not None:
+        out.append(f"pressure ≤ {float(r['max_pressure_kpa']):g} kPa")
+    return "; ".join(out) or "none"
+
+
+def _intake_words(payload: Mapping[str, Any], pain_sites: Sequence[str]) -> list[tuple[str, str]]:
+    """What an intake version says, one labelled line per part that was filled in."""
+    from ashiguard.domain.zone_names import zone_words
+
+    def listed(key: str, fmt: Any) -> str:
+        items = [_mapping(x) for x in payload.get(key) or []]
+        return "; ".join(fmt(x) for x in items)
+
+    person = _mapping(payload.get("client"))
+    vitals = _mapping(payload.get("vitals"))
+    lines = []
+    body = [
+        f"{person['height_cm']:g} cm" if person.get("height_cm") else "",
+        f"{person['weight_kg']:g} kg" if person.get("weight_kg") else "",
+    ]
+    if any(body):
+        lines.append(("Height, weight", ", ".join(x for x in body if x)))
+    v = []
+    if vitals.get("systolic_mmhg") and vitals.get("diastolic_mmhg"):
+        v.append(f"blood pressure {vitals['systolic_mmhg']:g}/{vitals['diastolic_mmhg']:g} mmHg")
+    if vitals.get("temperature_c"):
+        v.append(f"temperature {vitals['temperature_c']:g} °C")
+    if v:
+        lines.append(("Vitals", ", ".join(v)))
+    conditions = listed(
+        "conditions",
+        lambda c: " ".join(
+            x
+            for x in (
+                str(c.get("code", "")).replace("_", " "),
+                f"({c.get('status', 'active')}"
+                + (f", since {c['onset']}" if c.get("onset") else "")
+                + (
+                    ", controlled"
+                    if c.get("controlled") is True
+                    else ", not controlled"
+                    if c.get("controlled") is False
+                    else ""
+                )
+                + ")",
+                str(c.get("note") or ""),
+            )
+            if x
+        ),
+    )
+    procedures = listed(
+        "procedures",
+        lambda p: (
+            str(p.get("code", "")).replace("_", " ")
+            + (f" ({p['date']})" if p.get("date") else "")
+            + (f", {p['site']}" if p.get("site") else "")
+        ),
+    )
+    medications = listed(
+        "medications",
+        lambda m: (
+            str(m.get("code", "")).replace("_", " ") + (f" ({m['name']})" if m.get("name") else "")
+        ),
+    )
+    for label, text in (
+        ("Conditions", conditions),
+        ("Procedures", procedures),
+        ("Medications", medications),
+    ):
+        lines.append((label, text or "none reported"))
+    pregnancy = _mapping(payload.get("pregnancy"))
+    if pregnancy.get("pregnant"):
+        weeks = f", {pregnancy['weeks']} weeks" if pregnancy.get("weeks") else ""
+        lines.append(("Pregnancy", f"pregnant{weeks}"))
+    symptoms = [str(x).replace("_", " ") for x in payload.get("symptoms") or []]
+    lines.append(("Symptoms today", ", ".join(symptoms) or "none reported"))
+    if pain_sites:
+        lines.append(("Pain sites", ", ".join(zone_words(z) for z in pain_sites)))
+    if payload.get("notes"):
+        lines.append(("Intake notes", str(payload["notes"])))
+    return lines
+
+
+def _duration_words(t: TreatmentSession) -> str:
+    if t.ended_at is None:
+        return "still running"
+    s = round((t.ended_at - t.started_at).total_seconds())
+    return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
+
+
+def _alarm_words(alerts: Sequence[Any]) -> str:
+    items = [_mapping(a) for a in alerts]
+    if not items:
+        return "none"
+    high = sum(1 for a in items if a.get("priority") == "high")
+    kinds: dict[str, int] = {}
+    for a in items:
+        k = str(a.get("kind", "")).replace("_", " ")
+        kinds[k] = kinds.get(k, 0) + 1
+    what = ", ".join(f"{k} ×{n}" if n > 1 else k for k, n in kinds.items())
+    return f"{len(items)} ({high} high priority): {what}"
+
+
+def _signature_words(t: TreatmentSession) -> str:
+    if t.status != "signed" or t.signed_at is None:
+        return "not signed"
+    capacity = (
+        " (the clinic's owner, for the session's therapist)" if t.signed_as == "owner" else ""
+    )
+    return (
+        f"signed by {t.signer_name or 'unknown'}{capacity}, "
+        f"{t.signer_credential or 'no certificate on file'}, on {t.signed_at:%Y-%m-%d at %H:%M} UTC"
+    )
+
+
+def _session_map(t: TreatmentSession, data_dir: Path) -> tuple[bytes | None, str]:
+    """The report's body heatmap (peak pressure) of a session, or why there is none."""
+    from ashiguard.domain.errors import DomainError
+    from ashiguard.services.report import render_peak_map_png
+
+    if t.status == "live":
+        return None, "Session still running: no map yet."
+    if not t.recording_path:
+        return None, "No recording: no pressure map."
+    path = Path(data_dir) / t.recording_path
+    if not path.is_file():
+        return None, "Recording missing from the data folder: no pressure map."
+    try:
+        return render_peak_map_png(path, "peak"), "Peak pressure per sensel, kPa."
+    except DomainError as exc:
+        return None, f"Recording unreadable: {exc}"
+
+
+def client_record_blocks(uow: UnitOfWork, client: Client, data_dir: Path) -> list[Any]:
+    """The blocks (:class:`ashiguard.adapters.record_render.RecordBlock`) of a client's
+    record: details, every intake version with its screening, every session."""
+    from sqlalchemy import select
+
+    from ashiguard.adapters.record_render import RecordBlock
+
+    s = uow.session
+    blocks = [
+        RecordBlock(
+            heading="Client",
+            level=1,
+            lines=[
+                ("Name", client.name),
+                ("Reference", client.ref),
+                ("Born", client.birth_date.isoformat() if client.birth_date else "not recorded"),
+                ("Sex", client.sex or "not recorded"),
+                ("Phone", client.phone or "not recorded"),
+                ("E-mail", client.email or "not recorded"),
+                ("Client since", f"{client.created_at:%Y-%m-%d}"),
+            ],
+        )
+    ]
+    intakes = list(
+        s.scalars(select(Intake).where(Intake.client_id == client.id).order_by(Intake.version))
+    )
+    screenings = {
+        sc.intake_id: sc
+        for sc in s.scalars(
+            select(Screening).where(Screening.client_id == client.id).order_by(Screening.id)
+        )
+    }
+    blocks.append(
+        RecordBlock(
+            heading=f"Intakes and screenings ({len(intakes)})",
+            level=1,
+            lines=[] if intakes else [("", "No intake on file.")],
+        )
+    )
+    for it in intakes:
+        payload = _mapping(it.payload)
+        by = s.get(User, it.created_by) if it.created_by is not None else None
+        lines = [
+            ("For the day", str(payload.get("date", "not given"))),
+            (
+                "Entered",
+                f"{it.created_at:%Y-%m-%d %H:%M} UTC"
+                + (f" by {by.display_name or by.username}" if by is not None else ""),
+            ),
+        ]
+        lines += _intake_words(payload, list(it.pain_sites or []))
+        sc = screenings.get(it.id)
+        if sc is None:
+            lines.append(("Screening", "none stored"))
+        else:
+            sp = _mapping(sc.payload)
+            lines += [
+                ("Decision", f"{_decision_words(sc.decision)} (screened for {sc.screened_for})"),
+                ("Rule set", sc.rules_version or "not given"),
+                ("Restrictions", _restriction_words(_mapping(sp.get("restrictions")))),
+            ]
+            findings = [_mapping(f) for f in sp.get("findings") or []]
+            if not findings:
+                lines.append(("Findings", "none: no rule fired"))
+            for i, f in enumerate(findings):
+                lines.append(
+                    (
+                        "Findings" if i == 0 else "\u00a0",
+                        f"{f.get('rule', '')} → {_decision_words(str(f.get('decision', '')))}: "
+                        f"{f.get('reason', '')}",
+                    )
+                )
+        blocks.append(RecordBlock(heading=f"Intake version {it.version}", lines=lines))
+    sessions = list(
+        s.scalars(
+            select(TreatmentSession)
+            .where(TreatmentSession.client_id == client.id)
+            .order_by(TreatmentSession.started_at, TreatmentSession.id)
+        )
+    )
+    blocks.append(
+        RecordBlock(
+            heading=f"Treatment sessions ({len(sessions)})",
+            level=1,
+            lines=[] if sessions else [("", "No treatment session on file.")],
+        )
+    )
+    for t in sessions:
+        load = _mapping(_mapping(t.summary).get("load"))
+        peak = "not measured"
+        if load.get("max_n") is not None:
+            peak = f"{float(load['max_n']):.0f} N"
+            if load.get("max_share") is not None:
+                peak += f" ({float(load['max_share']) * 100:.0f} % of the therapist's weight)"
+        image, note = _session_map(t, data_dir)
+        blocks.append(
+            RecordBlock(
+                heading=f"Session of {t.started_at:%Y-%m-%d %H:%M} UTC (no. {t.id})",
+                lines=[
+                    ("Therapist", t.practitioner.name if t.practitioner else "not recorded"),
+                    ("Room", t.room.name if t.room else "not recorded"),
+                    ("Status", t.status),
+                    ("Duration", _duration_words(t)),
+                    ("Peak load", peak),
+                    ("Alarms", _alarm_words(t.alerts or [])),
+                    ("Notes", t.notes or "none"),
+                    ("Signature", _signature_words(t)),
+                ],
+                image=image,
+                image_note=note,
+            )
+        )
+    return blocks
+
+
+def client_record_pdf(
+    uow: UnitOfWork,
+    client_id: int,
+    data_dir: Path,
+    actor: Actor | None,
+    ip: str,
+    clinic_name: str,
+) -> Export:
+    """A client's whole record as one PDF: details, every intake version with its screening
+    (decision, findings, rule set), every session (date, therapist, duration, peak load,
+    alarms, notes, signature and the body heatmap where a recording exists); the clinic's
+    name and page numbers on every page. Audited as ``export client``.
+
+    Raises
+    ------
+    NotFound
+        No such client.
+    """
+    from ashiguard.adapters.record_render import write_record_pdf
+
+    require_role(actor, CLINICAL_ROLES, "export client records")
+    client: Client = fetch(uow, Client, client_id)
+    blocks = client_record_blocks(uow, client, data_dir)
+    now = repo.utcnow()
+    who = (actor.display_name or actor.username) if actor is not None else "the clinic"
+    with tempfile.TemporaryDirectory(prefix="ashiguard-record-") as tmp:
+        out = Path(tmp) / "record.pdf"
+        write_record_pdf(
+            blocks,
+            out,
+            title=f"Client record: {client.name}",
+            subtitle=(
+                f"{clinic_name} · reference {client.ref} · made on {now:%Y-%m-%d at %H:%M} UTC "
+                f"by {who} · confidential: the clinic's own record of this client"
+            ),
+            footer=f"{clinic_name} · client record of {client.name} ({client.ref})",
+            author=clinic_name,
+        )
+        content = out.read_bytes()
+    n_sessions = sum(1 for b in blocks if b.heading.startswith("Session of"))
+    repo.audit(
+        uow.session,
+        actor,
+        "export",
+        "client",
+        client.id,
+        ip=ip,
+        detail=f"record PDF, {n_sessions} sessions",
+    )
+    return Export(content, f"client-{client.ref}-record.pdf", "application/pdf")

@@ -3,10 +3,22 @@ the FHIR Bundle of a session, from the pages and the API, with roles and audit e
 
 from __future__ import annotations
 
+import io
+
+import pytest
 from exporthelpers import pdf_text, store_session
 from sqlalchemy import select
 
 from ashiguard.adapters.db.models import AuditEntry
+from ashiguard.settings import Settings
+
+
+@pytest.fixture
+def settings(db, tmp_path) -> Settings:
+    """The clinic's settings, with its name (printed on the record PDF)."""
+    return Settings(
+        data_dir=tmp_path / "data", database_url=db.url, clinic_name="Test Clinic Stockholm"
+    )
 
 
 def _exports(db) -> list[tuple[str, str, str, str]]:
@@ -209,3 +221,66 @@ def test_therapists_and_front_desk_may_not_export_research_data(as_role, db, set
         assert c.get("/research/sessions.csv").status_code == 403
         assert c.get("/api/v1/research/sessions.csv").status_code == 403
     assert as_role("researcher").get(f"/sessions/{1}/zones.csv").status_code == 403
+
+
+@pytest.mark.slow
+def test_the_client_record_pdf_holds_details_intakes_sessions_signatures_and_maps(
+    as_role, db, settings
+):
+    from pypdf import PdfReader
+
+    signed = store_session(db, settings.data_dir, status="signed", notes="Neck tight.", days_ago=3)
+    bare = store_session(db, settings.data_dir, recording=False, notes="Short visit.")
+    c = as_role("therapist")
+    page = c.get("/clients/1").text
+    assert 'href="/clients/1/record.pdf"' in page and "Download the whole record (PDF)" in page
+    r = c.get("/clients/1/record.pdf")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/pdf"
+    assert r.headers["content-disposition"] == 'attachment; filename="client-c-exp-record.pdf"'
+    pages = pdf_text(r.content)
+    text = " ".join(" ".join(pages).split())  # wrapped lines joined again
+    n = len(pages)
+    assert n >= 2
+    for i, p in enumerate(pages, start=1):
+        assert f"page {i} of {n}" in p
+        assert "Test Clinic Stockholm · client record of Erika Export (c-exp)" in p
+    assert "Client record: Erika Export" in pages[0]
+    for words in (
+        "1970-05-02",
+        "+46 70 123 45 67",
+        "erika@example.org",
+        "Intake version 1",
+        "hypertension (active)",
+        "blood pressure 150/95 mmHg",
+        "Modify (screened for 2026-11-24)",
+        "test-rules-1",
+        "hypertension-uncontrolled → Modify: blood pressure above 140/90: lighter load",
+        "load ≤ 50 % of the therapist's weight",
+        f"(no. {signed})",
+        f"(no. {bare})",
+        "Mia Therapist",
+        "Neck tight.",
+        "Short visit.",
+        "signed by Mia Therapist, Ashiatsu certificate, Ashiatsu Guild, valid until 2027-01-01",
+        "not signed",
+        "No recording: no pressure map.",
+        "Peak pressure per sensel, kPa.",
+        "6 s",
+    ):
+        assert words in text, words
+    assert text.index(f"(no. {signed})") < text.index(f"(no. {bare})")  # oldest first
+    images = {i.name for p in PdfReader(io.BytesIO(r.content)).pages for i in p.images}
+    assert len(images) == 1  # the one session with a recording has its heatmap
+    assert _exports(db) == [("therapist", "client", "1", "record PDF, 2 sessions")]
+    api = c.get("/api/v1/clients/1/record.pdf")
+    assert api.status_code == 200 and api.content.startswith(b"%PDF")
+    assert c.get("/api/v1/clients/999/record.pdf").status_code == 404
+
+
+def test_front_desk_may_read_the_client_but_not_export_the_whole_record(as_role, db, settings):
+    store_session(db, settings.data_dir, recording=False)
+    c = as_role("front_desk")
+    assert "record.pdf" not in c.get("/clients/1").text
+    assert c.get("/clients/1/record.pdf").status_code == 403
+    assert _exports(db) == []

@@ -138,3 +138,38 @@ def research_csv_api(
     with uow:
         x = exports.research_csv(uow, secret, p.user, client_ip(request), "CSV", RESEARCH_API_ROWS)
     return _file(x)
+
+
+def _record(request: Request, client_id: int, p: Principal, uow: SqlUnitOfWork) -> Response:
+    settings = request.app.state.settings
+    with uow:
+        x = exports.client_record_pdf(
+            uow, client_id, settings.data_dir, p.user, client_ip(request), settings.clinic_name
+        )
+    return _file(x)
+
+
+@router.get("/clients/{client_id}/record.pdf", include_in_schema=False)
+def client_record_page(
+    request: Request,
+    client_id: RecordId,
+    p: Principal = Depends(CLINICAL_PAGE),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> Response:
+    return _record(request, client_id, p, uow)
+
+
+@router.get(
+    "/api/v1/clients/{client_id}/record.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, 404: {"description": "no such client"}},
+    summary="The client's whole record as one PDF (owner, therapist)",
+    tags=["api"],
+)
+def client_record_api(
+    request: Request,
+    client_id: RecordId,
+    p: Principal = Depends(CLINICAL_API),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> Response:
+    return _record(request, client_id, p, uow)
