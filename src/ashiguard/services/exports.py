@@ -38,7 +38,10 @@ __all__ = [
     "Export",
     "client_record_blocks",
     "client_record_pdf",
+    "recording_fhir",
     "research_csv",
+    "session_fhir",
+    "session_json",
     "session_recording",
     "session_report",
     "session_report_pdf",
@@ -148,6 +151,16 @@ def session_report(t: TreatmentSession, screening: Screening | None, data_dir: P
     return data
 
 
+def _report_pdf(t: TreatmentSession, screening: Screening | None, data_dir: Path) -> bytes:
+    from ashiguard.adapters.report_render import write_pdf
+
+    data = session_report(t, screening, data_dir)
+    with tempfile.TemporaryDirectory(prefix="ashiguard-report-") as tmp:
+        out = Path(tmp) / "report.pdf"
+        write_pdf(data, out)
+        return out.read_bytes()
+
+
 def session_report_pdf(
     uow: UnitOfWork, session_id: int, data_dir: Path, actor: Actor | None, ip: str
 ) -> Export:
@@ -161,15 +174,9 @@ def session_report_pdf(
     Conflict
         The session is still live.
     """
-    from ashiguard.adapters.report_render import write_pdf
-
     require_role(actor, CLINICAL_ROLES, "export session reports")
     t = get_session(uow, session_id)
-    data = session_report(t, uow.session.get(Screening, t.screening_id), data_dir)
-    with tempfile.TemporaryDirectory(prefix="ashiguard-report-") as tmp:
-        out = Path(tmp) / "report.pdf"
-        write_pdf(data, out)
-        content = out.read_bytes()
+    content = _report_pdf(t, uow.session.get(Screening, t.screening_id), data_dir)
     repo.audit(
         uow.session,
         actor,
@@ -637,3 +644,136 @@ def client_record_pdf(
         detail=f"record PDF, {n_sessions} sessions",
     )
     return Export(content, f"client-{client.ref}-record.pdf", "application/pdf")
+
+
+# ------------------------------------------------------------------------------ FHIR
+
+
+def session_json(t: TreatmentSession) -> dict[str, Any]:
+    """The session as the FHIR export reads it (the fields of ``GET /api/v1/sessions/{id}``
+    it uses, and the therapist's name)."""
+    return {
+        "id": t.id,
+        "status": t.status,
+        "started_at": t.started_at.isoformat(),
+        "ended_at": t.ended_at.isoformat() if t.ended_at else None,
+        "therapist": t.practitioner.name if t.practitioner is not None else None,
+        "notes": t.notes,
+        "alerts": list(t.alerts or []),
+        "summary": t.summary,
+        "signed_at": t.signed_at.isoformat() if t.signed_at else None,
+        "signed_by": t.signer_name,
+        "signed_as": t.signed_as,
+        "signer_credential": t.signer_credential,
+    }
+
+
+def session_fhir(
+    uow: UnitOfWork, session_id: int, data_dir: Path, actor: Actor | None, ip: str
+) -> dict[str, Any]:
+    """An ended or signed session as a FHIR R4 Bundle (Patient naming the client, Procedure,
+    Observations, the report PDF as a DocumentReference when the session has a recording,
+    and the screening's RiskAssessment and Flags); audited as ``export session``.
+
+    Raises
+    ------
+    Conflict
+        The session is still live.
+    NotFound
+        No such session.
+    """
+    from ashiguard.adapters.fhir import session_to_fhir
+    from ashiguard.domain.screening import parse_screening
+
+    require_role(actor, CLINICAL_ROLES, "export sessions")
+    t = get_session(uow, session_id)
+    if t.status == "live":
+        raise Conflict(
+            f"session {t.id} is still running: it can be exported once the session has ended"
+        )
+    sc = uow.session.get(Screening, t.screening_id)
+    recorded = bool(t.recording_path) and (Path(data_dir) / str(t.recording_path)).is_file()
+    pdf = _report_pdf(t, sc, data_dir) if recorded else None
+    c = t.client
+    client = {
+        "name": c.name,
+        "ref": c.ref,
+        "birth_date": c.birth_date.isoformat() if c.birth_date else None,
+        "sex": c.sex,
+    }
+    screening = None
+    if sc is not None and _mapping(sc.payload).get("schema") == "ashiguard.screening/1":
+        screening = parse_screening(dict(sc.payload))
+    bundle = session_to_fhir(session_json(t), client=client, report_pdf=pdf, screening=screening)
+    what = "FHIR bundle" + ("" if pdf else " without report (no recording)")
+    repo.audit(
+        uow.session, actor, "export", "session", t.id, ip=ip, detail=f"{what}, client {t.client_id}"
+    )
+    return bundle
+
+
+def recording_fhir(
+    recording: Path,
+    patient_ref: str,
+    *,
+    session: Mapping[str, Any] | None = None,
+    screening: Mapping[str, Any] | None = None,
+    with_report: bool = True,
+) -> dict[str, Any]:
+    """A session recorded outside the clinic database (``ashiguard fhir export-session``) as
+    a FHIR R4 Bundle for the EHR's ``patient_ref``.
+
+    ``session`` is the JSON of ``GET /api/v1/sessions/{id}`` (times, notes, signature, alarm
+    episodes, summary); without it the session is the recording itself (id: the file's name
+    without extension, the recording's start time and duration). A missing summary or alarm
+    list is computed by the analyzer, with the screening's limits (as ``ashiguard report``).
+
+    Raises
+    ------
+    InputError
+        An unreadable recording, a bad session, screening or reference, a recording without
+        a start time and no session given.
+    """
+    from ashiguard.adapters.fhir import session_to_fhir
+    from ashiguard.adapters.recording import open_recording
+    from ashiguard.adapters.report_render import write_pdf
+    from ashiguard.domain.errors import InputError
+    from ashiguard.domain.screening import parse_screening
+    from ashiguard.services.analyze import analyze_recording, limits_from_files
+    from ashiguard.services.report import collect_report, parse_summary
+
+    sc = parse_screening(dict(screening)) if screening is not None else None
+    with open_recording(recording) as rec:
+        meta = rec.meta
+    data: dict[str, Any] = dict(session or {})
+    if session is None:
+        if not meta.started_at:
+            raise InputError(f"{recording}: the recording has no start time; give --session-json")
+        data = {
+            "id": Path(recording).stem,
+            "started_at": meta.started_at,
+            "duration_s": meta.duration_s,
+        }
+    for key in ("id", "started_at"):
+        if data.get(key) in (None, ""):
+            raise InputError(f"session.{key}: missing")
+    if not isinstance(data.get("summary"), Mapping) or not isinstance(data.get("alerts"), list):
+        result = analyze_recording(recording, limits_from_files(screening=screening))
+        if not isinstance(data.get("summary"), Mapping):
+            data["summary"] = result.summary
+        if not isinstance(data.get("alerts"), list):
+            data["alerts"] = [a.to_json() for a in result.alerts]
+    data["summary"] = parse_summary(dict(data["summary"]), "session.summary")
+    pdf = None
+    if with_report:
+        report = collect_report(
+            recording,
+            screening=screening,
+            alerts=data["alerts"],
+            summary=data["summary"],
+        )
+        with tempfile.TemporaryDirectory(prefix="ashiguard-report-") as tmp:
+            out = Path(tmp) / "report.pdf"
+            write_pdf(report, out)
+            pdf = out.read_bytes()
+    return session_to_fhir(data, patient_ref=patient_ref, report_pdf=pdf, screening=sc)

@@ -284,3 +284,94 @@ def test_front_desk_may_read_the_client_but_not_export_the_whole_record(as_role,
     assert "record.pdf" not in c.get("/clients/1").text
     assert c.get("/clients/1/record.pdf").status_code == 403
     assert _exports(db) == []
+
+
+def _fhir_resources(bundle) -> dict[str, list[dict]]:
+    import importlib
+
+    from fhir.resources.R4B.bundle import Bundle
+
+    Bundle.model_validate(bundle)
+    out: dict[str, list[dict]] = {}
+    for e in bundle["entry"]:
+        r = e["resource"]
+        kind = r["resourceType"]
+        model = getattr(importlib.import_module(f"fhir.resources.R4B.{kind.lower()}"), kind)
+        model.model_validate(r)
+        out.setdefault(kind, []).append(r)
+    return out
+
+
+def test_the_fhir_export_of_a_session_carries_its_values_its_report_and_screening(
+    as_role, db, settings
+):
+    import base64
+
+    from ashiguard.adapters.db.models import TreatmentSession
+
+    sid = store_session(db, settings.data_dir, status="signed", notes="Neck tight.")
+    c = as_role("therapist")
+    page = c.get(f"/sessions/{sid}").text
+    assert f'href="/api/v1/sessions/{sid}/fhir"' in page
+    r = c.get(f"/api/v1/sessions/{sid}/fhir")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/fhir+json"
+    assert r.headers["content-disposition"] == f'attachment; filename="session-{sid}-fhir.json"'
+    res = _fhir_resources(r.json())
+    assert sorted(res) == [
+        "DocumentReference",
+        "Flag",
+        "Observation",
+        "Patient",
+        "Procedure",
+        "RiskAssessment",
+    ]
+    (patient,) = res["Patient"]
+    assert patient["name"] == [{"text": "Erika Export"}] and patient["birthDate"] == "1970-05-02"
+    (proc,) = res["Procedure"]
+    assert proc["code"]["coding"][0]["code"] == "387854002"
+    assert proc["performer"] == [{"actor": {"display": "Mia Therapist"}}]
+    assert proc["note"][0]["text"] == "Neck tight."
+    assert proc["note"][1]["text"].startswith("Signed by Mia Therapist, Ashiatsu certificate")
+    with db.session() as s:
+        t = s.get(TreatmentSession, sid)
+        summary, alerts = t.summary, t.alerts
+        start = t.started_at.isoformat(timespec="seconds") + "Z"
+    assert proc["performedPeriod"]["start"] == start
+    obs = {o["code"]["coding"][0]["code"]: o for o in res["Observation"]}
+    assert obs["duration"]["valueQuantity"]["value"] == 6.0
+    assert obs["peak-load"]["valueQuantity"]["value"] == round(summary["load"]["max_n"], 3)
+    assert obs["peak-load-share"]["valueQuantity"]["value"] == round(
+        100 * summary["load"]["max_share"], 3
+    )
+    zones = {
+        comp["code"]["coding"][0]["code"]: comp["valueQuantity"]
+        for comp in obs["zone-peak-pressure"]["component"]
+    }
+    assert zones["spine_lumbar"]["value"] == round(summary["zones"]["spine_lumbar"]["peak_kpa"], 3)
+    assert zones["spine_lumbar"]["unit"] == "kPa"
+    assert obs["alarm-count"]["valueInteger"] == len(alerts) > 0
+    (doc,) = res["DocumentReference"]
+    pdf = base64.b64decode(doc["content"][0]["attachment"]["data"])
+    assert doc["content"][0]["attachment"]["contentType"] == "application/pdf"
+    assert "Erika Export (c-exp)" in pdf_text(pdf)[0]
+    (risk,) = res["RiskAssessment"]
+    assert risk["subject"] == {"reference": f"urn:uuid:{patient['id']}"}
+    assert _exports(db) == [("therapist", "session", str(sid), "FHIR bundle, client 1")]
+
+
+def test_a_session_without_a_recording_exports_without_a_report_and_a_live_one_not_at_all(
+    as_role, db, settings
+):
+    sid = store_session(db, settings.data_dir, recording=False)
+    c = as_role("owner")
+    res = _fhir_resources(c.get(f"/api/v1/sessions/{sid}/fhir").json())
+    assert "DocumentReference" not in res and "report" not in res["Procedure"][0]
+    live = store_session(db, settings.data_dir, status="live")
+    r = c.get(f"/api/v1/sessions/{live}/fhir")
+    assert r.status_code == 409
+    assert r.json()["detail"] == (
+        f"session {live} is still running: it can be exported once the session has ended"
+    )
+    assert as_role("front_desk").get(f"/api/v1/sessions/{sid}/fhir").status_code == 403
+    assert [e[3] for e in _exports(db)] == ["FHIR bundle without report (no recording), client 1"]

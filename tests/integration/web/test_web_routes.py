@@ -83,6 +83,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/research/sessions.csv"): RESEARCH,
     ("GET", "/clients/{client_id}/record.pdf"): CLINICAL,
     ("GET", "/api/v1/clients/{client_id}/record.pdf"): CLINICAL,
+    ("GET", "/api/v1/sessions/{session_id}/fhir"): CLINICAL,
     ("GET", "/api/v1/practitioners"): CLINICAL,
     ("GET", "/api/v1/rooms"): CLINICAL,
     ("GET", "/api/v1/sessions"): CLINICAL,

@@ -7,6 +7,8 @@ The routes only check the login and role and hand the file over; the use cases i
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
@@ -173,3 +175,25 @@ def client_record_api(
     uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
     return _record(request, client_id, p, uow)
+
+
+@router.get(
+    "/api/v1/sessions/{session_id}/fhir",
+    response_class=Response,
+    responses={200: {"content": {"application/fhir+json": {}}}, **_ERRORS},
+    summary="The session as a FHIR R4 Bundle: Patient, Procedure, Observations, the report "
+    "PDF as a DocumentReference, the screening's RiskAssessment and Flags",
+    tags=["api"],
+)
+def session_fhir_api(
+    request: Request,
+    session_id: RecordId,
+    p: Principal = Depends(CLINICAL_API),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> Response:
+    with uow:
+        bundle = exports.session_fhir(
+            uow, session_id, request.app.state.settings.data_dir, p.user, client_ip(request)
+        )
+    body = json.dumps(bundle, ensure_ascii=False).encode("utf-8")
+    return _file(exports.Export(body, f"session-{session_id}-fhir.json", "application/fhir+json"))
