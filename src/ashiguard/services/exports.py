@@ -141,12 +141,13 @@ def session_report(t: TreatmentSession, screening: Screening | None, data_dir: P
         markers=stored_markers(t),
     )
     client = f"{t.client.name} ({t.client.ref})" if t.client is not None else "not recorded"
-    data.header = [("Client", client) if k == "Client" else (k, v) for k, v in data.header]
+    data.header = [("Client", _short(client)) if k == "Client" else (k, v) for k, v in data.header]
     therapist = t.practitioner.name if t.practitioner is not None else "not recorded"
-    signed = f"signed by {t.signer_name} on {t.signed_at:%Y-%m-%d}" if t.signed_at else "not signed"
+    signed = f"{t.signer_name}, {t.signed_at:%Y-%m-%d}" if t.signed_at else "not signed"
     data.header[1:1] = [
-        ("Therapist", therapist),
-        ("Session", f"no. {t.id}, {t.started_at:%Y-%m-%d %H:%M} UTC, {signed}"),
+        ("Therapist", _short(therapist)),
+        ("Session", f"no. {t.id}, {t.started_at:%Y-%m-%d %H:%M} UTC"),
+        ("Signed", _short(signed)),
     ]
     return data
 
@@ -159,6 +160,11 @@ def _report_pdf(t: TreatmentSession, screening: Screening | None, data_dir: Path
         out = Path(tmp) / "report.pdf"
         write_pdf(data, out)
         return out.read_bytes()
+
+
+def _short(text: str, n: int = 44) -> str:
+    """A header value cut to what its column holds (the report's header has two columns)."""
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def session_report_pdf(

@@ -4,6 +4,7 @@ the FHIR Bundle of a session, from the pages and the API, with roles and audit e
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from exporthelpers import pdf_text, store_session
@@ -47,7 +48,7 @@ def test_the_review_page_offers_the_report_and_the_pdf_names_the_client_and_ther
     assert len(pages) == 4
     assert "Erika Export (c-exp)" in pages[0]
     assert "Mia Therapist" in pages[0]
-    assert "signed by Mia Therapist" in pages[0]
+    assert re.search(r"Signed\s+Mia Therapist, \d{4}-\d\d-\d\d", pages[0])
     assert "lower-back spine" in pages[3]  # the zone table, in the clinic's words
     assert _exports(db) == [("therapist", "session", str(sid), "report PDF, client 1")]
 
