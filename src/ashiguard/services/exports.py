@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -649,7 +650,8 @@ def client_record_pdf(
         ip=ip,
         detail=f"record PDF, {n_sessions} sessions",
     )
-    return Export(content, f"client-{client.ref}-record.pdf", "application/pdf")
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", client.ref)  # a file name in a header
+    return Export(content, f"client-{safe}-record.pdf", "application/pdf")
 
 
 # ------------------------------------------------------------------------------ FHIR
