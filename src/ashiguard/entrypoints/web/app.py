@@ -219,6 +219,7 @@ def create_app(settings: Settings, db: Database, live: LiveSessions) -> FastAPI:
         pages_auth,
         pages_clients,
         pages_consent,
+        pages_exports,
         pages_sessions,
     )
 
@@ -244,7 +245,15 @@ def create_app(settings: Settings, db: Database, live: LiveSessions) -> FastAPI:
     app.add_middleware(ProperText)  # inside SecurityHeaders: its 422 gets the headers too
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
-    pages = (pages_auth, pages_account, pages_clients, pages_consent, pages_sessions, pages_admin)
+    pages = (
+        pages_auth,
+        pages_account,
+        pages_clients,
+        pages_consent,
+        pages_sessions,
+        pages_exports,
+        pages_admin,
+    )
     for module in (*pages, api):
         app.router.routes.extend(module.router.routes)
 
