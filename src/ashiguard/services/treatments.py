@@ -32,8 +32,9 @@ from ashiguard.adapters.db.models import (
     Screening,
     TreatmentSession,
 )
-from ashiguard.domain.errors import Conflict, Forbidden, InputError, NotFound, Refused
+from ashiguard.domain.errors import Conflict, InputError, NotFound, Refused
 from ashiguard.domain.live_messages import SessionOutcome
+from ashiguard.services import soap_notes
 from ashiguard.services.clinic import readiness
 from ashiguard.services.uow import Actor, UnitOfWork, fetch, require_role
 
@@ -330,7 +331,9 @@ def sign_session(
     uow: UnitOfWork, session_id: int, notes: str | None, actor: Actor | None, ip: str
 ) -> TreatmentSession:
     """Sign an ended session (with its final ``notes`` when given, cut to ``MAX_NOTES``): it
-    cannot change afterwards. :class:`Conflict` unless its status is ``ended``.
+    and its SOAP note cannot change afterwards (corrections are addenda,
+    :func:`ashiguard.services.soap_notes.add_addendum`). :class:`Conflict` unless its status
+    is ``ended``.
 
     Only the session's own therapist (the user linked to its practitioner) signs it, or an
     owner, who is then recorded as signing as the owner. The signer's name, credential (the
@@ -341,39 +344,20 @@ def sign_session(
     t = get_session(uow, session_id)
     if t.status != "ended":
         raise Conflict(f"session {t.id} cannot be signed while {t.status}")
-    pr = uow.session.get(Practitioner, t.practitioner_id)
-    own = actor is not None and pr is not None and pr.user_id == actor.id
-    if actor is not None and not own and actor.role != "owner":
-        raise Forbidden(
-            f"only the session's therapist ({pr.name if pr else 'unknown'}) or an owner may sign it"
-        )
+    who = soap_notes.signer_for(uow, t, actor, "sign it")
     if notes is not None:
         t.notes = notes[:MAX_NOTES]
+    soap_notes.freeze_note(uow, t)  # the note keeps the measured facts it is signed with
     t.status = "signed"
-    t.signed_by = actor.id if actor else None
+    t.signed_by = who.user_id
     t.signed_at = repo.utcnow()
-    t.signed_as = "therapist" if own else "owner"
-    t.signer_name = actor.display_name or actor.username if actor else "clinic administration"
-    signer_pr = pr if own else _practitioner_of(uow, actor)
-    t.signer_credential = _credential(signer_pr)
+    t.signed_as = who.capacity
+    t.signer_name = who.name
+    t.signer_credential = who.credential
     repo.audit(
         uow.session, actor, "sign", "session", t.id, ip=ip, detail=f"signed as {t.signed_as}"
     )
     return t
-
-
-def _practitioner_of(uow: UnitOfWork, actor: Actor | None) -> Practitioner | None:
-    if actor is None:
-        return None
-    return uow.session.scalars(select(Practitioner).where(Practitioner.user_id == actor.id)).first()
-
-
-def _credential(pr: Practitioner | None) -> str:
-    """A practitioner's certificate in words (what the signed record keeps)."""
-    if pr is None or not pr.certification:
-        return "no certificate on file"
-    until = f", valid until {pr.certified_until.isoformat()}" if pr.certified_until else ""
-    return f"{pr.technique.capitalize()} certificate, {pr.certification}{until}"
 
 
 # ---------------------------------------------------------------- the live-session runner
