@@ -79,16 +79,16 @@ NOTE_PARTS: tuple[str, ...] = ("subjective", "objective", "assessment", "plan")
 class NoteInput:
     """What the therapist writes: the four parts (``objective``: what they add to the
     measured facts), the areas treated (zone slugs), pain or tension 0-10 before and after
-    (``None``: not asked), and optionally the session's other ``notes`` (``None``: left as
-    they are)."""
+    (``None`` or ``""``: not asked; a form's digits are accepted), and optionally the
+    session's other ``notes`` (``None``: left as they are)."""
 
     subjective: str = ""
     objective: str = ""
     assessment: str = ""
     plan: str = ""
     areas: tuple[str, ...] = ()
-    pain_before: int | None = None
-    pain_after: int | None = None
+    pain_before: int | str | None = None
+    pain_after: int | str | None = None
     notes: str | None = None
 
 

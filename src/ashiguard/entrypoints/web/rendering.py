@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from ashiguard.domain.zone_names import zone_words
+from ashiguard.domain.zone_names import ZONE_SLUGS, zone_words
 from ashiguard.entrypoints.web.body_svg import OUTLINE, ZONE_SHAPES
 
 __all__ = ["DECISION_GUIDANCE", "DECISION_LABELS", "TREATABLE", "render", "templates"]
@@ -64,6 +64,8 @@ templates.env.globals["TREATABLE"] = TREATABLE
 templates.env.filters["zone_words"] = zone_words
 templates.env.globals["BODY_OUTLINE"] = OUTLINE
 templates.env.globals["ZONE_SHAPES"] = ZONE_SHAPES
+templates.env.globals["ZONE_SLUGS"] = ZONE_SLUGS
+templates.env.globals["zone_words"] = zone_words
 templates.env.filters["zip_codes"] = lambda codes: [(c, c.replace("_", " ")) for c in codes]
 templates.env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, ensure_ascii=False)
 
