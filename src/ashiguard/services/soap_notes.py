@@ -220,8 +220,11 @@ def session_facts(t: TreatmentSession) -> list[str]:
 # ----------------------------------------------------------------------------- the note
 
 
-def _session(uow: UnitOfWork, session_id: int) -> TreatmentSession:
-    t = uow.session.get(TreatmentSession, session_id)
+def _session(uow: UnitOfWork, session_id: int, *, lock: bool = False) -> TreatmentSession:
+    if lock:
+        t = repo.lock_treatment_session(uow.session, session_id)
+    else:
+        t = uow.session.get(TreatmentSession, session_id)
     if t is None:
         raise NotFound(f"treatment_session {session_id} not found")
     return t
@@ -351,7 +354,7 @@ def save_note(
         A part too long, an unknown zone, a score outside 0-10, an unknown template.
     """
     require_role(actor, NOTE_ROLES, "write session notes")
-    t = _session(uow, session_id)
+    t = _session(uow, session_id, lock=True)  # waits for a signing under way
     _locked(t)
     values: dict[str, Any] = {p: _text(getattr(note, p), p) for p in NOTE_PARTS}
     values["areas"] = _areas(list(note.areas))
@@ -462,7 +465,7 @@ def add_addendum(
     :class:`Forbidden` unless the actor is the session's therapist or an owner,
     :class:`InputError` for empty or too long text. Audited as ``addendum session``."""
     require_role(actor, NOTE_ROLES, "add addenda")
-    t = _session(uow, session_id)
+    t = _session(uow, session_id, lock=True)
     if t.status != "signed":
         raise Conflict(
             f"session {t.id} is not signed yet ({t.status}): edit its note; addenda come after "

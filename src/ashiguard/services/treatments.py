@@ -203,10 +203,16 @@ def create_session(
     return t
 
 
-def get_session(uow: UnitOfWork, session_id: int, *, fresh: bool = False) -> TreatmentSession:
+def get_session(
+    uow: UnitOfWork, session_id: int, *, fresh: bool = False, lock: bool = False
+) -> TreatmentSession:
     """A treatment session (:class:`NotFound` when missing); ``fresh`` reloads it from the
-    database (after the live-session runner stored its outcome)."""
-    t = uow.session.get(TreatmentSession, session_id, populate_existing=fresh)
+    database (after the live-session runner stored its outcome); ``lock`` reloads it under
+    its row lock (to sign it or change its notes: see ``repo.lock_treatment_session``)."""
+    if lock:
+        t = repo.lock_treatment_session(uow.session, session_id)
+    else:
+        t = uow.session.get(TreatmentSession, session_id, populate_existing=fresh)
     if t is None:
         raise NotFound(f"treatment_session {session_id} not found")
     return t
@@ -317,7 +323,7 @@ def set_notes(
     """Replace the session's notes (at most ``MAX_NOTES`` characters); :class:`Conflict` once
     it is signed."""
     require_role(actor, CLINICAL_ROLES, "write session notes")
-    t = get_session(uow, session_id)
+    t = get_session(uow, session_id, lock=True)
     if t.status == "signed":
         raise Conflict(f"session {t.id} is signed: notes can no longer change")
     if len(notes) > MAX_NOTES:
@@ -341,7 +347,7 @@ def sign_session(
     :class:`Forbidden` for anybody else.
     """
     require_role(actor, CLINICAL_ROLES, "sign sessions")
-    t = get_session(uow, session_id)
+    t = get_session(uow, session_id, lock=True)
     if t.status != "ended":
         raise Conflict(f"session {t.id} cannot be signed while {t.status}")
     who = soap_notes.signer_for(uow, t, actor, "sign it")

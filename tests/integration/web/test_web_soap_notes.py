@@ -4,12 +4,16 @@ locking at signing (409 through the page and the API), signed addenda in order, 
 from __future__ import annotations
 
 import re
+import threading
+import time
 from datetime import date, timedelta
 from html import unescape
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 from webhelpers import PASSWORDS, csrf_of
 
+from ashiguard.adapters.db import SqlUnitOfWork
 from ashiguard.adapters.db.models import (
     AuditEntry,
     Client,
@@ -22,6 +26,10 @@ from ashiguard.adapters.db.models import (
     User,
 )
 from ashiguard.adapters.db.repo import utcnow
+from ashiguard.domain.errors import Conflict
+from ashiguard.services import soap_notes, treatments
+from ashiguard.services.soap_notes import NoteInput
+from ashiguard.services.uow import Actor
 
 SUMMARY = {
     "frames": 3000,
@@ -312,3 +320,42 @@ def test_the_owner_keeps_named_templates_and_a_duplicate_name_is_refused_on_the_
     )
     assert 'id="no-templates"' in c.get("/admin/note-templates").text
     assert as_role("therapist").get("/admin/note-templates").status_code == 403
+
+
+def test_a_note_saved_while_the_session_is_being_signed_waits_then_is_refused(db, users):
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL's row lock (SQLite lets one writer in at a time anyway)")
+    sid = _ended_session(db)
+    therapist = Actor(users["therapist"], "therapist", "Therapist", "therapist")
+    outcome: dict[str, BaseException] = {}
+    signing = SqlUnitOfWork(db)
+    signing.__enter__()
+    treatments.sign_session(signing, sid, None, therapist, "")  # not committed yet
+
+    def save_late() -> None:
+        try:
+            with SqlUnitOfWork(db) as uow:
+                soap_notes.save_note(uow, sid, NoteInput(subjective="Late."), therapist, "")
+        except BaseException as exc:  # reported by the test
+            outcome["error"] = exc
+
+    writer = threading.Thread(target=save_late)
+    writer.start()
+    waiting = 0
+    with db.engine.connect() as conn:
+        query = text(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        for _ in range(1200):  # until the writer waits on the session's row lock
+            waiting = conn.execute(query).scalar()
+            if waiting or not writer.is_alive():
+                break
+            time.sleep(0.05)
+    signing.__exit__(None, None, None)
+    writer.join(60)
+    assert waiting == 1
+    assert isinstance(outcome.get("error"), Conflict), outcome
+    with SqlUnitOfWork(db) as uow:
+        view = soap_notes.note_view(uow, treatments.get_session(uow, sid))
+    assert view["locked"] and view["subjective"] == ""

@@ -23,12 +23,13 @@ from ashiguard.adapters.db.models import (
     User,
 )
 from ashiguard.entrypoints.web.security import create_user
+from ashiguard.services import soap_notes
 from ashiguard.services.clinic import store_intake
 from ashiguard.services.treatments import create_session
 from ashiguard.services.uow import Actor, UnitOfWork
 from ashiguard.settings import Settings
 
-__all__ = ["DEMO_USERS", "seed_demo", "start_demo_session"]
+__all__ = ["DEMO_NOTE_TEMPLATES", "DEMO_USERS", "seed_demo", "start_demo_session"]
 
 DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
     ("owner", "demo-owner-2026", "owner", "Olivia Owens"),
@@ -271,6 +272,28 @@ def _past_session(
         t.signed_at = t.ended_at + timedelta(minutes=5)
 
 
+DEMO_NOTE_TEMPLATES: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "Lower back, first visit",
+        "Client reports lower-back stiffness; worse after sitting.",
+        "Tight lower-back muscles; no sign against barefoot work today.",
+        "Weekly sessions for four weeks; stretches at home; review after the fourth.",
+    ),
+    (
+        "Shoulders and upper back",
+        "Client reports tension between the shoulder blades from desk work.",
+        "Tight upper-back and shoulder muscles.",
+        "Every two weeks; posture breaks at work.",
+    ),
+    (
+        "Maintenance",
+        "Client feels well; comes for upkeep.",
+        "No new complaints.",
+        "Monthly.",
+    ),
+)
+
+
 def seed_demo(settings: Settings, db: Database) -> list[tuple[str, str, str]]:
     """Create the demo clinic once (idempotent); returns the demo logins (user, password, role)."""
     today = date.today()
@@ -281,6 +304,17 @@ def seed_demo(settings: Settings, db: Database) -> list[tuple[str, str, str]]:
             return logins
         owner, ids = _people(s, today)
         clients = _clients(uow, owner, today)
+        for name, subjective, assessment, plan in DEMO_NOTE_TEMPLATES:
+            soap_notes.save_template(
+                uow,
+                None,
+                name=name,
+                subjective=subjective,
+                assessment=assessment,
+                plan=plan,
+                actor=owner,
+                ip="",
+            )
         now = repo.utcnow()
         for k, (name, seed) in enumerate(
             (("Anna Lindqvist", 11), ("Carla Mendes", 12), ("Ben Okafor", 13))
