@@ -188,6 +188,7 @@ def test_scores_zones_and_lengths_are_refused_naming_the_field(db):
         (NoteInput(pain_after=-1), "pain_after"),
         (NoteInput(areas=("kidneys",)), "areas"),
         (NoteInput(plan="x" * 20001), "plan"),
+        (NoteInput(assessment="tight\x00back"), "assessment"),
     ):
         with pytest.raises(InputError, match=rf"^{field}: "), SqlUnitOfWork(db) as uow:
             soap_notes.save_note(uow, sid, note, THERAPIST, "")

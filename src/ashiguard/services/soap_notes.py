@@ -295,7 +295,10 @@ def note_view(uow: UnitOfWork, t: TreatmentSession) -> dict[str, Any]:
 def _text(value: object, field: str, limit: int = MAX_TEXT) -> str:
     if not isinstance(value, str):
         raise InputError(f"{field}: must be text")
-    text = value.replace("\r\n", "\n").strip()
+    text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    bad = next((c for c in text if (c < " " and c not in "\n\t") or c == "\x7f"), None)
+    if bad is not None:
+        raise InputError(f"{field}: holds a control character ({ord(bad):#04x}); type text only")
     if len(text) > limit:
         raise InputError(f"{field}: at most {limit} characters (got {len(text)})")
     return text
