@@ -36,6 +36,7 @@ SUMMARY = {
     "zones": {
         "erector_lumbar_left": {"contact_s": 130.0, "peak_kpa": 41.5},
         "gluteal_right": {"contact_s": 40.0, "peak_kpa": 30.0},
+        "scapular_left": {"contact_s": 0.2, "peak_kpa": 9.0},
         "calf_left": {"contact_s": 0.0, "peak_kpa": 2.0},
     },
     "load": {
@@ -129,7 +130,8 @@ def test_the_measured_facts_give_duration_loads_zones_and_alarms_in_the_clinics_
         "Duration: 5 min 5 s.",
         "Load on the client: peak 302 N (50 % of the therapist's body weight; allowed 60 %), "
         "mean 250 N (42 %) while standing on the client.",
-        "Zones worked: left lower-back muscles (2 min 10 s), right buttock (40 s).",
+        "Zones worked: left lower-back muscles (2 min 10 s), right buttock (40 s), "
+        "left shoulder blade (under 1 s).",
         "Alarms: 3 (2 × pressure on the spine (lower-back spine, upper-back spine); "
         "1 × too much of the therapist's weight on the client).",
     ]

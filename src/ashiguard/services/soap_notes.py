@@ -107,6 +107,8 @@ class Signer:
 
 
 def _duration_words(seconds: float) -> str:
+    if 0 < seconds < 0.5:
+        return "under 1 s"
     s = max(round(seconds), 0)
     h, rest = divmod(s, 3600)
     m, sec = divmod(rest, 60)
