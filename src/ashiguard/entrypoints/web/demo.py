@@ -19,6 +19,7 @@ from ashiguard.adapters.db.models import (
     Client,
     Practitioner,
     Room,
+    SoapNote,
     TreatmentSession,
     User,
 )
@@ -270,6 +271,33 @@ def _past_session(
         )
         t.signed_by = signed_by
         t.signed_at = t.ended_at + timedelta(minutes=5)
+        signer = s.get(User, signed_by)
+        own = pr.user_id == signed_by
+        t.signer_name = (signer.display_name or signer.username) if signer else "clinic"
+        t.signed_as = "therapist" if own else "owner"
+        t.signer_credential = soap_notes.credential_words(pr if own else None)
+        s.add(
+            SoapNote(
+                session_id=t.id,
+                subjective="Lower back stiff after a week of long drives.",
+                objective_measured="\n".join(soap_notes.session_facts(t)),
+                objective="Skin intact, no bruising; lower back warm after the work.",
+                assessment="Tight lower-back muscles and hamstrings; eased during the session.",
+                plan="Again in a week; hamstring stretches at home.",
+                areas=[
+                    "erector_lumbar_left",
+                    "erector_lumbar_right",
+                    "hamstring_left",
+                    "hamstring_right",
+                ],
+                pain_before=6,
+                pain_after=3,
+                template_name=DEMO_NOTE_TEMPLATES[0][0],
+                created_at=t.signed_at,
+                updated_at=t.signed_at,
+                updated_by=signed_by,
+            )
+        )
 
 
 DEMO_NOTE_TEMPLATES: tuple[tuple[str, str, str, str], ...] = (
@@ -330,7 +358,10 @@ def seed_demo(settings: Settings, db: Database) -> list[tuple[str, str, str]]:
                 ids["studio_a"],
                 seed,
                 started,
-                signed_by=s.scalar(select(User.id).where(User.username == "mia"))
+                # signed by the session's own therapist (only they, or an owner, may sign)
+                signed_by=s.scalar(
+                    select(User.id).where(User.username == ("mia" if k != 1 else "noah"))
+                )
                 if k != 2
                 else None,
             )
