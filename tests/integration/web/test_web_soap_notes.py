@@ -344,16 +344,16 @@ def test_a_note_saved_while_the_session_is_being_signed_waits_then_is_refused(db
     writer = threading.Thread(target=save_late)
     writer.start()
     waiting = 0
-    with db.engine.connect() as conn:
-        query = text(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-        )
-        for _ in range(1200):  # until the writer waits on the session's row lock
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    for _ in range(1200):  # until the writer waits on the session's row lock
+        with db.engine.connect() as conn:  # a new transaction: a fresh view of the activity
             waiting = conn.execute(query).scalar()
-            if waiting or not writer.is_alive():
-                break
-            time.sleep(0.05)
+        if waiting or not writer.is_alive():
+            break
+        time.sleep(0.05)
     signing.__exit__(None, None, None)
     writer.join(60)
     assert waiting == 1
