@@ -197,6 +197,9 @@ def test_a_note_is_saved_from_the_page_and_a_bad_score_is_shown_again_next_to_it
             .order_by(AuditEntry.id.desc())
         ).first()
     assert detail.startswith("SOAP note started: subjective, objective, assessment, plan")
+    with db.session() as s:  # the audit log names the parts that changed, never their text
+        details = " ".join(s.scalars(select(AuditEntry.detail)).all())
+    assert "gardening" not in details and "towel" not in details
 
 
 def test_signing_locks_the_note_and_neither_the_page_nor_the_api_can_change_it(as_role, db):
