@@ -180,6 +180,7 @@ def test_a_note_is_saved_from_the_page_and_a_bad_score_is_shown_again_next_to_it
     assert "a whole number from 0 (none) to 10 (worst)" in bad.text
     assert re.search(r'<select name="pain_after" id="soap-pain_after" class="invalid"', bad.text)
     assert "Sore after gardening." in bad.text  # what was typed stays
+    assert "From the clinic's template “Lower back”" in unescape(bad.text)
     r = c.post(f"/sessions/{sid}/note", data=_note_form(token, template_id=str(tpl), assessment=""))
     assert r.status_code == 303
     page = c.get(f"/sessions/{sid}").text

@@ -188,6 +188,9 @@ def _review_page(
             values["template"] = picked.name
         else:
             template_id = None
+    elif template_id is not None:  # shown again after an error: still from that template
+        picked = next((x for x in templates if x.id == template_id), None)
+        values = {**values, "template": picked.name if picked else None}
     pr = t.practitioner
     can_add = p.user.role == "owner" or (pr is not None and pr.user_id == p.user.id)
     return render(
