@@ -32,8 +32,9 @@ from ashiguard.adapters.db.models import (
     Screening,
     TreatmentSession,
 )
-from ashiguard.domain.errors import Conflict, Forbidden, InputError, NotFound, Refused
+from ashiguard.domain.errors import Conflict, InputError, NotFound, Refused
 from ashiguard.domain.live_messages import SessionOutcome
+from ashiguard.services import soap_notes
 from ashiguard.services.clinic import readiness
 from ashiguard.services.consent import consent_missing
 from ashiguard.services.uow import (
@@ -248,10 +249,16 @@ def create_session(
     return t
 
 
-def get_session(uow: UnitOfWork, session_id: int, *, fresh: bool = False) -> TreatmentSession:
+def get_session(
+    uow: UnitOfWork, session_id: int, *, fresh: bool = False, lock: bool = False
+) -> TreatmentSession:
     """A treatment session (:class:`NotFound` when missing); ``fresh`` reloads it from the
-    database (after the live-session runner stored its outcome)."""
-    t = uow.session.get(TreatmentSession, session_id, populate_existing=fresh)
+    database (after the live-session runner stored its outcome); ``lock`` reloads it under
+    its row lock (to sign it or change its notes: see ``repo.lock_treatment_session``)."""
+    if lock:
+        t = repo.lock_treatment_session(uow.session, session_id)
+    else:
+        t = uow.session.get(TreatmentSession, session_id, populate_existing=fresh)
     if t is None:
         raise NotFound(f"treatment_session {session_id} not found")
     return t
@@ -362,7 +369,7 @@ def set_notes(
     """Replace the session's notes (at most ``MAX_NOTES`` characters); :class:`Conflict` once
     it is signed."""
     require_role(actor, CLINICAL_ROLES, "write session notes")
-    t = get_session(uow, session_id)
+    t = get_session(uow, session_id, lock=True)
     if t.status == "signed":
         raise Conflict(f"session {t.id} is signed: notes can no longer change")
     if len(notes) > MAX_NOTES:
@@ -376,7 +383,9 @@ def sign_session(
     uow: UnitOfWork, session_id: int, notes: str | None, actor: Actor | None, ip: str
 ) -> TreatmentSession:
     """Sign an ended session (with its final ``notes`` when given, cut to ``MAX_NOTES``): it
-    cannot change afterwards. :class:`Conflict` unless its status is ``ended``.
+    and its SOAP note cannot change afterwards (corrections are addenda,
+    :func:`ashiguard.services.soap_notes.add_addendum`). :class:`Conflict` unless its status
+    is ``ended``.
 
     Only the session's own therapist (the user linked to its practitioner) signs it, or an
     owner, who is then recorded as signing as the owner. The signer's name, credential (the
@@ -384,42 +393,23 @@ def sign_session(
     :class:`Forbidden` for anybody else.
     """
     require_role(actor, CLINICAL_ROLES, "sign sessions")
-    t = get_session(uow, session_id)
+    t = get_session(uow, session_id, lock=True)
     if t.status != "ended":
         raise Conflict(f"session {t.id} cannot be signed while {t.status}")
-    pr = uow.session.get(Practitioner, t.practitioner_id)
-    own = actor is not None and pr is not None and pr.user_id == actor.id
-    if actor is not None and not own and actor.role != "owner":
-        raise Forbidden(
-            f"only the session's therapist ({pr.name if pr else 'unknown'}) or an owner may sign it"
-        )
+    who = soap_notes.signer_for(uow, t, actor, "sign it")
     if notes is not None:
         t.notes = notes[:MAX_NOTES]
+    soap_notes.freeze_note(uow, t)  # the note keeps the measured facts it is signed with
     t.status = "signed"
-    t.signed_by = actor.id if actor else None
+    t.signed_by = who.user_id
     t.signed_at = repo.utcnow()
-    t.signed_as = "therapist" if own else "owner"
-    t.signer_name = actor.display_name or actor.username if actor else "clinic administration"
-    signer_pr = pr if own else _practitioner_of(uow, actor)
-    t.signer_credential = _credential(signer_pr)
+    t.signed_as = who.capacity
+    t.signer_name = who.name
+    t.signer_credential = who.credential
     repo.audit(
         uow.session, actor, "sign", "session", t.id, ip=ip, detail=f"signed as {t.signed_as}"
     )
     return t
-
-
-def _practitioner_of(uow: UnitOfWork, actor: Actor | None) -> Practitioner | None:
-    if actor is None:
-        return None
-    return uow.session.scalars(select(Practitioner).where(Practitioner.user_id == actor.id)).first()
-
-
-def _credential(pr: Practitioner | None) -> str:
-    """A practitioner's certificate in words (what the signed record keeps)."""
-    if pr is None or not pr.certification:
-        return "no certificate on file"
-    until = f", valid until {pr.certified_until.isoformat()}" if pr.certified_until else ""
-    return f"{pr.technique.capitalize()} certificate, {pr.certification}{until}"
 
 
 # ---------------------------------------------------------------- the live-session runner

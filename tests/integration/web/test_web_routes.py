@@ -14,6 +14,7 @@ from ashiguard.adapters.db.models import (
     Bar,
     Client,
     Intake,
+    NoteTemplate,
     Practitioner,
     Room,
     Screening,
@@ -83,6 +84,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/sessions/{session_id}/markers"): CLINICAL,
     ("POST", "/sessions/{session_id}/notes"): CLINICAL,
     ("POST", "/sessions/{session_id}/sign"): CLINICAL,
+    ("POST", "/sessions/{session_id}/note"): CLINICAL,
+    ("POST", "/sessions/{session_id}/addenda"): CLINICAL,
     ("GET", "/sessions/{session_id}/plots/{name}.png"): CLINICAL,
     ("GET", "/sessions/{session_id}/report.pdf"): CLINICAL,
     ("GET", "/api/v1/sessions/{session_id}/report.pdf"): CLINICAL,
@@ -101,6 +104,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/v1/sessions/{session_id}/stop"): CLINICAL,
     ("POST", "/api/v1/sessions/{session_id}/markers"): CLINICAL,
     ("POST", "/api/v1/sessions/{session_id}/ack"): CLINICAL,
+    ("GET", "/api/v1/sessions/{session_id}/note"): CLINICAL,
+    ("PUT", "/api/v1/sessions/{session_id}/note"): CLINICAL,
+    ("POST", "/api/v1/sessions/{session_id}/addenda"): CLINICAL,
+    ("GET", "/api/v1/note-templates"): CLINICAL,
     ("GET", "/research"): RESEARCH,
     ("GET", "/api/v1/research/sessions"): RESEARCH,
     ("GET", "/admin/users"): OWNER,
@@ -114,6 +121,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/admin/bars/{bar_id}/inspections"): OWNER,
     ("GET", "/admin/audit"): OWNER,
     ("GET", "/admin/audit/check"): OWNER,
+    ("GET", "/admin/note-templates"): OWNER,
+    ("POST", "/admin/note-templates"): OWNER,
+    ("POST", "/admin/note-templates/{template_id}"): OWNER,
+    ("POST", "/admin/note-templates/{template_id}/delete"): OWNER,
     ("POST", "/api/v1/practitioners"): OWNER,
     ("POST", "/api/v1/rooms"): OWNER,
     ("POST", "/api/v1/rooms/{room_id}/bars"): OWNER,
@@ -178,7 +189,9 @@ def _records(db):
             ended_at=utcnow(),
             notes="",
         )
-        s.add(t)
+        tpl = NoteTemplate(name="Walk template", subjective="", assessment="", plan="")
+        tpl.updated_at = utcnow()
+        s.add_all([t, tpl])
         s.flush()
         return {
             "client_id": c.id,
@@ -188,6 +201,7 @@ def _records(db):
             "room_id": room.id,
             "bar_id": bar.id,
             "user_id": target.id,
+            "template_id": tpl.id,
             "name": "load",
         }
 
@@ -199,6 +213,8 @@ def _url(path, ids):
 def _call(c, method, url, token):
     if method == "GET":
         return c.get(url)
+    if method == "PUT":
+        return c.put(url, json={}, headers={"X-CSRF-Token": token})
     if url.startswith("/api/"):
         return c.post(url, json={}, headers={"X-CSRF-Token": token})
     if url.endswith(("/ack", "/markers")):  # the live page's JSON calls

@@ -35,6 +35,7 @@ __all__ = [
     "clients_awaiting_clearance",
     "latest_screening",
     "like_literal",
+    "lock_treatment_session",
     "next_client_ref",
     "search_clients",
     "sessions_on",
@@ -203,6 +204,22 @@ def add_intake_version(s: Session, client: Client, payload: dict[str, Any], user
     s.add(intake)
     s.flush()
     return intake
+
+
+def lock_treatment_session(s: Session, session_id: int) -> TreatmentSession | None:
+    """The treatment session, read again under its row lock (None when missing).
+
+    PostgreSQL: a row lock until commit; SQLite: the database's write lock, waited for with
+    the busy timeout. Signing and writing the note take it first, so a note saved while the
+    session is being signed waits, then sees it signed (never changes it afterwards).
+    """
+    s.execute(
+        update(TreatmentSession)
+        .where(TreatmentSession.id == session_id)
+        .values(id=TreatmentSession.id)
+        .execution_options(synchronize_session=False)
+    )
+    return s.get(TreatmentSession, session_id, populate_existing=True)
 
 
 def latest_screening(s: Session, client_id: int) -> Screening | None:
