@@ -278,7 +278,10 @@ def test_the_api_reads_and_writes_the_note_and_keeps_the_plain_notes_field(clien
     bad = client.put(f"/api/v1/sessions/{sid}/note", json={"areas": ["kidneys"]}, headers=h)
     assert bad.status_code == 422 and bad.json()["detail"].startswith("areas: unknown zone")
     nul = client.put(f"/api/v1/sessions/{sid}/note", json={"plan": "a\u0000b"}, headers=h)
-    assert nul.status_code == 422 and nul.json()["detail"].startswith("plan: holds a control")
+    # refused at the edge (the NUL guard of every JSON body), naming the field
+    assert (
+        nul.status_code == 422 and nul.json()["detail"] == "body.plan: text holds a NUL character"
+    )
     out_of_range = client.put(f"/api/v1/sessions/{sid}/note", json={"pain_before": 12}, headers=h)
     assert out_of_range.status_code == 422 and "pain_before" in out_of_range.json()["detail"]
     r = client.put(
