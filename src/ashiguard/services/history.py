@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ashiguard.adapters.db.models import Consent, Intake, Screening, TreatmentSession
+from ashiguard.adapters.db.models import Consent, Intake, Screening, SoapNote, TreatmentSession
 from ashiguard.domain.zone_names import zone_words
 from ashiguard.services.comfort import stored_markers
 from ashiguard.services.uow import UnitOfWork
@@ -40,6 +40,8 @@ class VisitTrend:
     alarms: int
     too_much: int
     dose_kpa_s: dict[str, float] = field(default_factory=dict)
+    pain_before: int | None = None  # 0-10, from the session's note (None: not asked)
+    pain_after: int | None = None
 
 
 def _decision_words(decision: str) -> str:
@@ -113,9 +115,17 @@ def visit_trends(uow: UnitOfWork, client_id: int) -> list[VisitTrend]:
         )
         .order_by(TreatmentSession.started_at)
     )
+    rows = list(rows)
+    notes = {
+        n.session_id: n
+        for n in uow.session.scalars(
+            select(SoapNote).where(SoapNote.session_id.in_([t.id for t in rows]))
+        )
+    }
     out = []
     for t in rows:
         summary: dict[str, Any] = t.summary or {}
+        note = notes.get(t.id)
         load = summary.get("load") or {}
         zones = summary.get("zones") or {}
         out.append(
@@ -132,6 +142,8 @@ def visit_trends(uow: UnitOfWork, client_id: int) -> list[VisitTrend]:
                     for z, v in zones.items()
                     if v.get("dose_kpa_s")
                 },
+                pain_before=note.pain_before if note is not None else None,
+                pain_after=note.pain_after if note is not None else None,
             )
         )
     return out

@@ -149,16 +149,17 @@ def render_plot(name: str, t: Any, settings: Settings) -> bytes:
 
 
 def render_trends(trends: list[Any]) -> bytes:
-    """A client's visits side by side: peak load (N) and alarms per session, and the dose of
-    the four most-worked zones (kPa·s), session after session (``VisitTrend`` rows)."""
+    """A client's visits side by side: peak load (N) and alarms per session, the dose of the
+    four most-worked zones (kPa·s) and pain or tension before and after (0-10, from the
+    session's note), session after session (``VisitTrend`` rows)."""
     from ashiguard.domain.zone_names import zone_words
 
-    fig = _figure(7.5, 5.4)
-    ax_load, ax_alarms, ax_dose = fig.subplots(3, 1, sharex=True)
+    fig = _figure(7.5, 7.0)
+    ax_load, ax_alarms, ax_dose, ax_pain = fig.subplots(4, 1, sharex=True)
     if not trends:
         _empty(ax_load, "no finished session yet")
-        ax_alarms.set_visible(False)
-        ax_dose.set_visible(False)
+        for ax in (ax_alarms, ax_dose, ax_pain):
+            ax.set_visible(False)
         return _png(fig)
     x = list(range(1, len(trends) + 1))
     labels = [t.started_at.strftime("%d %b") for t in trends]
@@ -180,7 +181,19 @@ def render_trends(trends: list[Any]) -> bytes:
     ax_dose.set_ylabel("dose (kPa·s)")
     if totals:
         ax_dose.legend(loc="upper left", fontsize=8, frameon=False)
-    ax_dose.set_xticks(x, labels, rotation=0)
-    ax_dose.set_xlim(0.4, len(trends) + 0.6)
-    ax_dose.set_xlabel("session")
+    for attr, style, label in (("pain_before", "o--", "before"), ("pain_after", "o-", "after")):
+        pts = [(i, getattr(t, attr)) for i, t in zip(x, trends, strict=True)]
+        pts = [(i, v) for i, v in pts if v is not None]
+        if pts:
+            ax_pain.plot([i for i, _ in pts], [v for _, v in pts], style, label=label)
+    ax_pain.set_ylim(-0.5, 10.5)
+    ax_pain.set_ylabel("pain 0-10")
+    if any(t.pain_before is not None or t.pain_after is not None for t in trends):
+        ax_pain.legend(loc="upper left", fontsize=8, frameon=False)
+    else:
+        ax_pain.text(0.5, 0.5, "no pain scores in the notes", ha="center", va="center",
+                     color="#6b7785", transform=ax_pain.transAxes)  # fmt: skip
+    ax_pain.set_xticks(x, labels, rotation=0)
+    ax_pain.set_xlim(0.4, len(trends) + 0.6)
+    ax_pain.set_xlabel("session")
     return _png(fig)
