@@ -37,7 +37,7 @@ from ashiguard.entrypoints.web.security import create_user
 from ashiguard.services import clinic, treatments
 from ashiguard.settings import Settings
 
-MAX_EXAMPLES = 50
+MAX_EXAMPLES = 40
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 CHECKS = [
     not_a_server_error,
