@@ -35,6 +35,11 @@ __all__ = [
 
 _HERE = Path(__file__).parent
 _UNPARSED_BODY = "There was an error parsing the body"  # FastAPI's 400 for undecodable bytes
+# starlette's own words for an unknown page or method, as the clinic's pages say them
+_PAGE_WORDS = {
+    (404, "Not Found"): "There is no page {path} here.",
+    (405, "Method Not Allowed"): "This page cannot be used that way.",
+}
 
 
 def validation_message(exc: RequestValidationError) -> str:
@@ -74,13 +79,19 @@ def _install_handlers(app: FastAPI) -> None:
             # bytes that are not UTF-8 text: bad input like any other body that is not JSON
             return JSONResponse({"detail": "body: not JSON text (UTF-8)"}, status_code=422)
         if _is_api(request):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
-        return render(
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+            )
+        words = _PAGE_WORDS.get((exc.status_code, exc.detail))
+        message = words.format(path=request.url.path) if words else exc.detail
+        page = render(
             request,
             "error.html",
-            {"status": exc.status_code, "message": exc.detail},
+            {"status": exc.status_code, "message": message},
             status_code=exc.status_code,
         )
+        page.headers.update(exc.headers or {})
+        return page
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
