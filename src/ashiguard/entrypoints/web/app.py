@@ -22,6 +22,7 @@ from ashiguard.domain.errors import Conflict, Forbidden, InputError, NotFound, R
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import NotAuthenticated
 from ashiguard.entrypoints.web.text_guard import ProperText
+from ashiguard.entrypoints.web.upload_limit import UploadLimit
 from ashiguard.services.live_sessions import LiveSessions
 from ashiguard.settings import Settings
 
@@ -208,9 +209,11 @@ def create_app(settings: Settings, db: Database, live: LiveSessions) -> FastAPI:
     """Build the app over an opened, migrated database and the clinic's live sessions."""
     from ashiguard.entrypoints.web import (
         api,
+        api_clearances,
         pages_account,
         pages_admin,
         pages_auth,
+        pages_clearances,
         pages_clients,
         pages_consent,
         pages_sessions,
@@ -235,11 +238,20 @@ def create_app(settings: Settings, db: Database, live: LiveSessions) -> FastAPI:
     app.state.live = live
     app.state.live.recover()
     _install_handlers(app)
+    app.add_middleware(UploadLimit)  # upload routes: the body is capped before it is read
     app.add_middleware(ProperText)  # inside SecurityHeaders: its 422 gets the headers too
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
-    pages = (pages_auth, pages_account, pages_clients, pages_consent, pages_sessions, pages_admin)
-    for module in (*pages, api):
+    pages = (
+        pages_auth,
+        pages_account,
+        pages_clients,
+        pages_consent,
+        pages_clearances,
+        pages_sessions,
+        pages_admin,
+    )
+    for module in (*pages, api, api_clearances):
         app.router.routes.extend(module.router.routes)
 
     return app
