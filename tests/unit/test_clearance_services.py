@@ -236,3 +236,14 @@ def test_the_waiting_list_drops_a_client_once_every_finding_is_cleared(db, uploa
         assert repo.clients_awaiting_clearance(s) == []
         later = TODAY + timedelta(days=400)
         assert [c.id for c, _ in repo.clients_awaiting_clearance(s, later)] == []
+
+
+def test_the_review_reads_the_screening_as_the_session_was_treated_that_day(db, uploads):
+    ids = _clinic(db, **ANTICOAGULANT)
+    _record(db, uploads, ids["client_id"])
+    with db.session() as s:
+        sc = repo.latest_screening(s, ids["client_id"])
+        assert clearances.screening_as_treated(s, sc, TODAY)["decision"] == "cleared"
+        before = clearances.screening_as_treated(s, sc, TODAY - timedelta(days=1))
+        assert before["decision"] == "clearance_required"
+        assert sc.payload["decision"] == "clearance_required"

@@ -46,6 +46,7 @@ __all__ = [
     "clearances_of",
     "read_letter",
     "record_clearance",
+    "screening_as_treated",
     "state_for",
     "validate_clearance_fields",
 ]
@@ -157,6 +158,18 @@ def state_for(s: Session, screening: Screening, on: date | None = None) -> Clear
     return clearance_state(
         parse_screening(screening.payload), [_domain(r) for r in rows], on or date.today()
     )
+
+
+def screening_as_treated(s: Session, screening: Screening, on: date) -> dict[str, Any]:
+    """The stored ``ashiguard.screening/1`` object as a session on ``on`` was treated under:
+    a copy with the effective decision when current clearances covered every
+    ``clearance_required`` finding that day, else the object as stored. For the live session's
+    plan and the review's planned-vs-delivered; the stored record is never changed."""
+    payload = dict(screening.payload)
+    state = state_for(s, screening, on)
+    if state.cleared_by_physician:
+        payload["decision"] = state.effective.value
+    return payload
 
 
 def record_clearance(

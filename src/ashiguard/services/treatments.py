@@ -37,7 +37,7 @@ from ashiguard.adapters.db.models import (
 )
 from ashiguard.domain.errors import Conflict, Forbidden, InputError, NotFound, Refused
 from ashiguard.domain.live_messages import SessionOutcome
-from ashiguard.services.clearances import state_for
+from ashiguard.services.clearances import screening_as_treated, state_for
 from ashiguard.services.clinic import readiness
 from ashiguard.services.consent import consent_missing
 from ashiguard.services.uow import Actor, UnitOfWork, fetch, require_role
@@ -412,10 +412,7 @@ def session_context(uow: UnitOfWork, session_id: int, recordings_dir: Path) -> S
         raise NotFound(f"session {session_id}: its practitioner or screening is gone")
     intake = s.get(Intake, sc.intake_id)
     person = dict((intake.payload if intake else {}).get("client") or {})
-    screening = dict(sc.payload)
-    cleared = state_for(s, sc, t.started_at.date())
-    if cleared.cleared_by_physician:  # a working copy for the plan; the record stays as it was
-        screening["decision"] = cleared.effective.value
+    screening = screening_as_treated(s, sc, t.started_at.date())  # the record stays as it was
     name = f"session-{session_id:06d}.h5"
     t.recording_path = f"recordings/{name}"
     return SessionContext(

@@ -32,7 +32,7 @@ from ashiguard.entrypoints.web.security import (
     html_user,
     principal_from_request,
 )
-from ashiguard.services import clinic, research, treatments
+from ashiguard.services import clearances, clinic, research, treatments
 from ashiguard.services.uow import fetch
 
 __all__ = ["router"]
@@ -151,7 +151,12 @@ def session_page(
     from ashiguard.services.comfort import client_comfort
 
     settings = request.app.state.settings
-    review = review_data(t, sc, settings)
+    treated = (
+        clearances.screening_as_treated(uow.session, sc, t.started_at.date())
+        if sc is not None
+        else None
+    )
+    review = review_data(t, treated, settings)
     comfort = client_comfort(uow, t.client_id, settings.data_dir)
     return render(
         request,
