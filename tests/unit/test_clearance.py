@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from ashiguard.domain.clearance import Clearance, clearance_required_rules, clearance_state
+from ashiguard.domain.clearance import (
+    Clearance,
+    clearance_required_rules,
+    clearance_state,
+    facts_shown,
+)
 from ashiguard.domain.intake import parse_intake
 from ashiguard.domain.screening import Decision, Restrictions, Screening, screen
 
@@ -85,9 +90,9 @@ def test_one_rule_left_uncovered_keeps_the_screening_decision():
 
 def test_clearances_from_different_physicians_together_cover_every_rule():
     sc = _anticoagulant(conditions=[{"code": "fibromyalgia", "status": "active"}])
-    state = clearance_state(
-        sc, [_clearance("anticoagulant"), _clearance("unknown-code", ident=2)], ON
-    )
+    shown = {k: frozenset(v) for k, v in facts_shown(sc, ["unknown-code"]).items()}
+    surgeon = Clearance(2, frozenset({"unknown-code"}), ON, None, "Dr Moe", shown)
+    state = clearance_state(sc, [_clearance("anticoagulant"), surgeon], ON)
     assert state.cleared_by_physician
     assert state.covered["unknown-code"].ident == 2
 
@@ -108,3 +113,28 @@ def test_a_screening_that_needs_no_clearance_is_left_as_it_is():
     assert state.needed == () and not state.cleared_by_physician
     assert state.effective is sc.decision
     assert Restrictions() == sc.restrictions
+
+
+def test_an_unknown_code_clearance_covers_only_the_codes_the_physician_was_shown():
+    shown = _screen(conditions=[{"code": "fibromyalgia", "status": "active"}])
+    kept = facts_shown(shown, ["unknown-code"])
+    assert kept == {"unknown-code": ["unknown condition code 'fibromyalgia'"]}
+    letter = Clearance(
+        1,
+        frozenset({"unknown-code"}),
+        ON,
+        None,
+        "Dr Roe",
+        {"unknown-code": frozenset(kept["unknown-code"])},
+    )
+    assert clearance_state(shown, [letter], ON).cleared_by_physician
+    other = _screen(conditions=[{"code": "lupus_thing", "status": "active"}])
+    assert clearance_state(other, [letter], ON).missing == ("unknown-code",)
+    both = _screen(
+        conditions=[
+            {"code": "fibromyalgia", "status": "active"},
+            {"code": "lupus_thing", "status": "active"},
+        ]
+    )
+    assert not clearance_state(both, [letter], ON).cleared_by_physician
+    assert facts_shown(_anticoagulant(), ["anticoagulant"]) == {}  # covered by rule id

@@ -10,7 +10,13 @@ from sqlalchemy import func, select
 from test_uploads import PDF, png_bytes
 
 from ashiguard.adapters.db import Database, SqlUnitOfWork, repo, sqlite_url
-from ashiguard.adapters.db.models import AuditEntry, Clearance, Screening, TreatmentSession
+from ashiguard.adapters.db.models import (
+    AuditEntry,
+    Clearance,
+    Client,
+    Screening,
+    TreatmentSession,
+)
 from ashiguard.adapters.uploads import UploadStore
 from ashiguard.domain.errors import Forbidden, InputError, Refused
 from ashiguard.services import clearances, clinic, clinic_admin, consent, treatments
@@ -247,3 +253,25 @@ def test_the_review_reads_the_screening_as_the_session_was_treated_that_day(db, 
         before = clearances.screening_as_treated(s, sc, TODAY - timedelta(days=1))
         assert before["decision"] == "clearance_required"
         assert sc.payload["decision"] == "clearance_required"
+
+
+def test_a_later_unknown_code_needs_a_new_letter(db, uploads):
+    ids = _clinic(db, conditions=[{"code": "fibromyalgia", "status": "active"}])
+    _record(db, uploads, ids["client_id"], rules=["unknown-code"])
+    with db.session() as s:
+        assert repo.clients_awaiting_clearance(s) == []
+    with SqlUnitOfWork(db) as uow:  # a new intake version names another unknown code
+        c = uow.session.get(Client, ids["client_id"])
+        intake = {
+            "schema": "ashiguard.intake/1",
+            "date": TODAY.isoformat(),
+            "client": {"id": c.ref},
+        }
+        facts = {"conditions": [{"code": "lupus_thing", "status": "active"}]}
+        clinic.store_intake(uow, c.id, {**intake, **facts}, [], DESK, "")
+        consent.sign_consent(uow, c.id, {"typed_name": "Anna", "agreed": "yes"}, DESK, "")
+    with db.session() as s:
+        assert [c.id for c, _ in repo.clients_awaiting_clearance(s)] == [ids["client_id"]]
+    with pytest.raises(Refused) as exc:
+        _start(db, ids)
+    assert any("rule 'unknown-code'" in r for r in exc.value.reasons)

@@ -20,6 +20,10 @@ Safety assumptions (docs/webapp.md, "Physician clearance"):
 - A clearance counts from the day it was given through its ``valid_until`` day (no end day:
   until a later screening no longer needs it). A clearance dated after the treatment day does
   not count.
+- Coverage is by rule id, except for the rules of :data:`FACT_BOUND_RULES`, whose one rule
+  id stands for many different things (``unknown-code``: any code ashiguard does not know).
+  For those the clearance covers only the facts the physician was shown (the finding's facts
+  when it was recorded): a later screening with another unknown code needs a new letter.
 """
 
 from __future__ import annotations
@@ -30,7 +34,18 @@ from datetime import date
 
 from ashiguard.domain.screening import Decision, Screening
 
-__all__ = ["Clearance", "ClearanceState", "clearance_required_rules", "clearance_state"]
+__all__ = [
+    "FACT_BOUND_RULES",
+    "Clearance",
+    "ClearanceState",
+    "clearance_required_rules",
+    "clearance_state",
+    "facts_shown",
+]
+
+FACT_BOUND_RULES: frozenset[str] = frozenset({"unknown-code"})
+"""Rules a clearance covers only for the facts it was recorded for (their facts say *what*
+fired, e.g. ``unknown condition code 'fibromyalgia'``, and carry no dates)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,8 @@ class Clearance:
         The last day it is valid (None: no end day given).
     physician : str
         Who cleared (for the pages' "clearance on file from Dr X").
+    facts : dict of str to frozenset of str
+        For the rules of :data:`FACT_BOUND_RULES`: the facts of the finding it was recorded for.
     """
 
     ident: int
@@ -56,6 +73,13 @@ class Clearance:
     cleared_on: date
     valid_until: date | None = None
     physician: str = ""
+    facts: dict[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+
+    def covers(self, rule: str, facts: frozenset[str]) -> bool:
+        """True when it names ``rule`` (and, for a fact-bound rule, was shown every fact)."""
+        if rule not in self.rules:
+            return False
+        return rule not in FACT_BOUND_RULES or facts <= self.facts.get(rule, frozenset())
 
     def current(self, on: date) -> bool:
         """True when the clearance counts on ``on``: given on or before it, not expired."""
@@ -95,6 +119,17 @@ def clearance_required_rules(screening: Screening) -> tuple[str, ...]:
     return tuple(out)
 
 
+def facts_shown(screening: Screening, rules: list[str] | tuple[str, ...]) -> dict[str, list[str]]:
+    """What a clearance for ``rules`` must keep of the screening it is recorded against: the
+    facts of its ``clearance_required`` findings of the :data:`FACT_BOUND_RULES` (sorted)."""
+    out: dict[str, set[str]] = {}
+    for f in screening.findings:
+        bound = f.rule in rules and f.rule in FACT_BOUND_RULES
+        if bound and f.decision is Decision.CLEARANCE_REQUIRED:
+            out.setdefault(f.rule, set()).update(f.facts)
+    return {rule: sorted(facts) for rule, facts in out.items()}
+
+
 def clearance_state(
     screening: Screening, clearances: list[Clearance] | tuple[Clearance, ...], on: date
 ) -> ClearanceState:
@@ -117,13 +152,17 @@ def clearance_state(
         the covered ones. When a needed rule is missing, it is the screening's own decision.
     """
     needed = clearance_required_rules(screening)
+    seen: dict[str, frozenset[str]] = {}
+    for f in screening.findings:
+        if f.decision is Decision.CLEARANCE_REQUIRED:
+            seen[f.rule] = seen.get(f.rule, frozenset()) | frozenset(f.facts)
     current = sorted(
         (c for c in clearances if c.current(on)), key=lambda c: (c.cleared_on, c.ident)
     )
     covered: dict[str, Clearance] = {}
     for c in current:  # the newest clearance wins for each rule
         for rule in needed:
-            if rule in c.rules:
+            if c.covers(rule, seen[rule]):
                 covered[rule] = c
     missing = tuple(r for r in needed if r not in covered)
     effective = screening.decision

@@ -32,6 +32,7 @@ from ashiguard.domain.clearance import (
     ClearanceState,
     clearance_required_rules,
     clearance_state,
+    facts_shown,
 )
 from ashiguard.domain.errors import InputError
 from ashiguard.domain.screening import parse_screening
@@ -137,7 +138,12 @@ def validate_clearance_fields(
 
 def _domain(row: ClearanceRow) -> Clearance:
     return Clearance(
-        row.id, frozenset(row.rules or ()), row.cleared_on, row.valid_until, row.physician_name
+        row.id,
+        frozenset(row.rules or ()),
+        row.cleared_on,
+        row.valid_until,
+        row.physician_name,
+        {k: frozenset(v) for k, v in (row.facts or {}).items()},
     )
 
 
@@ -194,8 +200,10 @@ def record_clearance(
     client: Client = fetch(uow, Client, client_id)
     today = today or date.today()
     sc = repo.latest_screening(s, client.id)
-    needed = clearance_required_rules(parse_screening(sc.payload)) if sc is not None else ()
+    result = parse_screening(sc.payload) if sc is not None else None
+    needed = clearance_required_rules(result) if result is not None else ()
     fields = validate_clearance_fields(data, needed, today)
+    fields["facts"] = facts_shown(result, fields["rules"]) if result is not None else {}
     if letter is None or not letter.data:
         raise InputError("letter: attach the physician's letter (PDF, PNG or JPEG)")
     kind = sniff(letter.data)

@@ -245,6 +245,8 @@ class Clearance(Base):
     cleared_on: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)
     rules: Mapped[list[str]] = mapped_column(JSON)
+    # the facts the physician was shown, for rules covered fact by fact (unknown-code)
+    facts: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
     restrictions: Mapped[str] = mapped_column(Text, default="")
     letter_path: Mapped[str] = mapped_column(String(100))
     letter_type: Mapped[str] = mapped_column(String(40))

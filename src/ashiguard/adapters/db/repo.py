@@ -228,7 +228,13 @@ def clients_awaiting_clearance(
     if ids:
         for cl in s.scalars(select(Clearance).where(Clearance.client_id.in_(ids))):
             on_file.setdefault(cl.client_id, []).append(
-                ClearanceView(cl.id, frozenset(cl.rules or ()), cl.cleared_on, cl.valid_until)
+                ClearanceView(
+                    cl.id,
+                    frozenset(cl.rules or ()),
+                    cl.cleared_on,
+                    cl.valid_until,
+                    facts={k: frozenset(v) for k, v in (cl.facts or {}).items()},
+                )
             )
     day = on or date.today()
     return [

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("cleared_on", sa.Date(), nullable=False),
         sa.Column("valid_until", sa.Date(), nullable=True),
         sa.Column("rules", sa.JSON(), nullable=False),
+        sa.Column("facts", sa.JSON(), nullable=False),
         sa.Column("restrictions", sa.Text(), nullable=False),
         sa.Column("letter_path", sa.String(length=100), nullable=False),
         sa.Column("letter_type", sa.String(length=40), nullable=False),
