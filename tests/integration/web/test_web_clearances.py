@@ -262,6 +262,7 @@ def test_the_api_records_and_lists_clearances_with_the_effective_decision(client
     assert r.status_code == 201, r.text
     out = r.json()
     assert out["letter_type"] == "image/png" and out["rules"] == ["anticoagulant"]
+    assert out["facts"] == {}  # covered by its rule id
     assert out["letter_url"] == f"/clearances/{out['id']}/letter"
     after = client.get(f"/api/v1/clients/{cid}/clearances", headers=h).json()
     assert after["effective_decision"] == "modify" and after["missing"] == []

@@ -38,6 +38,9 @@ class ClearanceOut(BaseModel):
     cleared_on: str = Field(description="The date on the letter (YYYY-MM-DD)")
     valid_until: str | None = Field(description="Last day it is valid (None: no end given)")
     rules: list[str] = Field(description="Rule ids of the clearance_required findings it covers")
+    facts: dict[str, list[str]] = Field(
+        description="For unknown-code: the facts (codes) the physician was shown; only those"
+    )
     restrictions: str = Field(description="Restrictions the physician gave, as written")
     letter_url: str
     letter_type: str = Field(description="application/pdf, image/png or image/jpeg (sniffed)")
@@ -71,6 +74,7 @@ def _json(row: Any) -> dict[str, Any]:
         "cleared_on": row.cleared_on.isoformat(),
         "valid_until": row.valid_until.isoformat() if row.valid_until else None,
         "rules": list(row.rules or []),
+        "facts": dict(row.facts or {}),
         "restrictions": row.restrictions,
         "letter_url": f"/clearances/{row.id}/letter",
         "letter_type": row.letter_type,
