@@ -10,7 +10,10 @@ Notes
 A session is started only when the readiness gate
 (:func:`ashiguard.domain.practice.ready_to_treat`) says go for today: a refusal is audited
 (``refused session``, every reason) and raised as :class:`~ashiguard.domain.errors.Refused`;
-nothing else is stored.
+nothing else is stored. A ``clearance_required`` screening passes the gate only when current
+physician clearances cover every such finding (:mod:`ashiguard.services.clearances`); the
+session then runs under the screening's restrictions, and the live session reads the
+screening with that effective decision (the stored screening is never rewritten).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from ashiguard.adapters.db.models import (
 from ashiguard.domain.errors import Conflict, InputError, NotFound, Refused
 from ashiguard.domain.live_messages import SessionOutcome
 from ashiguard.services import soap_notes
+from ashiguard.services.clearances import screening_as_treated, state_for
 from ashiguard.services.clinic import readiness
 from ashiguard.services.consent import consent_missing
 from ashiguard.services.uow import (
@@ -151,8 +155,16 @@ def start_session(
         raise InputError("screening: this client has no screening; fill the intake first")
     if check_source is not None:
         source = check_source(source)
-    ready = readiness(pr, room, sc, on or date.today())
+    day = on or date.today()
+    cleared = state_for(s, sc, day)
+    ready = readiness(pr, room, sc, day, effective=cleared.screening)
     reasons = list(ready.reasons)
+    if cleared.missing:
+        reasons.append(
+            "clearance: no current physician clearance covers "
+            + ", ".join(f"rule {r!r}" for r in cleared.missing)
+            + "; record the physician's letter on the client's page"
+        )
     no_consent = consent_missing(s, sc.intake_id)
     if no_consent is not None:
         reasons.append(no_consent)
@@ -431,6 +443,7 @@ def session_context(uow: UnitOfWork, session_id: int, recordings_dir: Path) -> S
         raise NotFound(f"session {session_id}: its practitioner or screening is gone")
     intake = s.get(Intake, sc.intake_id)
     person = dict((intake.payload if intake else {}).get("client") or {})
+    screening = screening_as_treated(s, sc, t.started_at.date())  # the record stays as it was
     name = f"session-{session_id:06d}.h5"
     t.recording_path = f"recordings/{name}"
     return SessionContext(
@@ -438,7 +451,7 @@ def session_context(uow: UnitOfWork, session_id: int, recordings_dir: Path) -> S
         source=t.source,
         therapist_mass_kg=pr.mass_kg,
         client={k: person[k] for k in ("height_cm", "weight_kg") if person.get(k)},
-        screening=dict(sc.payload),
+        screening=screening,
         recording_path=Path(recordings_dir) / name,
         room=t.room.name if t.room is not None else "",
     )

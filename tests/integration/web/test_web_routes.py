@@ -67,6 +67,11 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/clients/{client_id}/consent"): CLIENTS,
     ("GET", "/api/v1/consent-form"): CLIENTS,
     ("POST", "/api/v1/clients/{client_id}/consent"): CLIENTS,
+    ("GET", "/clients/{client_id}/clearances/new"): CLIENTS,
+    ("POST", "/clients/{client_id}/clearances"): CLIENTS,
+    ("GET", "/clearances/{clearance_id}/letter"): CLIENTS,
+    ("GET", "/api/v1/clients/{client_id}/clearances"): CLIENTS,
+    ("POST", "/api/v1/clients/{client_id}/clearances"): CLIENTS,
     ("GET", "/screenings/{screening_id}"): CLIENTS,
     ("GET", "/api/v1/clients"): CLIENTS,
     ("POST", "/api/v1/clients"): CLIENTS,
@@ -202,6 +207,7 @@ def _records(db):
             "bar_id": bar.id,
             "user_id": target.id,
             "template_id": tpl.id,
+            "clearance_id": 1,  # none stored: the roles that may ask get 404
             "name": "load",
         }
 

@@ -33,6 +33,7 @@ __all__ = [
     "Bar",
     "BarInspection",
     "Base",
+    "Clearance",
     "Client",
     "ClientLink",
     "Consent",
@@ -241,6 +242,36 @@ class ClientLink(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class Clearance(Base):
+    """A physician's written clearance of a client for the rules it names, with its letter.
+
+    ``rules`` holds the rule ids of the ``clearance_required`` findings it covers;
+    ``letter_path`` is ``uploads/<random>.<ext>`` under the data directory (the type sniffed
+    from the content), ``letter_name`` the client's file name kept as text only.
+    """
+
+    __tablename__ = "clearances"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    screening_id: Mapped[int | None] = mapped_column(ForeignKey("screenings.id"), nullable=True)
+    physician_name: Mapped[str] = mapped_column(String(200))
+    practice: Mapped[str] = mapped_column(String(200))
+    contact: Mapped[str] = mapped_column(String(200))
+    cleared_on: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    rules: Mapped[list[str]] = mapped_column(JSON)
+    # the facts the physician was shown, for rules covered fact by fact (unknown-code)
+    facts: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    restrictions: Mapped[str] = mapped_column(Text, default="")
+    letter_path: Mapped[str] = mapped_column(String(100))
+    letter_type: Mapped[str] = mapped_column(String(40))
+    letter_name: Mapped[str] = mapped_column(String(200))
+    letter_bytes: Mapped[int] = mapped_column(Integer)
+    letter_sha256: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
 
 
 class TreatmentSession(Base):

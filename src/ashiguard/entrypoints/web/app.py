@@ -23,6 +23,7 @@ from ashiguard.domain.errors import Conflict, Forbidden, InputError, NotFound, R
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import NotAuthenticated
 from ashiguard.entrypoints.web.text_guard import ProperText
+from ashiguard.entrypoints.web.upload_limit import UploadLimit
 from ashiguard.services.live_sessions import LiveSessions
 from ashiguard.settings import Settings
 
@@ -225,9 +226,11 @@ def create_app(settings: Settings, db: Database, live: LiveSessions) -> FastAPI:
     """Build the app over an opened, migrated database and the clinic's live sessions."""
     from ashiguard.entrypoints.web import (
         api,
+        api_clearances,
         pages_account,
         pages_admin,
         pages_auth,
+        pages_clearances,
         pages_clients,
         pages_consent,
         pages_exports,
@@ -253,6 +256,7 @@ def create_app(settings: Settings, db: Database, live: LiveSessions) -> FastAPI:
     app.state.live = live
     app.state.live.recover()
     _install_handlers(app)
+    app.add_middleware(UploadLimit)  # upload routes: the body is capped before it is read
     app.add_middleware(ProperText)  # inside SecurityHeaders: its 422 gets the headers too
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
@@ -261,11 +265,12 @@ def create_app(settings: Settings, db: Database, live: LiveSessions) -> FastAPI:
         pages_account,
         pages_clients,
         pages_consent,
+        pages_clearances,
         pages_sessions,
         pages_exports,
         pages_admin,
     )
-    for module in (*pages, api):
+    for module in (*pages, api, api_clearances):
         app.router.routes.extend(module.router.routes)
 
     return app

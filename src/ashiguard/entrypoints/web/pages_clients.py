@@ -23,6 +23,7 @@ from ashiguard.domain.errors import InputError
 from ashiguard.domain.zone_names import ZONE_SLUGS
 from ashiguard.entrypoints.web import forms
 from ashiguard.entrypoints.web.deps import RecordId, unit_of_work
+from ashiguard.entrypoints.web.pages_clearances import clearance_context
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import (
     Principal,
@@ -126,6 +127,10 @@ def client_page(
                 if sessions
                 else None
             ),
+            **clearance_context(uow, client),
+            "v": {"rules": []},
+            "error": "",
+            "field": "",
         },
     )
 
@@ -241,13 +246,16 @@ def screening_page(
     chosen = next((x for x in practitioners if x.id == practitioner_id), None)
     chosen = chosen or next((x for x in practitioners if x.user_id == p.user.id), None)
     chosen = chosen or (practitioners[0] if practitioners else None)
+    cleared = clearance_context(uow, client, sc)
+    state = cleared["clearance_state"]
     plan = None
     if chosen is not None:
         from ashiguard.domain.plan import make_plan
         from ashiguard.domain.screening import parse_screening
         from ashiguard.domain.zones import ZONES
 
-        result = make_plan(parse_screening(sc.payload), chosen.mass_kg).to_json()
+        seen = state.screening if state.cleared_by_physician else parse_screening(sc.payload)
+        result = make_plan(seen, chosen.mass_kg).to_json()
         plan = {
             "summary": result["summary"],
             "barefoot": result["barefoot_work"],
@@ -265,6 +273,10 @@ def screening_page(
             "plan": plan,
             "chosen": chosen,
             "practitioners": practitioners,
+            **cleared,
+            "v": {"rules": []},
+            "error": "",
+            "field": "",
         },
     )
 

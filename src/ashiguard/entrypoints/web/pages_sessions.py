@@ -34,7 +34,7 @@ from ashiguard.entrypoints.web.security import (
     principal_from_request,
 )
 from ashiguard.entrypoints.web.text_guard import proper_query
-from ashiguard.services import clinic, research, soap_notes, treatments
+from ashiguard.services import clearances, clinic, research, soap_notes, treatments
 from ashiguard.services.uow import fetch, parse_record_id
 
 __all__ = ["router"]
@@ -176,7 +176,12 @@ def _review_page(
 
     sc = uow.session.get(Screening, t.screening_id)
     settings = request.app.state.settings
-    review = review_data(t, sc, settings)
+    treated = (
+        clearances.screening_as_treated(uow.session, sc, t.started_at.date())
+        if sc is not None
+        else None
+    )
+    review = review_data(t, treated, settings)
     comfort = client_comfort(uow, t.client_id, settings.data_dir)
     note = soap_notes.note_view(uow, t)
     templates = soap_notes.list_templates(uow) if not note["locked"] else []

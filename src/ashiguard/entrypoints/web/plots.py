@@ -102,11 +102,13 @@ def _body(t: Any, settings: Settings) -> bytes:
     return render_peak_map_png(path, "peak")
 
 
-def review_data(t: Any, screening: Any, settings: Settings) -> dict[str, Any]:
+def review_data(t: Any, payload: dict[str, Any] | None, settings: Settings) -> dict[str, Any]:
     """What the review page shows beyond the stored row: ``delivery`` (a
     :class:`~ashiguard.services.delivery.DeliveryReport`), its table ``delivery_rows`` and
     ``delivery_heading``, the ``markers`` with the pressure at each, and the ``comfort``
     ceiling proposed for the client's next plan (None without "too much" markers).
+    ``payload`` is the screening the session was treated under
+    (:func:`ashiguard.services.clearances.screening_as_treated`), or None.
 
     A recording that cannot be read turns into "not applicable" with the reason, never into
     an error page: the stored summary and alarms are still worth reviewing.
@@ -116,7 +118,6 @@ def review_data(t: Any, screening: Any, settings: Settings) -> dict[str, Any]:
     from ashiguard.services.delivery import DeliveryReport, session_delivery
 
     path = _recording(t, settings)
-    payload = screening.payload if screening is not None else None
     if path is None:
         delivery = DeliveryReport("not_applicable", "no recording for this session")
         markers = _markers(t, None)
