@@ -172,6 +172,8 @@ def screening_as_treated(s: Session, screening: Screening, on: date) -> dict[str
     ``clearance_required`` finding that day, else the object as stored. For the live session's
     plan and the review's planned-vs-delivered; the stored record is never changed."""
     payload = dict(screening.payload)
+    if screening.decision != "clearance_required":  # a clearance changes nothing else
+        return payload
     state = state_for(s, screening, on)
     if state.cleared_by_physician:
         payload["decision"] = state.effective.value
