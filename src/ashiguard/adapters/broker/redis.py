@@ -16,7 +16,7 @@ Keys (prefix ``ashiguard:``; ``S`` is a treatment session number, ``W`` a worker
 ``worker:W``                   the worker's heartbeat (expires ``HEARTBEAT_TTL_S`` after the last)
 =============================  =================================================================
 
-Recordings are written by the worker's session processes, never through Redis: a Redis
+Recordings are written by the worker's session hosts, never through Redis: a Redis
 restart loses at most messages in flight to viewers, and viewers resume by themselves.
 """
 
@@ -29,9 +29,9 @@ import time
 from typing import Any
 from urllib.parse import urlparse
 
-from ashiguard.adapters.broker.fanout import FanOut, Subscriber
+from ashiguard.adapters.broker.fanout import FanOut, Subscriber, deliver_batch
 from ashiguard.domain.errors import InputError
-from ashiguard.domain.live_messages import LiveMessage, encode
+from ashiguard.domain.live_messages import Encoded, LiveMessage, encode
 
 __all__ = [
     "HEARTBEAT_TTL_S",
@@ -102,15 +102,14 @@ class _Reader(threading.Thread):
             except redis.RedisError:
                 time.sleep(0.5)  # Redis restarting: viewers keep their socket, we retry
                 continue
+            batch = []
             for _name, entries in got or ():
                 for entry_id, fields in entries:
                     last = _text(entry_id)
-                    kind = _text(fields[b"k"])
-                    enc = (kind, _text(fields[b"d"]))
-                    view = fields.get(b"v") == b"1"
-                    if not view:
-                        self.fan.remember(kind, enc)
-                    self.fan.deliver(enc, view)
+                    enc = (_text(fields[b"k"]), _text(fields[b"d"]))
+                    batch.append((self.fan, enc, fields.get(b"v") == b"1"))
+            if batch:
+                deliver_batch(batch)  # one wake-up of the event loop per read
 
 
 class RedisBroker:
@@ -133,20 +132,39 @@ class RedisBroker:
         import redis
 
         kind, text = encode(msg)  # once, for every web process and viewer
-        fields = {"k": kind, "d": text, "v": "1" if view else "0"}
         try:
             pipe = self.client.pipeline(transaction=False)
-            pipe.xadd(_k(session_id, "messages"), fields, maxlen=STREAM_MAXLEN, approximate=True)
-            if kind == "init":
-                pipe.set(_k(session_id, "init"), text, ex=KEEP_S)
-            elif kind == "status":
-                pipe.set(_k(session_id, "status"), text, ex=KEEP_S)
-            elif kind == "ended":
-                pipe.set(_k(session_id, "ended"), text, ex=KEEP_S)
-                pipe.expire(_k(session_id, "messages"), KEEP_S)
+            self._queue(pipe, session_id, kind, text, view)
             pipe.execute()
         except redis.RedisError:
             self.publish_errors += 1  # viewers miss it; the recording does not
+
+    def publish_batch(self, items: list[tuple[int, Encoded, bool]]) -> None:
+        """Publish messages already encoded (a session host's tick) in one pipeline: one
+        round trip to Redis for the whole batch."""
+        import redis
+
+        if not items:
+            return
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            for session_id, (kind, text), view in items:
+                self._queue(pipe, session_id, kind, text, view)
+            pipe.execute()
+        except redis.RedisError:
+            self.publish_errors += len(items)  # viewers miss them; the recordings do not
+
+    @staticmethod
+    def _queue(pipe: Any, session_id: int, kind: str, text: str, view: bool) -> None:
+        fields = {"k": kind, "d": text, "v": "1" if view else "0"}
+        pipe.xadd(_k(session_id, "messages"), fields, maxlen=STREAM_MAXLEN, approximate=True)
+        if kind == "init":
+            pipe.set(_k(session_id, "init"), text, ex=KEEP_S)
+        elif kind == "status":
+            pipe.set(_k(session_id, "status"), text, ex=KEEP_S)
+        elif kind == "ended":
+            pipe.set(_k(session_id, "ended"), text, ex=KEEP_S)
+            pipe.expire(_k(session_id, "messages"), KEEP_S)
 
     # ------------------------------------------------------------------ viewers
     def subscribe(self, session_id: int) -> Subscriber:
