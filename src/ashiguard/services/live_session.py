@@ -221,15 +221,8 @@ class _Batches:
                 return
             t, p, c, b = self._t, self._p, self._c, self._b
             self._t, self._p, self._c, self._b = [], [], [], []
-            bars = np.stack(b).astype(np.float32) if b and len(b) == len(t) else None
-            self._queue.put(
-                (
-                    np.asarray(t, dtype=np.float64),
-                    np.stack(p).astype(np.float32),
-                    np.asarray(c, dtype=np.int64),
-                    bars,
-                )
-            )
+            # the frames are stacked on the writer thread, not on the one running the engine
+            self._queue.put(("frames", t, p, c, b))
             self.written += len(t)
 
     def annotate(self, notes: list[dict[str, Any]]) -> None:
@@ -245,10 +238,16 @@ class _Batches:
             if self.error is not None:
                 continue  # keep draining; the error is reported when the session ends
             try:
-                if isinstance(batch[0], str):  # ("annotate", notes)
+                if batch[0] == "annotate":
                     self.sink.annotate(batch[1])
                 else:
-                    self.sink.append(*batch)
+                    _, t, p, c, b = batch
+                    self.sink.append(
+                        np.asarray(t, dtype=np.float64),
+                        np.stack(p).astype(np.float32, copy=False),  # frames are float32
+                        np.asarray(c, dtype=np.int64),
+                        np.stack(b).astype(np.float32, copy=False) if len(b) == len(t) else None,
+                    )
             except Exception as exc:
                 self.error = f"recording: {type(exc).__name__}: {exc}"
 

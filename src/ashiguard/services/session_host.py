@@ -166,6 +166,7 @@ class HostedSession:
         self._gap = session.monitor.engine.config.max_frame_gap_s
         self._last_frame = time.monotonic()
         self._last_check = self._last_frame
+        self._failed: Exception | None = None
         self.exhausted = False
         self.error: str | None = None
 
@@ -182,38 +183,48 @@ class HostedSession:
         else:
             self.source.start(overflow="drop_oldest")
 
+    def _next(self) -> Frame | None:
+        """The source's next frame; what stops it is kept for after the frames before it."""
+        it = self._it
+        if it is None:
+            return None
+        try:
+            return next(it, None)
+        except Exception as exc:
+            self._failed = exc
+            return None
+
     def _due(self, now: float, max_batch: int) -> list[Frame]:
         """The paced source's frames due by ``now`` (each stamped with its due time)."""
-        pending, it = self._pending, self._it
-        if pending is None or it is None:
-            return []
-        if self.speed == 0:  # unpaced: a backlog's worth per tick
-            out = [Frame(pending.counter, pending.t, pending.pressure, pending.bars, now)]
-            for fr in it:
-                if len(out) >= max_batch:
-                    self._pending = fr
-                    return out
-                out.append(Frame(fr.counter, fr.t, fr.pressure, fr.bars, now))
-            self._pending = None
-            self.exhausted = True
-            return out
-        if self._base is None:
-            self._base, self._t_first = now, pending.t
-        base, t1, per_s = self._base, self._t_first, self._per_s
-        late = now - self._backlog_s
-        out = []
-        stats = self.source.stats
-        while pending is not None:
-            due = base + (pending.t - t1) * per_s
-            if due > now + _EARLY_S or len(out) >= max_batch:
-                break
-            if due < late:  # a sensor's queue would have dropped it
-                stats.overflowed += 1
-            else:
-                out.append(Frame(pending.counter, pending.t, pending.pressure, pending.bars, due))
-            pending = next(it, None)
-        self._pending = pending
+        if self._failed is not None:
+            raise self._failed  # the frames before it were processed on earlier ticks
+        pending = self._pending
         if pending is None:
+            return []
+        out: list[Frame] = []
+        if self.speed == 0:  # unpaced: a backlog's worth per tick
+            while pending is not None and len(out) < max_batch:
+                out.append(Frame(pending.counter, pending.t, pending.pressure, pending.bars, now))
+                pending = self._next()
+        else:
+            if self._base is None:
+                self._base, self._t_first = now, pending.t
+            base, t1, per_s = self._base, self._t_first, self._per_s
+            late = now - self._backlog_s
+            stats = self.source.stats
+            while pending is not None:
+                due = base + (pending.t - t1) * per_s
+                if due > now + _EARLY_S or len(out) >= max_batch:
+                    break
+                if due < late:  # a sensor's queue would have dropped it
+                    stats.overflowed += 1
+                else:
+                    out.append(
+                        Frame(pending.counter, pending.t, pending.pressure, pending.bars, due)
+                    )
+                pending = self._next()
+        self._pending = pending
+        if pending is None and self._failed is None:
             self.exhausted = True
         return out
 
