@@ -287,10 +287,10 @@ class SessionHost:
         self._new: list[HostedSession] = []
         self._ending: list[threading.Thread] = []
         self._closing = False
+        self.ticks = 0
+        self.late_ticks = 0  # ticks that began after the next one was due (a busy machine)
         self._thread = threading.Thread(target=self._run, name="session-host-tick", daemon=True)
         self._thread.start()
-        self.ticks = 0
-        self.late_ticks = 0
 
     def add(self, hosted: HostedSession) -> None:
         with self._wake:
