@@ -71,9 +71,9 @@ def make_live_sessions(
         launcher: Any = RedisLauncher(broker)
         reaper = Reaper(RedisWorkQueue(broker.client), broker, store, "web-" + worker_id())
     else:
-        from ashiguard.services.session_process import LocalLauncher
+        from ashiguard.services.session_host import LocalLauncher
 
-        launcher = LocalLauncher(broker.publish, store.store_outcome)
+        launcher = LocalLauncher(broker, store.store_outcome)
     return LiveSessions(store, broker, launcher, speed=speed, reaper=reaper)
 
 

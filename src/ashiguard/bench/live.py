@@ -3,8 +3,9 @@
 Both run real servers in subprocesses (SQLite in a temporary data directory) and watch every
 session through a WebSocket client authenticated with an API token, as a browser would:
 
-- ``live_sessions_max_100hz``: one ``ashiguard serve`` (the embedded default: a session process
-  per session); simulated 128 x 48 sessions at 100 Hz are added 8 at a time (2 with ``--quick``)
+- ``live_sessions_max_100hz``: one ``ashiguard serve`` (the embedded default: its sessions on
+  one session host process per core, each running many sessions on one tick); simulated
+  128 x 48 sessions at 100 Hz are added 8 at a time (2 with ``--quick``)
   and each step is watched for ``STEP_S`` seconds. A step passes when no frame was lost (no
   source overflow: a session that falls behind its source loses frames; no gap in the view
   numbers at the clients) and the p99 from the due time of the frame that raised an alarm to the
@@ -236,8 +237,10 @@ def _max_sessions(quick: bool) -> list[BenchResult]:
             _end([server])
         overflow = _overflowed(data, running)
     detail = (
-        f"steps of {step} sessions x {seconds:g} s, simulated 128x48 at 100 Hz, one serve (a "
-        f"session process each): " + "; ".join(steps) + (f"; {failed_at}" if failed_at else "")
+        f"steps of {step} sessions x {seconds:g} s, simulated 128x48 at 100 Hz, one serve "
+        f"(session hosts: one process per core): "
+        + "; ".join(steps)
+        + (f"; {failed_at}" if failed_at else "")
     )
     if overflow:
         detail += f"; {overflow} frames overflowed at the sources over the whole run"

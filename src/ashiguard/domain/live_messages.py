@@ -10,7 +10,8 @@ Vocabulary (docs/TEAM.md): an *alarm* is a condition the engine raised (it has a
 and a life: raised, acknowledged, cleared); an :class:`AlarmNotice` is one change in an alarm's
 life as the monitor reports it; a *live session* is the running pipeline
 (source -> alarm engine -> recording -> analysis) of one *treatment session* (the clinic's
-record of the visit); a *session process* is the OS process a live session runs in.
+record of the visit); a *session host* is the OS process a live session runs in (with others,
+on one tick).
 """
 
 from __future__ import annotations
@@ -51,6 +52,13 @@ Encoded = tuple[str, str]
 """A message as (type, JSON text): what crosses a process or network boundary."""
 
 
+def _plain(obj: Any) -> dict[str, Any]:
+    """The fields of a dataclass of plain values, in field order (what ``asdict`` gives for
+    it, without its recursive deep copy: 10-20 times cheaper, and views are encoded at 20 Hz
+    per session)."""
+    return dict(obj.__dict__)
+
+
 @dataclass(frozen=True)
 class AlarmNotice:
     """One change in an alarm's life: ``raised``, ``cleared``, ``acknowledged`` or
@@ -74,7 +82,7 @@ class AlarmNotice:
         a ``depth_stress`` notice)."""
         if self.action == "acknowledged":
             return {"action": self.action, "alarm_id": self.alarm_id}
-        return {k: v for k, v in asdict(self).items() if v is not None or k == "zone"}
+        return {k: v for k, v in self.__dict__.items() if v is not None or k == "zone"}
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,7 @@ class ZoneTarget:
     high_kpa: float
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return _plain(self)
 
 
 @dataclass(frozen=True)
@@ -116,7 +124,7 @@ class ZoneDelivery:
     state: Literal["idle", "under", "on", "over"]
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return _plain(self)
 
 
 @dataclass(frozen=True)
@@ -136,7 +144,7 @@ class ContactReading:
     centre_mm: tuple[float, float] | None
 
     def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = _plain(self)
         d["centre_mm"] = list(self.centre_mm) if self.centre_mm else None
         return d
 
@@ -170,7 +178,7 @@ class AlarmGroup:
     depth_mm: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return _plain(self)
 
 
 @dataclass(frozen=True)
@@ -184,7 +192,7 @@ class LogEntry:
     priority: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return _plain(self)
 
 
 @dataclass(frozen=True)
@@ -206,7 +214,7 @@ class Marker:
     load_n: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return _plain(self)
 
 
 @dataclass(frozen=True)
@@ -271,7 +279,7 @@ class FrameMessage:
     type: Literal["frame"] = "frame"
 
     def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = _plain(self)
         d["hottest"] = [z.to_json() for z in self.hottest]
         d["contacts"] = [c.to_json() for c in self.contacts]
         d["delivery"] = [z.to_json() for z in self.delivery]

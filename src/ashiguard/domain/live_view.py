@@ -107,17 +107,25 @@ def find_contacts(
     if not mask.any():
         return ()
     labels, n = ndimage.label(mask, structure=_STRUCTURE)
-    idx = np.arange(1, n + 1)
-    counts = np.bincount(labels.ravel(), minlength=n + 1)[1:]
-    sums = ndimage.sum_labels(p, labels, idx)
+    flat_labels = labels.ravel()
+    counts = np.bincount(flat_labels, minlength=n + 1)[1:]
+    # the sums ``ndimage.sum_labels`` gives (it is this bincount), without its checks
+    sums = np.bincount(flat_labels, weights=p.ravel(), minlength=n + 1)[1:]
     keep = [i for i in np.argsort(sums)[::-1] if counts[i] >= MIN_CONTACT_SENSELS][:most]
+    if not keep:
+        return ()
+    boxes = ndimage.find_objects(labels)  # each region's bounding box: work there only
     area_mm2 = layout.sensel_area_mm2
     row_pitch = layout.row_pitch_mm or layout.pitch_mm
     out = []
     for i in keep:
-        region = labels == (i + 1)
-        vals = p[region]
+        box = boxes[i]
+        assert box is not None  # every label up to n has a region
+        region = labels[box] == (i + 1)
+        vals = p[box][region]  # row-major, as over the whole frame
         rows, cols = np.nonzero(region)
+        rows = rows + box[0].start
+        cols = cols + box[1].start
         weights = vals / vals.sum()
         side: Literal["left", "right"] | None = None
         centre: tuple[float, float] | None = None
@@ -158,7 +166,8 @@ class DeliveryMeter:
             self._cells.append(np.flatnonzero(labels.ravel() == zi))
 
     def measure(self, pressure: npt.ArrayLike) -> tuple[ZoneDelivery, ...]:
-        flat = np.nan_to_num(np.asarray(pressure, dtype=np.float64), nan=0.0).ravel()
+        # NaN (no reading) is never above the contact level: it counts as not loaded
+        flat = np.asarray(pressure, dtype=np.float64).ravel()
         out = []
         for tg, cells in zip(self.targets, self._cells, strict=True):
             vals = flat[cells]

@@ -1,7 +1,7 @@
 """The live session use case: frame source -> alarm engine -> recording -> analysis.
 
 One class, :class:`LiveSession`, runs every live session ashiguard has: ``ashiguard record``,
-``ashiguard monitor``, a web session in its session process and a session on an
+``ashiguard monitor``, a web session on a session host and a session on an
 ``ashiguard worker``. It takes a frame source, the client's limits (an :class:`AlarmConfig`
 already tightened by the screening; the zone map comes from the source's client height), a
 recording sink and a publisher, and returns a :class:`SessionOutcome`.
@@ -21,7 +21,6 @@ Notes
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import queue
 import threading
@@ -166,11 +165,20 @@ def hdf5_sink(path: Path | str) -> SinkFactory:
 def quantize(pressure: np.ndarray) -> tuple[str, float, float]:
     """A frame as base64 uint8 (255 = no reading), its kPa per step and its peak, kPa."""
     p = np.asarray(pressure, dtype=np.float32)
-    finite = np.isfinite(p)
-    peak = float(p[finite].max()) if finite.any() else 0.0
+    peak = float(np.fmax.reduce(p, axis=None))  # NaN only when no sensel reports
+    if not np.isfinite(peak):  # no reading at all (or an infinite one: as before, below)
+        finite = np.isfinite(p)
+        peak = float(p[finite].max()) if finite.any() else 0.0
     scale = max(peak / 254.0, 0.5)
-    q = np.full(p.shape, 255, dtype=np.uint8)
-    q[finite] = np.clip(np.rint(np.maximum(p[finite], 0.0) / scale), 0, 254).astype(np.uint8)
+    # the same operations as on the finite cells alone (maximum, divide, rint, clip), on the
+    # whole frame at once; the cells without a reading are set to 255 afterwards
+    v = np.maximum(p, np.float32(0.0))
+    v /= np.float32(scale)
+    np.rint(v, out=v)
+    np.clip(v, 0, 254, out=v)
+    with np.errstate(invalid="ignore"):
+        q = v.astype(np.uint8)
+    q[~np.isfinite(p)] = 255
     return base64.b64encode(q.tobytes()).decode("ascii"), scale, peak
 
 
@@ -213,15 +221,8 @@ class _Batches:
                 return
             t, p, c, b = self._t, self._p, self._c, self._b
             self._t, self._p, self._c, self._b = [], [], [], []
-            bars = np.stack(b).astype(np.float32) if b and len(b) == len(t) else None
-            self._queue.put(
-                (
-                    np.asarray(t, dtype=np.float64),
-                    np.stack(p).astype(np.float32),
-                    np.asarray(c, dtype=np.int64),
-                    bars,
-                )
-            )
+            # the frames are stacked on the writer thread, not on the one running the engine
+            self._queue.put(("frames", t, p, c, b))
             self.written += len(t)
 
     def annotate(self, notes: list[dict[str, Any]]) -> None:
@@ -237,10 +238,16 @@ class _Batches:
             if self.error is not None:
                 continue  # keep draining; the error is reported when the session ends
             try:
-                if isinstance(batch[0], str):  # ("annotate", notes)
+                if batch[0] == "annotate":
                     self.sink.annotate(batch[1])
                 else:
-                    self.sink.append(*batch)
+                    _, t, p, c, b = batch
+                    self.sink.append(
+                        np.asarray(t, dtype=np.float64),
+                        np.stack(p).astype(np.float32, copy=False),  # frames are float32
+                        np.asarray(c, dtype=np.int64),
+                        np.stack(b).astype(np.float32, copy=False) if len(b) == len(t) else None,
+                    )
             except Exception as exc:
                 self.error = f"recording: {type(exc).__name__}: {exc}"
 
@@ -377,6 +384,9 @@ class LiveSession:
         self.book = AlarmBook()
         self._book_lock = threading.RLock()
         self._batches: _Batches | None = None
+        self._sink: RecordingSink | None = None
+        self._t0: float | None = None
+        self._last_t = -np.inf
         self._started_at = 0.0
         self._last_frame_t = 0.0
         layout = self.monitor.setup.layout
@@ -533,7 +543,7 @@ class LiveSession:
             return
         self._last_view_t = frame.t
         self._view_seq += 1
-        snap = self.monitor.snapshot()
+        snap = self.monitor.view_state()
         data, scale, peak = quantize(frame.pressure)
         self.publisher.publish(
             FrameMessage(
@@ -566,56 +576,86 @@ class LiveSession:
     def run(self) -> SessionOutcome:
         """Run until the source ends, ``request_stop`` or ``duration_s``; never raises for a
         failing source or recording: the outcome (and the ``ended`` message) carry the error."""
-        source = self.source
-        batches: _Batches | None = None
-        sink: RecordingSink | None = None
         error: str | None = None
-        truth: list[dict[str, Any]] | None = None
         try:
-            self._started_at = time.time()
-            self.publisher.publish(self.init_message())
-            self._publish_status()
-            if self._sink_factory is not None:
-                sink = self._sink_factory(source.info, self.therapist_mass_kg)
-                batches = _Batches(sink)
-                with self._book_lock:
-                    self._batches = batches
-            if self.on_ready is not None:
-                self.on_ready()
-            self._started_wall = time.time()  # the pacer starts its clock with the stream
+            self.begin()
             if not self._stop.is_set():
-                truth = self._loop(batches)
+                self._loop()
         except Exception as exc:  # reported on the session and to the viewers, never hidden
             error = f"{type(exc).__name__}: {exc}"
         finally:
             if self.on_ready is not None:
                 self.on_ready()  # a session that failed to start must not leave anyone waiting
-        if batches is not None:
-            with self._book_lock:
-                self._batches = None  # markers set from now on go into the outcome only
-                if self.book.markers:
-                    batches.annotate([m.to_json() for m in self.book.markers])
-            batches.close()
-            if error is None and batches.error is not None:
-                error = batches.error
-        stats = source.stats
-        if sink is not None:
-            try:
-                if error is None:
-                    sink.finish(truth, stats.dropped, stats.reordered)
-                else:
-                    sink.abort()
-            except Exception as exc:
-                error = (error + "; " if error else "") + f"closing the recording: {exc}"
-        outcome = self._outcome(sink, batches, error)
-        self.publisher.publish(EndedMessage(error=outcome.error, frames=outcome.frames))
-        return outcome
+        return self.finish(error)
 
-    def _loop(self, batches: _Batches | None) -> list[dict[str, Any]] | None:
+    def begin(self) -> None:
+        """Publish ``init`` and ``status``, open the recording, call ``on_ready``: the session
+        can take frames (:meth:`feed`). Raises what fails; :meth:`finish` then reports it."""
+        self._started_at = time.time()
+        self.publisher.publish(self.init_message())
+        self._publish_status()
+        if self._sink_factory is not None:
+            self._sink = self._sink_factory(self.source.info, self.therapist_mass_kg)
+            batches = _Batches(self._sink)
+            with self._book_lock:
+                self._batches = batches
+        if self.on_ready is not None:
+            self.on_ready()
+        self._started_wall = time.time()  # the pacer starts its clock with the stream
+
+    def feed(self, frames: list[Frame]) -> bool:
+        """Consecutive frames (a backlog at most ``monitor.max_batch`` long) through the engine,
+        into the recording and the view; True once the session has reached its duration."""
+        batch, ended = self.process(frames)
+        self.record_and_view(batch)
+        return ended
+
+    def process(self, frames: list[Frame]) -> tuple[list[Frame], bool]:
+        """The engine step of :meth:`feed` (alarms are published here): returns the frames
+        kept (stream time re-based, cut at ``duration_s``) and whether the duration is reached.
+        A session host runs this for every session first, then :meth:`record_and_view`."""
+        if not frames:
+            return frames, False
+        if self._t0 is None:
+            self._t0 = frames[0].t
+            if self.speed:
+                arrived = self._started_wall
+                if frames[0].arrived is not None:
+                    arrived = time.time() - (time.monotonic() - frames[0].arrived)
+                self._wall0 = arrived  # stream time 0 was due when frame 0 arrived
+        t0 = self._t0
+        batch = frames
+        if t0:
+            batch = [Frame(f.counter, f.t - t0, f.pressure, f.bars, f.arrived) for f in frames]
+        ended = False
+        if self.duration_s is not None and batch[-1].t >= self.duration_s:
+            batch = [f for f in batch if f.t < self.duration_s]
+            ended = True
+        if batch:
+            self.monitor.process_frames(batch)
+        return batch, ended
+
+    def record_and_view(self, batch: list[Frame]) -> None:
+        """Hand the frames of :meth:`process` to the recording and publish the view."""
+        if not batch:
+            return
+        batches = self._batches
+        last_t = self._last_t
+        for f in batch:
+            if f.t > last_t:
+                last_t = f.t
+                if batches is not None:
+                    batches.add(f)
+            else:
+                self.skipped_late += 1
+        self._last_t = last_t
+        self.recorded_until = max(float(last_t), 0.0)
+        self._last_frame_t = batch[-1].t
+        self._view(batch[-1])
+
+    def _loop(self) -> None:
         source, mon = self.source, self.monitor
         gap = mon.engine.config.max_frame_gap_s
-        t0: float | None = None
-        last_t = -np.inf
         # an unpaced source (speed 0: a replay or simulation as fast as it goes) waits for
         # the engine; a sensor never waits (frames it would lose are counted as overflowed)
         source.start(overflow="block" if self.speed == 0 else "drop_oldest")
@@ -638,35 +678,41 @@ class LiveSession:
                         ended = True
                         break
                     batch.append(nxt)
-                if t0 is None:
-                    t0 = batch[0].t
-                    if self.speed:
-                        arrived = self._started_wall
-                        if batch[0].arrived is not None:
-                            arrived = time.time() - (time.monotonic() - batch[0].arrived)
-                        self._wall0 = arrived  # stream time 0 was due when frame 0 arrived
-                if t0:
-                    batch = [dataclasses.replace(f, t=f.t - t0) for f in batch]
-                if self.duration_s is not None and batch[-1].t >= self.duration_s:
-                    batch = [f for f in batch if f.t < self.duration_s]
-                    ended = True
-                if batch:
-                    mon.process_frames(batch)
-                    for f in batch:
-                        if f.t > last_t:
-                            last_t = f.t
-                            if batches is not None:
-                                batches.add(f)
-                        else:
-                            self.skipped_late += 1
-                    self.recorded_until = max(float(last_t), 0.0)
-                    self._last_frame_t = batch[-1].t
-                    self._view(batch[-1])
-                if ended:
+                if self.feed(batch) or ended:
                     break
         finally:
             source.stop()
-        return self._truth(t0)
+
+    def finish(self, error: str | None = None) -> SessionOutcome:
+        """Close the recording (with the ground truth and stream counts), analyse it, publish
+        ``ended``; ``error`` says why the session ended early (never raises)."""
+        batches, sink = self._batches, self._sink
+        truth: list[dict[str, Any]] | None = None
+        if error is None:
+            try:
+                truth = self._truth(self._t0)
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+        if batches is not None:
+            with self._book_lock:
+                self._batches = None  # markers set from now on go into the outcome only
+                if self.book.markers:
+                    batches.annotate([m.to_json() for m in self.book.markers])
+            batches.close()
+            if error is None and batches.error is not None:
+                error = batches.error
+        stats = self.source.stats
+        if sink is not None:
+            try:
+                if error is None:
+                    sink.finish(truth, stats.dropped, stats.reordered)
+                else:
+                    sink.abort()
+            except Exception as exc:
+                error = (error + "; " if error else "") + f"closing the recording: {exc}"
+        outcome = self._outcome(sink, batches, error)
+        self.publisher.publish(EndedMessage(error=outcome.error, frames=outcome.frames))
+        return outcome
 
     def _truth(self, t0: float | None) -> list[dict[str, Any]] | None:
         """The source's ground-truth events inside the recorded window (None: no truth)."""

@@ -50,7 +50,7 @@ class RecordStore:
         self.scale_kpa = scale_kpa
 
     def spec(self, session_id: int, *, speed: float, duration_s: float | None) -> SessionSpec:
-        """What the session process needs, from the stored session (status must be live)."""
+        """What the session host needs, from the stored session (status must be live)."""
         with self.new_uow() as uow:
             ctx = treatments.session_context(uow, session_id, self.recordings_dir)
         return SessionSpec(

@@ -357,6 +357,48 @@ class LiveMonitor:
         j = int(np.flatnonzero(times == f.times[-1])[0])
         return self.engine.exact_zone_peaks(pressure[j])
 
+    def _hottest(self, f: ChunkFeatures, hottest: int) -> list[dict[str, Any]]:
+        """The ``hottest`` zones of the newest frame, exact peaks (call with the lock held)."""
+        zones: list[dict[str, Any]] = []
+        zone_names = self._zone_names
+        if not zone_names:
+            return zones
+        eng = self.engine
+        peaks = self._last_peaks(f)
+        order = np.argsort(np.nan_to_num(peaks, nan=-1.0))[::-1][:hottest]
+        for zi in order:
+            if np.isfinite(peaks[zi]) and peaks[zi] > 0:
+                name = zone_names[zi]
+                zones.append(
+                    {
+                        "zone": name,
+                        "kpa": round(float(peaks[zi]), 2),
+                        "limit_kpa": eng.config.zone_limit(name),
+                    }
+                )
+        return zones
+
+    def view_state(self, hottest: int = 3) -> dict[str, Any]:
+        """What a view frame shows of :meth:`snapshot` (state, load and share, hottest zones,
+        dropped frames), without the rest it builds (active alarms, checks, depth stress)."""
+        with self._lock:
+            eng = self.engine
+            f = self._last
+            zones: list[dict[str, Any]] = []
+            load = None
+            if f is not None and f.times.size:
+                lv = float(f.load_n[-1])
+                load = lv if np.isfinite(lv) else None
+                zones = self._hottest(f, hottest)
+            return {
+                "state": eng.state(),
+                "load_n": None if load is None else round(load, 2),
+                "share": None if load is None else round(load / eng.weight_n, 4),
+                "allowed_share": eng.config.max_load_fraction,
+                "hottest_zones": zones,
+                "frames_dropped": self.source.stats.dropped,
+            }
+
     def snapshot(self, hottest: int = 3) -> dict[str, Any]:
         """State, load on the client and its share, hottest zones, active alarms, counts."""
         with self._lock:
@@ -367,20 +409,7 @@ class LiveMonitor:
             if f is not None and f.times.size:
                 lv = float(f.load_n[-1])
                 load = lv if np.isfinite(lv) else None
-                zone_names = self._zone_names
-                if zone_names:
-                    peaks = self._last_peaks(f)
-                    order = np.argsort(np.nan_to_num(peaks, nan=-1.0))[::-1][:hottest]
-                    for zi in order:
-                        if np.isfinite(peaks[zi]) and peaks[zi] > 0:
-                            name = zone_names[zi]
-                            zones.append(
-                                {
-                                    "zone": name,
-                                    "kpa": round(float(peaks[zi]), 2),
-                                    "limit_kpa": eng.config.zone_limit(name),
-                                }
-                            )
+                zones = self._hottest(f, hottest)
             stats = self.source.stats
             return {
                 "state": eng.state(),

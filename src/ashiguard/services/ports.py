@@ -37,6 +37,11 @@ class Broker(Protocol):
         """Publish ``msg`` of live session ``session_id`` (any thread)."""
         ...
 
+    def publish_batch(self, items: list[tuple[int, Encoded, bool]]) -> None:
+        """Publish messages already encoded, ``(session id, (type, JSON), view)`` each, in
+        order (a session host's tick: one hand-off, one network round trip)."""
+        ...
+
     def subscribe(self, session_id: int) -> Subscription:
         """A new viewer of ``session_id`` (call on the viewer's event loop)."""
         ...
@@ -66,7 +71,7 @@ class SessionLauncher(Protocol):
         ...
 
     def running(self, session_id: int) -> bool:
-        """Whether a session process is running it now."""
+        """Whether a session host is running it now."""
         ...
 
     def running_ids(self) -> list[int]:

@@ -1,10 +1,11 @@
 """``ashiguard worker``: runs the live sessions that any web process starts, over a broker.
 
-A worker takes start requests from the work queue, runs each session in a session process of
-its own (:class:`~ashiguard.services.session_process.SessionProcess`), relays the messages to
-the broker, forwards stop and acknowledge commands, and stores each outcome in the clinic
-database. It states its heartbeat every second; a session whose worker's heartbeat has lapsed
-is ended by :class:`Reaper` (in every worker and every web process on the broker) within
+A worker takes start requests from the work queue, runs the sessions on its session hosts
+(:class:`~ashiguard.services.session_host.SessionHosts`: one process per core, each running
+many sessions on one tick), relays their messages to the broker a tick's worth at a time,
+forwards stop and acknowledge commands, and stores each outcome in the clinic database. It
+states its heartbeat every second; a session whose worker's heartbeat has lapsed is ended by
+:class:`Reaper` (in every worker and every web process on the broker) within
 ``HEARTBEAT_TTL_S`` + 2 s: status ``ended`` with ``error`` set, the recording kept and
 analysed, every viewer told.
 """
@@ -23,7 +24,8 @@ from typing import Any, Protocol
 from ashiguard.domain.live_messages import EndedMessage, SessionOutcome
 from ashiguard.services.live_sessions import RecordStore
 from ashiguard.services.ports import Broker
-from ashiguard.services.session_process import SessionProcess, SessionSpec
+from ashiguard.services.session_host import SessionHosts, outcome_from_recording
+from ashiguard.services.session_process import SessionSpec
 
 __all__ = ["Reaper", "WorkQueue", "Worker", "worker_id"]
 
@@ -59,8 +61,8 @@ def _log(msg: str) -> None:
 class Reaper:
     """Ends the sessions whose worker stopped answering (heartbeat lapsed).
 
-    The recording the lost worker's session process wrote is kept: it is analysed (the
-    session process closes it cleanly when its parent dies; if it died too, the crash-safe
+    The recording the lost worker's session host wrote is kept: it is analysed (the
+    session host closes it cleanly when its parent dies; if it died too, the crash-safe
     file is read up to its last flush) and the outcome stored with ``error`` set.
     """
 
@@ -105,37 +107,10 @@ class Reaper:
         return ended
 
     def _analyse(self, sid: int, error: str) -> SessionOutcome:
-        from ashiguard.services.analyze import analyze_recording, limits_from_files
-
         d = self.queue.spec(sid)
         if d is None:
             return SessionOutcome(error=error)
-        spec = SessionSpec.from_json(d)
-        path = spec.recording_path
-        deadline = time.monotonic() + 5.0
-        while True:  # the orphaned session process may still be closing the file
-            try:
-                if not path.is_file():
-                    return SessionOutcome(error=error)
-                analysis = analyze_recording(path, limits_from_files(screening=spec.screening))
-                from ashiguard.adapters.recording import open_recording
-
-                with open_recording(path) as rec:
-                    frames = int(rec.meta.frames)
-                return SessionOutcome(
-                    frames=frames,
-                    alarms=tuple(a.to_json() for a in analysis.alerts),
-                    summary=analysis.summary,
-                    recording_bytes=path.stat().st_size,
-                    error=error,
-                )
-            except Exception as exc:
-                if time.monotonic() > deadline:
-                    return SessionOutcome(
-                        recording_bytes=path.stat().st_size if path.is_file() else 0,
-                        error=f"{error}; the recording could not be analysed: {exc}",
-                    )
-                time.sleep(0.25)
+        return outcome_from_recording(SessionSpec.from_json(d), error)
 
 
 class Worker:
@@ -162,6 +137,7 @@ class Worker:
         store: RecordStore,
         recordings_dir: Path,
         ident: str | None = None,
+        hosts: int | None = None,
     ) -> None:
         self.queue = queue
         self.broker = broker
@@ -170,13 +146,12 @@ class Worker:
         self.id = ident or worker_id()
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._procs: dict[int, SessionProcess] = {}
+        self.hosts = SessionHosts(broker, self._store, hosts)
         self._cmd_ids: dict[int, str] = {}
         self.reaper = Reaper(queue, broker, store, self.id)
 
     def running_ids(self) -> list[int]:
-        with self._lock:
-            return [sid for sid, p in self._procs.items() if not p.finished.is_set()]
+        return self.hosts.running_ids()
 
     def stop(self) -> None:
         self._stop.set()
@@ -203,12 +178,7 @@ class Worker:
                 if d is not None:
                     self._launch(SessionSpec.from_json(d))
         finally:
-            with self._lock:
-                procs = list(self._procs.values())
-            for p in procs:
-                p.command("stop")
-            for p in procs:
-                p.finished.wait(60.0)
+            self.hosts.close(60.0)
             self._stop.set()
 
     def _launch(self, spec: SessionSpec) -> None:
@@ -221,17 +191,15 @@ class Worker:
         self.queue.take(sid, self.id)
         with self._lock:
             self._cmd_ids[sid] = self.queue.newest_command_id(sid)
-        proc = SessionProcess(spec, self.broker.publish, self._store)
-        with self._lock:
-            self._procs[sid] = proc
-        proc.start()
         _log(f"session {sid}: started ({spec.source})")
 
-        def tell_ready() -> None:
-            proc.ready.wait(60.0)
-            self.queue.set_ready(sid)
+        def start() -> None:
+            try:
+                self.hosts.launch(spec, 60.0)
+            finally:
+                self.queue.set_ready(sid)
 
-        threading.Thread(target=tell_ready, daemon=True).start()
+        threading.Thread(target=start, name=f"start-{sid}", daemon=True).start()
 
     def _store(self, sid: int, outcome: SessionOutcome) -> None:
         try:
@@ -263,11 +231,8 @@ class Worker:
                 for sid, ident in last.items():
                     if sid in self._cmd_ids:
                         self._cmd_ids[sid] = ident
-                procs = dict(self._procs)
             for sid, cmd in got:
-                proc = procs.get(sid)
-                if proc is not None:
-                    proc.command(*cmd)
+                self.hosts.command(sid, *cmd)
 
     def _reap(self) -> None:
         while not self._stop.wait(1.0):

@@ -13,10 +13,11 @@ import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from ashiguard.domain.live_messages import Encoded
 
-__all__ = ["VIEW_BUFFER", "FanOut", "Subscriber"]
+__all__ = ["VIEW_BUFFER", "FanOut", "Subscriber", "deliver_batch"]
 
 VIEW_BUFFER = 5  # view frames a client may lag behind (0.25 s) before it skips the oldest
 
@@ -40,6 +41,18 @@ class Subscriber:
             self.views.append(msg)
         else:
             self.events.append(msg)
+        self.wake.set()
+
+    def push_many(self, msgs: list[tuple[Encoded, bool]]) -> None:
+        """Queue several messages (on the subscriber's event loop thread), waking it once."""
+        for msg, is_view in msgs:
+            if is_view:
+                if len(self.views) >= VIEW_BUFFER:
+                    self.views.popleft()
+                    self.replaced += 1
+                self.views.append(msg)
+            else:
+                self.events.append(msg)
         self.wake.set()
 
     def offer(self, msg: Encoded, is_view: bool) -> None:
@@ -104,3 +117,34 @@ class FanOut:
         if status is None:
             return set()
         return {int(a["alarm_id"]) for a in json.loads(status[1]).get("active", [])}
+
+
+def _push_all(pushes: list[tuple[Subscriber, list[tuple[Encoded, bool]]]]) -> None:
+    for sub, msgs in pushes:
+        sub.push_many(msgs)
+
+
+def deliver_batch(items: list[tuple[FanOut, Encoded, bool]]) -> None:
+    """Offer many messages of many sessions to their subscribers (any thread), with one wake-up
+    of each event loop instead of one per message and subscriber; every ``init``, ``status``
+    and ``ended`` is remembered for newcomers first, as :meth:`FanOut.remember`."""
+    per_sub: dict[int, tuple[Subscriber, list[tuple[Encoded, bool]]]] = {}
+    for fan, encoded, is_view in items:
+        if not is_view:
+            fan.remember(encoded[0], encoded)
+        with fan.lock:
+            subs = list(fan.subs)
+        for sub in subs:
+            entry = per_sub.get(id(sub))
+            if entry is None:
+                entry = per_sub[id(sub)] = (sub, [])
+            entry[1].append((encoded, is_view))
+    per_loop: dict[int, tuple[asyncio.AbstractEventLoop, list[Any]]] = {}
+    for sub, msgs in per_sub.values():
+        entry2 = per_loop.get(id(sub.loop))
+        if entry2 is None:
+            entry2 = per_loop[id(sub.loop)] = (sub.loop, [])
+        entry2[1].append((sub, msgs))
+    for loop, pushes in per_loop.values():
+        with contextlib.suppress(RuntimeError):  # a closed loop: its clients are gone
+            loop.call_soon_threadsafe(_push_all, pushes)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from ashiguard.adapters.broker.fanout import FanOut, Subscriber
-from ashiguard.domain.live_messages import LiveMessage, encode
+from ashiguard.adapters.broker.fanout import FanOut, Subscriber, deliver_batch
+from ashiguard.domain.live_messages import Encoded, LiveMessage, encode
 
 __all__ = ["InProcessBroker"]
 
@@ -28,6 +28,11 @@ class InProcessBroker:
         if not view:
             fan.remember(msg.type, encoded)
         fan.deliver(encoded, view)
+
+    def publish_batch(self, items: list[tuple[int, Encoded, bool]]) -> None:
+        """Deliver messages already encoded (a session host's tick): one wake-up per viewer
+        event loop for the whole batch."""
+        deliver_batch([(self.fanout(sid), enc, view) for sid, enc, view in items])
 
     def subscribe(self, session_id: int) -> Subscriber:
         sub = Subscriber(asyncio.get_running_loop())

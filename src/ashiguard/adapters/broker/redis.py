@@ -16,7 +16,7 @@ Keys (prefix ``ashiguard:``; ``S`` is a treatment session number, ``W`` a worker
 ``worker:W``                   the worker's heartbeat (expires ``HEARTBEAT_TTL_S`` after the last)
 =============================  =================================================================
 
-Recordings are written by the worker's session processes, never through Redis: a Redis
+Recordings are written by the worker's session hosts, never through Redis: a Redis
 restart loses at most messages in flight to viewers, and viewers resume by themselves.
 """
 
@@ -29,9 +29,9 @@ import time
 from typing import Any
 from urllib.parse import urlparse
 
-from ashiguard.adapters.broker.fanout import FanOut, Subscriber
+from ashiguard.adapters.broker.fanout import FanOut, Subscriber, deliver_batch
 from ashiguard.domain.errors import InputError
-from ashiguard.domain.live_messages import LiveMessage, encode
+from ashiguard.domain.live_messages import Encoded, LiveMessage, encode
 
 __all__ = [
     "HEARTBEAT_TTL_S",
@@ -72,45 +72,81 @@ def _connect(url: str) -> Any:
 
 
 class _Reader(threading.Thread):
-    """Reads one session's message stream for the viewers of this process."""
+    """Reads the message streams of every session watched in this process, one ``XREAD`` for
+    all of them (a thread and a round trip per session and message cost a web process about
+    half a per cent of a core per session watched)."""
 
-    def __init__(self, broker: RedisBroker, session_id: int, fan: FanOut) -> None:
-        super().__init__(name=f"redis-viewers-{session_id}", daemon=True)
+    WAIT_MS = 50  # the longest a newly watched session waits for the read in progress
+
+    def __init__(self, broker: RedisBroker) -> None:
+        super().__init__(name="redis-viewers", daemon=True)
         self.broker = broker
-        self.session_id = session_id
-        self.fan = fan
         self.stop = threading.Event()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._fans: dict[int, FanOut] = {}
+        self._last: dict[int, str | None] = {}  # None: (re)join before reading
+
+    def watch(self, session_id: int, fan: FanOut) -> None:
+        with self._lock:
+            self._fans[session_id] = fan
+            self._last[session_id] = None
+        self._wake.set()
+
+    def unwatch(self, session_id: int) -> None:
+        with self._lock:
+            self._fans.pop(session_id, None)
+            self._last.pop(session_id, None)
+
+    def _join(self, r: Any, session_id: int, fan: FanOut) -> str:
+        """Where the stream is now; the session's init, status and ended to its viewers."""
+        newest = r.xrevrange(_k(session_id, "messages"), count=1)
+        for kind in ("init", "status", "ended"):
+            text = r.get(_k(session_id, kind))
+            if text is not None:
+                enc = (kind, _text(text))
+                fan.remember(kind, enc)
+                fan.deliver(enc, False)
+        return _text(newest[0][0]) if newest else "0-0"
 
     def run(self) -> None:
         import redis
 
         r = self.broker.client
-        stream = _k(self.session_id, "messages")
-        last: str | None = None
         while not self.stop.is_set():
-            try:
-                if last is None:  # (re)join: where the stream is now, then what a newcomer needs
-                    newest = r.xrevrange(stream, count=1)
-                    last = _text(newest[0][0]) if newest else "0-0"
-                    for kind in ("init", "status", "ended"):
-                        text = r.get(_k(self.session_id, kind))
-                        if text is not None:
-                            enc = (kind, _text(text))
-                            self.fan.remember(kind, enc)
-                            self.fan.deliver(enc, False)
-                got = r.xread({stream: last}, count=500, block=500)
-            except redis.RedisError:
-                time.sleep(0.5)  # Redis restarting: viewers keep their socket, we retry
+            with self._lock:
+                fans = dict(self._fans)
+                last = dict(self._last)
+            if not fans:
+                self._wake.wait(0.5)
+                self._wake.clear()
                 continue
-            for _name, entries in got or ():
+            try:
+                for sid, ident in last.items():
+                    if ident is None:
+                        last[sid] = self._join(r, sid, fans[sid])
+                streams = {_k(sid, "messages"): ident for sid, ident in last.items()}
+                got = r.xread(streams, count=500, block=self.WAIT_MS)
+            except redis.RedisError:
+                with self._lock:  # Redis restarting: viewers keep their socket, we rejoin
+                    for sid in self._last:
+                        self._last[sid] = None
+                self.stop.wait(0.5)
+                continue
+            batch = []
+            for name, entries in got or ():
+                sid = int(_text(name).split(":")[2])
+                fan = fans[sid]
                 for entry_id, fields in entries:
-                    last = _text(entry_id)
-                    kind = _text(fields[b"k"])
-                    enc = (kind, _text(fields[b"d"]))
-                    view = fields.get(b"v") == b"1"
-                    if not view:
-                        self.fan.remember(kind, enc)
-                    self.fan.deliver(enc, view)
+                    last[sid] = _text(entry_id)
+                    enc = (_text(fields[b"k"]), _text(fields[b"d"]))
+                    batch.append((fan, enc, fields.get(b"v") == b"1"))
+            with self._lock:
+                for sid, ident in last.items():
+                    if sid in self._last and self._fans.get(sid) is fans[sid]:
+                        self._last[sid] = ident
+            if batch:
+                deliver_batch(batch)  # one wake-up of the event loop per read
 
 
 class RedisBroker:
@@ -121,7 +157,7 @@ class RedisBroker:
         self.url = url
         self._lock = threading.Lock()
         self._fans: dict[int, FanOut] = {}
-        self._readers: dict[int, _Reader] = {}
+        self._reader: _Reader | None = None
         self.publish_errors = 0
 
     @classmethod
@@ -133,32 +169,54 @@ class RedisBroker:
         import redis
 
         kind, text = encode(msg)  # once, for every web process and viewer
-        fields = {"k": kind, "d": text, "v": "1" if view else "0"}
         try:
             pipe = self.client.pipeline(transaction=False)
-            pipe.xadd(_k(session_id, "messages"), fields, maxlen=STREAM_MAXLEN, approximate=True)
-            if kind == "init":
-                pipe.set(_k(session_id, "init"), text, ex=KEEP_S)
-            elif kind == "status":
-                pipe.set(_k(session_id, "status"), text, ex=KEEP_S)
-            elif kind == "ended":
-                pipe.set(_k(session_id, "ended"), text, ex=KEEP_S)
-                pipe.expire(_k(session_id, "messages"), KEEP_S)
+            self._queue(pipe, session_id, kind, text, view)
             pipe.execute()
         except redis.RedisError:
             self.publish_errors += 1  # viewers miss it; the recording does not
+
+    def publish_batch(self, items: list[tuple[int, Encoded, bool]]) -> None:
+        """Publish messages already encoded (a session host's tick) in one pipeline: one
+        round trip to Redis for the whole batch."""
+        import redis
+
+        if not items:
+            return
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            for session_id, (kind, text), view in items:
+                self._queue(pipe, session_id, kind, text, view)
+            pipe.execute()
+        except redis.RedisError:
+            self.publish_errors += len(items)  # viewers miss them; the recordings do not
+
+    @staticmethod
+    def _queue(pipe: Any, session_id: int, kind: str, text: str, view: bool) -> None:
+        fields = {"k": kind, "d": text, "v": "1" if view else "0"}
+        pipe.xadd(_k(session_id, "messages"), fields, maxlen=STREAM_MAXLEN, approximate=True)
+        if kind == "init":
+            pipe.set(_k(session_id, "init"), text, ex=KEEP_S)
+        elif kind == "status":
+            pipe.set(_k(session_id, "status"), text, ex=KEEP_S)
+        elif kind == "ended":
+            pipe.set(_k(session_id, "ended"), text, ex=KEEP_S)
+            pipe.expire(_k(session_id, "messages"), KEEP_S)
 
     # ------------------------------------------------------------------ viewers
     def subscribe(self, session_id: int) -> Subscriber:
         sub = Subscriber(asyncio.get_running_loop())
         with self._lock:
-            fan = self._fans.setdefault(session_id, FanOut())
+            fan = self._fans.get(session_id)
+            new = fan is None
+            if fan is None:
+                fan = self._fans[session_id] = FanOut()
             fan.add(sub)
-            reader = self._readers.get(session_id)
-            if reader is None or not reader.is_alive():
-                reader = _Reader(self, session_id, fan)
-                self._readers[session_id] = reader
-                reader.start()
+            if self._reader is None or not self._reader.is_alive():
+                self._reader = _Reader(self)
+                self._reader.start()
+            if new:
+                self._reader.watch(session_id, fan)
         return sub
 
     def unsubscribe(self, session_id: int, sub: Subscriber) -> None:  # type: ignore[override]
@@ -167,9 +225,8 @@ class RedisBroker:
             if fan is None or not fan.remove(sub):
                 return
             del self._fans[session_id]  # last viewer here: stop reading the stream
-            reader = self._readers.pop(session_id, None)
-        if reader is not None:
-            reader.stop.set()
+            if self._reader is not None:
+                self._reader.unwatch(session_id)
 
     def active_alarm_ids(self, session_id: int) -> set[int]:
         import redis
@@ -184,13 +241,11 @@ class RedisBroker:
 
     def close(self) -> None:
         with self._lock:
-            readers = list(self._readers.values())
-            self._readers.clear()
+            reader, self._reader = self._reader, None
             self._fans.clear()
-        for r in readers:
-            r.stop.set()
-        for r in readers:
-            r.join(2.0)
+        if reader is not None:
+            reader.stop.set()
+            reader.join(2.0)
         self.client.close()
 
 
