@@ -9,6 +9,9 @@ Layout (see docs/recordings.md for every dataset and attribute):
 - ``/bars/force`` float32 ``[M, 2]`` N (left, right) and ``/bars/time``.
 - ``/insoles/<side>/force`` float32 ``[K]`` N, ``time``, optional ``pressure`` ``[K, S]`` kPa,
   ``cop_mm`` or ``cop_norm`` ``[K, 2]``.
+- ``/aux/<name>/time`` float64 ``[K]`` s and ``/aux/<name>/values`` float32 ``[K, C]``, group
+  attrs ``columns`` and ``units`` (JSON lists): auxiliary channels of imports (IMU, force/COP
+  tables, columns the importer does not know).
 - ``/truth/events`` compound ``(kind, zone, t_start, t_end, extra)``; ``/alerts/events`` and
   ``/annotations/events`` JSON Lines (one JSON object per row).
 
@@ -43,6 +46,7 @@ __all__ = [
     "SCHEMA",
     "SIDES",
     "UNITS",
+    "AuxData",
     "InsoleData",
     "RecordingMeta",
     "RecordingReader",
@@ -501,6 +505,46 @@ class RecordingWriter:
             self._insole_n[side] = n + t.shape[0]
             self._insole_last[side] = float(t[-1])
 
+    def write_aux(
+        self,
+        name: str,
+        times: npt.ArrayLike,
+        values: npt.ArrayLike,
+        *,
+        columns: Sequence[str],
+        units: Sequence[str],
+        attrs: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Store an auxiliary channel ``/aux/<name>`` in one go (importers).
+
+        Parameters
+        ----------
+        name : group name (letters, digits, ``_``), e.g. ``left_imu``.
+        times : [K] s, strictly increasing; values : [K, C] (NaN = no value).
+        columns, units : C column names and units (``""`` when the source gives none).
+        """
+        if not name or not all(c.isalnum() or c == "_" for c in name):
+            raise InputError(f"write_aux: name {name!r} is not letters, digits and _")
+        t = np.atleast_1d(np.array(times, dtype=np.float64))
+        v = np.asarray(values, dtype=np.float32).reshape(t.shape[0], -1)
+        if not len(columns) == len(units) == v.shape[1]:
+            raise InputError(f"write_aux: {name}: {v.shape[1]} columns but names/units differ")
+        self._check_time(f"write_aux {name}", t, -math.inf, 0)
+        with self._lock:
+            self._check_open()
+            self._restructure()
+            g = self._f.require_group(f"aux/{name}")
+            for k in list(g):
+                del g[k]
+            g.create_dataset("values", data=v, chunks=True, maxshape=(None, v.shape[1]))
+            g.create_dataset("time", data=t, chunks=True, maxshape=(None,))
+            g["time"].attrs["units"] = "s"
+            g.attrs["columns"] = json.dumps(list(columns), ensure_ascii=False)
+            g.attrs["units"] = json.dumps(list(units), ensure_ascii=False)
+            for k, val in (attrs or {}).items():
+                g.attrs[k] = val
+            self._resume_swmr()
+
     # -- events and stats
     def write_truth(self, events: Sequence[Mapping[str, Any]]) -> None:
         """Store ground-truth events (``kind``, ``zone``, ``t_start``, ``t_end``, any extras)."""
@@ -604,6 +648,18 @@ class InsoleData:
     pressure: F32 | None = None
     cop_mm: F32 | None = None
     cop_norm: F32 | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuxData:
+    """One auxiliary channel: ``time`` [K] s, ``values`` [K, C], column names and units."""
+
+    name: str
+    time: F64
+    values: F32
+    columns: tuple[str, ...]
+    units: tuple[str, ...]
     attrs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -902,6 +958,16 @@ class RecordingReader:
             "insoles": {},
             "truth_events": m.truth_events,
             "alerts": m.alerts,
+            "annotations": len(self.annotations()),
+            "aux": {
+                name: {
+                    "samples": int(a.time.shape[0]),
+                    "columns": [
+                        f"{c} [{u}]" if u else c for c, u in zip(a.columns, a.units, strict=True)
+                    ],
+                }
+                for name, a in self.aux().items()
+            },
             "has_counter": m.has_counter,
             "dropped_frames": m.dropped_frames,
             "reordered_frames": m.reordered_frames,
@@ -1019,6 +1085,35 @@ class RecordingReader:
                 force=g["force"][:n],
                 attrs={k: _attr_value(v) for k, v in g.attrs.items()},
                 **opt,
+            )
+        return out
+
+    def aux(self) -> dict[str, AuxData]:
+        """Auxiliary channels ``/aux/<name>`` (IMU, force tables, unknown columns of imports)."""
+        out: dict[str, AuxData] = {}
+        for name, g in self._f.get("aux", {}).items():
+            where = f"/aux/{name}"
+            if not isinstance(g, h5py.Group) or "time" not in g or "values" not in g:
+                raise self._err(where, "needs time and values")
+            try:
+                columns = tuple(json.loads(_text(g.attrs["columns"])))
+                units = tuple(json.loads(_text(g.attrs["units"])))
+            except (KeyError, json.JSONDecodeError, TypeError):
+                raise self._err(where, "columns / units attrs missing or not JSON lists") from None
+            v = g["values"]
+            if v.ndim != 2 or not len(columns) == len(units) == v.shape[1]:
+                raise self._err(where, "values are not [K, C] with C columns and units")
+            n = self._series_length(where, g["time"], [v])
+            self._check_times(where, g["time"], n)
+            out[str(name)] = AuxData(
+                name=str(name),
+                time=g["time"][:n],
+                values=v[:n],
+                columns=tuple(str(c) for c in columns),
+                units=tuple(str(u) for u in units),
+                attrs={
+                    k: _attr_value(x) for k, x in g.attrs.items() if k not in ("columns", "units")
+                },
             )
         return out
 

@@ -18,6 +18,7 @@ import numpy as np
 from ashiguard.adapters.importers import moticon, novel, popu, tekscan, xsensor
 from ashiguard.adapters.importers._base import (
     KPA_PER_UNIT,
+    AuxChannel,
     Format,
     ImportedRecording,
     InsoleSeries,
@@ -28,6 +29,7 @@ from ashiguard.domain.errors import InputError
 __all__ = [
     "FORMATS",
     "KPA_PER_UNIT",
+    "AuxChannel",
     "Format",
     "ImportedRecording",
     "InsoleSeries",
@@ -170,3 +172,14 @@ def _write(imported: ImportedRecording, out: Path) -> None:
                 cop_norm=ins.cop_norm,
                 attrs=attrs,
             )
+        for name, ch in imported.aux.items():
+            w.write_aux(
+                name,
+                ch.time,
+                ch.values,
+                columns=ch.columns,
+                units=ch.units,
+                attrs={"source_format": imported.source_format},
+            )
+        if imported.annotations:
+            w.write_annotations(imported.annotations)

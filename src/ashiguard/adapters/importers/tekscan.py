@@ -21,6 +21,7 @@ from ashiguard.adapters.importers._base import (
     check_grid_size,
     kpa_scale,
     parse_length_mm,
+    parse_number,
     to_float32,
 )
 
@@ -84,7 +85,7 @@ def read_tekscan(src: SourceText, side: str | None = None) -> ImportedRecording:
     col_pitch = parse_length_mm(header["COL_SPACING"], f"{src.name}: line {where['COL_SPACING']}")
     row_pitch = parse_length_mm(header["ROW_SPACING"], f"{src.name}: line {where['ROW_SPACING']}")
     try:
-        period = float(header["SECONDS_PER_FRAME"])
+        period = parse_number(header["SECONDS_PER_FRAME"])
     except ValueError:
         period = -1.0
     if not period > 0:

@@ -41,6 +41,8 @@ def import_cmd(
         "side": imported.side,
         "insoles": sorted(imported.insoles),
         "insole_samples": {k: int(v.time.shape[0]) for k, v in sorted(imported.insoles.items())},
+        "aux": {k: list(v.columns) for k, v in sorted(imported.aux.items())},
+        "annotations": len(imported.annotations),
         "notes": list(imported.notes),
     }
     if as_json:

@@ -57,6 +57,10 @@ def info(
             )
     else:
         lines.append("insoles     none")
+    for name, a in s["aux"].items():
+        lines.append(f"aux         {name}: {a['samples']} samples, {', '.join(a['columns'])}")
+    if s["annotations"]:
+        lines.append(f"annotations {s['annotations']}")
     lines.append(
         f"truth       {s['truth_events']} events   alerts {s['alerts']}   "
         f"dropped frames {_fmt(s['dropped_frames'])}   reordered {_fmt(s['reordered_frames'])}"

@@ -1,0 +1,143 @@
+"""Vendor variants of the real exports (issue 14): columns read by their header name, extra
+columns kept as aux channels or annotations, pliance's force table imported."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from ashiguard.adapters.importers import import_file, write_imported
+from ashiguard.adapters.recording import open_recording
+
+
+def _moticon_table(shared_data):
+    text = (shared_data / "moticon" / "230927_102114.txt").read_text(encoding="utf-8")
+    lines = text.split("\n")
+    k = next(i for i, line in enumerate(lines) if line.startswith("# time"))
+    names = lines[k][2:].split("\t")
+    rows = [line.split("\t") for line in lines[k + 1 :] if line.strip()]
+    return lines[:k], names, rows
+
+
+def _write_moticon(path, head, names, rows):
+    body = ["\t".join(r) for r in rows]
+    path.write_text("\n".join([*head, "# " + "\t".join(names), *body]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def rich_moticon(shared_data, tmp_path):
+    """The shared Moticon file with the columns a richer export carries, inserted here:
+    event labels as text, per-insole events, total force, centre of pressure, COP velocity."""
+    head, names, rows = _moticon_table(shared_data)
+    extra = [
+        "event label",
+        "left events",
+        "total force[N]",
+        "center of pressure X[mm]",
+        "center of pressure Y[mm]",
+        "COP velocity[mm/s]",
+    ]
+    out = []
+    for n, r in enumerate(rows):
+        label = "heel strike" if n == 100 else ("toe off" if n == 150 else "")
+        left_event = "L contact" if n == 120 else ""
+        out.append([*r[:1], label, *r[1:26], left_event, *r[26:], "912.5", "1,5", "-2.25", "30"])
+    names = [*names[:1], extra[0], *names[1:26], extra[1], *names[26:], *extra[2:]]
+    return _write_moticon(tmp_path / "rich.txt", head, names, out)
+
+
+def test_a_moticon_export_with_text_events_and_more_columns_imports(
+    shared_data, rich_moticon, tmp_path
+):
+    plain = import_file(shared_data / "moticon" / "230927_102114.txt")
+    r = import_file(rich_moticon)
+    for side in ("left", "right"):
+        np.testing.assert_array_equal(r.insoles[side].pressure, plain.insoles[side].pressure)
+        np.testing.assert_array_equal(r.insoles[side].force, plain.insoles[side].force)
+    texts = [(a["column"], a["text"]) for a in r.annotations]
+    assert texts == [
+        ("event label", "heel strike"),
+        ("left events", "L contact"),
+        ("event label", "toe off"),
+    ]
+    assert r.annotations[0]["t"] == pytest.approx(1.0)
+    extras = r.aux["extras"]
+    assert extras.columns == (
+        "right steps",
+        "left steps",
+        "total force",
+        "center of pressure X",
+        "center of pressure Y",
+        "COP velocity",
+    )
+    assert extras.units == ("", "", "N", "mm", "mm", "mm/s")
+    assert extras.values[0, 2:].tolist() == [912.5, 1.5, -2.25, 30.0]  # "1,5": decimal comma
+    with open_recording(write_imported(r, tmp_path / "rich.h5")) as rec:
+        assert [a["text"] for a in rec.annotations()] == ["heel strike", "L contact", "toe off"]
+        assert set(rec.aux()) == {"extras", "left_imu", "right_imu"}
+        summary = rec.summary()
+    assert summary["annotations"] == 3
+    assert "COP velocity [mm/s]" in summary["aux"]["extras"]["columns"]
+
+
+def test_moticon_imu_is_kept_per_foot_with_its_units(shared_data):
+    r = import_file(shared_data / "moticon" / "230927_102114.txt")
+    imu = r.aux["left_imu"]
+    assert imu.columns == (
+        "left acceleration X",
+        "left acceleration Y",
+        "left acceleration Z",
+        "left angular X",
+        "left angular Y",
+        "left angular Z",
+    )
+    assert imu.units == ("g", "g", "g", "dps", "dps", "dps")
+    np.testing.assert_array_equal(imu.time, r.insoles["left"].time)
+    # acceleration Z of a standing foot is about 1 g
+    assert np.nanmedian(imu.values[:, 2]) == pytest.approx(1.0, abs=0.2)
+
+
+def test_moticon_columns_in_another_order_give_the_same_insoles(shared_data, tmp_path):
+    head, names, rows = _moticon_table(shared_data)
+    order = list(reversed(range(len(names))))
+    shuffled = _write_moticon(
+        tmp_path / "o.txt", head, [names[k] for k in order], [[r[k] for k in order] for r in rows]
+    )
+    a = import_file(shared_data / "moticon" / "230927_102114.txt")
+    b = import_file(shuffled)
+    for side in ("left", "right"):
+        np.testing.assert_array_equal(a.insoles[side].pressure, b.insoles[side].pressure)
+        np.testing.assert_array_equal(a.insoles[side].cop_norm, b.insoles[side].cop_norm)
+        assert a.insoles[side].sensor_ids == b.insoles[side].sensor_ids
+
+
+def test_moticon_without_imu_force_and_cop_columns_imports_pressures_alone(shared_data, tmp_path):
+    head, names, rows = _moticon_table(shared_data)
+    keep = [
+        k for k, n in enumerate(names) if n == "time" or re.match(r"(left|right) pressure \d", n)
+    ]
+    bare = _write_moticon(
+        tmp_path / "b.txt", head, [names[k] for k in keep], [[r[k] for k in keep] for r in rows]
+    )
+    r = import_file(bare)
+    assert r.insoles["left"].pressure.shape == (1687, 16)
+    assert np.isnan(r.insoles["left"].force).all()
+    assert r.insoles["left"].cop_norm is None
+    assert r.aux == {}
+
+
+def test_pliance_force_table_is_kept_as_an_aux_channel_in_n_and_mm(shared_data, tmp_path):
+    r = import_file(shared_data / "vendor-exports" / "pliance_test.asc")
+    ch = r.aux["force_cop"]
+    assert ch.columns == ("force", "cop x", "cop y")
+    assert ch.units == ("N", "mm", "mm")
+    assert ch.time.shape == (1067,)
+    i = int(np.searchsorted(ch.time, 6.0))
+    # the file's force table: "6.00000   54.097   6.065  25.568" (N, cm, cm)
+    assert ch.values[i].tolist() == pytest.approx([54.097, 60.65, 255.68], rel=1e-5)
+    assert np.isnan(ch.values[0, 1])  # "-": no centre of pressure without load
+    with open_recording(write_imported(r, tmp_path / "p.h5")) as rec:
+        assert rec.aux()["force_cop"].units == ("N", "mm", "mm")
