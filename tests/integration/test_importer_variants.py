@@ -141,3 +141,35 @@ def test_pliance_force_table_is_kept_as_an_aux_channel_in_n_and_mm(shared_data, 
     assert np.isnan(ch.values[0, 1])  # "-": no centre of pressure without load
     with open_recording(write_imported(r, tmp_path / "p.h5")) as rec:
         assert rec.aux()["force_cop"].units == ("N", "mm", "mm")
+
+
+# ----------------------------------------------------------------------------- sensor faults
+
+
+def test_the_fscan_samples_dead_sensel_is_found_on_import_and_shown_by_info(shared_data, tmp_path):
+    r = import_file(shared_data / "vendor-exports" / "fscan_testL.asf")
+    # row 17, column 7 reads 0 in all 205 frames while its neighbours reach 101 and 42 kPa
+    assert [(f.row, f.col, f.kind) for f in r.sensel_faults] == [(17, 7, "dead")]
+    assert r.sensor_max_kpa == pytest.approx(1514.73)  # SATURATION_PRESSURE 1514.73 KPa
+    assert any("1 dead sensel(s) at (row, col) [17, 7]" in n for n in r.notes)
+    with open_recording(write_imported(r, tmp_path / "f.h5")) as rec:
+        assert rec.sensel_faults() == [{"row": 17, "col": 7, "kind": "dead", "value": 0.0}]
+        assert rec.summary()["sensel_faults"] == rec.sensel_faults()
+
+
+def test_the_analysis_treats_a_stuck_saturated_sensel_as_missing_and_reports_it(
+    shared_data, tmp_path
+):
+    from ashiguard.domain.alarms import AlarmConfig
+    from ashiguard.services.analyze import analyze_recording
+
+    r = import_file(shared_data / "vendor-exports" / "pliance_test.asc")
+    assert r.sensel_faults == []
+    r.pressure[:, 0, 0] = 1200.0  # a corner sensel stuck at the top from power-on
+    r.sensel_faults = None  # as a recording that was not imported: found by the analysis
+    out = write_imported(r, tmp_path / "p.h5")
+    result = analyze_recording(out, AlarmConfig())
+    assert result.summary["sensel_faults"] == [
+        {"row": 0, "col": 0, "kind": "saturated", "value": 1200.0}
+    ]
+    assert not [a for a in result.alerts if a.kind == "sensor_fault"]

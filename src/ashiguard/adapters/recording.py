@@ -953,6 +953,7 @@ class RecordingReader:
             "peak": None,
             "missing_sensels": None,
             "missing_fraction": None,
+            "sensel_faults": None,
             "bars": m.bars_samples > 0,
             "bars_samples": m.bars_samples,
             "insoles": {},
@@ -974,10 +975,14 @@ class RecordingReader:
             "client": m.client,
         }
         if m.rows is not None and m.frames:
+            from ashiguard.domain.sensel_faults import SenselStats
+
             peak = -math.inf
             ever = np.zeros((m.rows, m.cols or 0), dtype=bool)
             nan_count = 0
+            stats = SenselStats(m.rows, m.cols or 0)
             for _, block in self.iter_chunks():
+                stats.add(block)
                 finite = np.isfinite(block)
                 ever |= finite.any(axis=0)
                 nan_count += int(block.size - np.count_nonzero(finite))
@@ -986,6 +991,9 @@ class RecordingReader:
             out["peak"] = None if peak == -math.inf else round(peak, 4)
             out["missing_sensels"] = int(ever.size - np.count_nonzero(ever))
             out["missing_fraction"] = round(nan_count / (m.frames * ever.size), 6)
+            out["sensel_faults"] = [
+                f.to_json() for f in stats.faults(saturation=self.saturation_level())
+            ]
         for side, ins in self.insoles().items():
             force = ins.force[np.isfinite(ins.force)]
             dt = np.diff(ins.time)
@@ -1017,6 +1025,36 @@ class RecordingReader:
         if "mat" not in self._f:
             return {}
         return {str(k): _attr_value(v) for k, v in self._f["mat"].attrs.items()}
+
+    def saturation_level(self) -> float | None:
+        """The sensor's full scale in the recording's units (``/mat`` attr ``sensor_max_kpa``
+        for kPa recordings), or None when unknown."""
+        full = self.mat_attrs().get("sensor_max_kpa")
+        if self.meta.units != "kPa" or not isinstance(full, int | float) or not full > 0:
+            return None
+        return float(full)
+
+    def sensel_faults(self) -> list[dict[str, Any]] | None:
+        """Dead / stuck / saturated sensels stored at import (``/mat`` attr ``sensel_faults``,
+        JSON list of ``{"row", "col", "kind", "value"}``), or None when not stored."""
+        text = self.mat_attrs().get("sensel_faults")
+        if text is None:
+            return None
+        try:
+            faults = json.loads(str(text))
+        except json.JSONDecodeError:
+            raise self._err("/mat", "sensel_faults is not JSON") from None
+        if not isinstance(faults, list) or not all(
+            isinstance(f, dict)
+            and isinstance(f.get("row"), int)
+            and isinstance(f.get("col"), int)
+            and 0 <= f["row"] < (self.meta.rows or 0)
+            and 0 <= f["col"] < (self.meta.cols or 0)
+            and isinstance(f.get("value"), int | float)
+            for f in faults
+        ):
+            raise self._err("/mat", "sensel_faults is not a list of grid cells")
+        return faults
 
     def chunk_frames(self) -> int:
         """Frames per HDF5 chunk of ``/mat/pressure`` (reading in multiples of it is cheapest)."""

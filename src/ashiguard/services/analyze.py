@@ -18,6 +18,7 @@ import numpy as np
 from ashiguard.domain.alarms import KINDS, AlarmConfig, AlarmEngine, Alert, SensorLayout
 from ashiguard.domain.analysis import SessionSummary
 from ashiguard.domain.errors import InputError
+from ashiguard.domain.sensel_faults import SenselFault, SenselStats, mask_faults
 
 __all__ = [
     "Analysis",
@@ -280,8 +281,11 @@ def analyze_recording(
             zone_load, zone_load_info = plan_zone_load(rec)
         total = meta.frames
         done = 0
+        faults = _sensel_faults(rec, chunk_frames) if meta.rows is not None else []
         if meta.rows is not None:
             for times, pressure in rec.iter_chunks(chunk_frames):
+                if faults:
+                    pressure = mask_faults(pressure, faults)
                 t = np.asarray(times, dtype=np.float64)
                 b = _resample(bars, t) if bars is not None else None
                 feet = _feet_at(insoles, t) if has_feet else None
@@ -326,6 +330,7 @@ def analyze_recording(
         },
         "alerts_by_kind": {k: sum(1 for a in alerts if a.kind == k) for k in KINDS},
         "sensels_never_reporting": engine.never_reported,
+        "sensel_faults": [f.to_json() for f in faults],
         **out,
     }
     if zone_load_info is not None:
@@ -334,6 +339,23 @@ def analyze_recording(
             **(zone_load.to_json() if zone_load is not None else {}),
         }
     return Analysis(alerts, out)
+
+
+def _sensel_faults(rec: Any, chunk_frames: int) -> list[SenselFault]:
+    """Dead / stuck / saturated sensels from power-on: as stored at import (``/mat`` attr
+    ``sensel_faults``), else found in a first pass over the frames (``domain.sensel_faults``).
+    The analysis sets them to NaN, which the alarm engine treats as not reporting."""
+    stored = rec.sensel_faults()
+    if stored is not None:
+        return [
+            SenselFault(int(f["row"]), int(f["col"]), str(f.get("kind", "")), float(f["value"]))
+            for f in stored
+        ]
+    meta = rec.meta
+    stats = SenselStats(meta.rows, meta.cols)
+    for _, pressure in rec.iter_chunks(chunk_frames):
+        stats.add(pressure)
+    return stats.faults(saturation=rec.saturation_level())
 
 
 def _recording_limits(

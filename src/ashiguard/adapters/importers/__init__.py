@@ -97,7 +97,37 @@ def import_file(
     name = fmt or detect_format(text[:_HEAD_BYTES])
     if name is None:
         raise InputError(f"{p.name}: unknown export format (known: {', '.join(FORMATS)})")
-    return FORMATS[name].read(SourceText(p, text), side)
+    imported = FORMATS[name].read(SourceText(p, text), side)
+    if imported.pressure is not None and imported.frames:
+        _find_sensel_faults(imported)
+    return imported
+
+
+def _find_sensel_faults(imported: ImportedRecording) -> None:
+    """Dead / stuck / saturated sensels from power-on (``domain.sensel_faults``), kept in
+    ``imported.sensel_faults`` and named in one note."""
+    from ashiguard.domain.sensel_faults import FAULT_KINDS, SenselStats
+
+    assert imported.pressure is not None and imported.shape is not None
+    stats = SenselStats(*imported.shape)
+    for i in range(0, imported.frames, 1024):
+        stats.add(imported.pressure[i : i + 1024])
+    saturation = imported.sensor_max_kpa if imported.units == "kPa" else None
+    faults = stats.faults(saturation=saturation)
+    imported.sensel_faults = faults
+    if faults:
+        kinds = ", ".join(
+            f"{sum(f.kind == k for f in faults)} {k}"
+            for k in FAULT_KINDS
+            if any(f.kind == k for f in faults)
+        )
+        cells = ", ".join(f"[{f.row}, {f.col}]" for f in faults[:5])
+        more = " ..." if len(faults) > 5 else ""
+        imported.notes = (
+            *imported.notes,
+            f"sensor faults from power-on: {kinds} sensel(s) at (row, col) {cells}{more}; "
+            "the analysis treats them as not reporting",
+        )
 
 
 def write_imported(imported: ImportedRecording, out_path: str | Path) -> Path:
@@ -134,8 +164,13 @@ def _write(imported: ImportedRecording, out: Path) -> None:
     }
     if imported.scale_to_kpa is not None:
         mat_attrs["scale_to_kpa"] = float(imported.scale_to_kpa)
-    if imported.notes:
-        mat_attrs["import_notes"] = json.dumps(list(imported.notes))
+    if imported.sensor_max_kpa is not None and imported.units == "kPa":
+        mat_attrs["sensor_max_kpa"] = float(imported.sensor_max_kpa)
+    if imported.sensel_faults is not None:
+        mat_attrs["sensel_faults"] = json.dumps([f.to_json() for f in imported.sensel_faults])
+    notes = list(imported.notes)
+    if notes:
+        mat_attrs["import_notes"] = json.dumps(notes)
     with RecordingWriter(
         out,
         rows=shape[0] if shape else None,

@@ -224,6 +224,10 @@ class ImportedRecording:
     header : the export's header fields (kept as ``/mat`` attr ``source_header``).
     aux : auxiliary channels (``/aux/<name>``); annotations : text cells of the export as
         ``{"t": s, "column": name, "text": ...}`` (``/annotations/events``).
+    sensor_max_kpa : the sensor's full scale when the export states it (Tekscan
+        ``SATURATION_PRESSURE``), kPa; ``/mat`` attr ``sensor_max_kpa``.
+    sensel_faults : dead / stuck / saturated sensels found on import
+        (``domain.sensel_faults.SenselFault``), ``/mat`` attr ``sensel_faults``.
     """
 
     source_format: str
@@ -244,6 +248,8 @@ class ImportedRecording:
     notes: tuple[str, ...] = ()
     aux: dict[str, AuxChannel] = field(default_factory=dict)
     annotations: list[dict[str, Any]] = field(default_factory=list)
+    sensor_max_kpa: float | None = None
+    sensel_faults: list[Any] | None = None
 
     @property
     def frames(self) -> int:

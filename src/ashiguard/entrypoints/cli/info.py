@@ -19,6 +19,19 @@ def _fmt(v: Any, unit: str = "") -> str:
     return f"{v}{unit}"
 
 
+def _faults(faults: list[dict[str, Any]]) -> str:
+    """``1 dead sensel [17, 7]`` / ``none``: dead and stuck sensels from power-on."""
+    if not faults:
+        return "no dead or stuck sensels"
+    parts = []
+    for kind in ("dead", "stuck", "saturated"):
+        cells = [f"[{f['row']}, {f['col']}]" for f in faults if f["kind"] == kind]
+        if cells:
+            shown = ", ".join(cells[:8]) + (" ..." if len(cells) > 8 else "")
+            parts.append(f"{len(cells)} {kind} ({shown})")
+    return "; ".join(parts) + " sensel(s) at (row, col): sensor faults, treated as missing"
+
+
 def info(
     recording: str = typer.Argument(..., help="Recording (HDF5, ashiguard.recording/1)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
@@ -47,6 +60,8 @@ def info(
         f"missing sensels {_fmt(s['missing_sensels'])} ({_fmt(s['missing_fraction'])} of values)",
         f"bars        {'yes, ' + str(s['bars_samples']) + ' samples' if s['bars'] else 'no'}",
     ]
+    if s["sensel_faults"] is not None:
+        lines.insert(-1, f"faults      {_faults(s['sensel_faults'])}")
     if s["insoles"]:
         for side, ins in s["insoles"].items():
             lines.append(
