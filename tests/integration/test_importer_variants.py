@@ -173,3 +173,81 @@ def test_the_analysis_treats_a_stuck_saturated_sensel_as_missing_and_reports_it(
         {"row": 0, "col": 0, "kind": "saturated", "value": 1200.0}
     ]
     assert not [a for a in result.alerts if a.kind == "sensor_fault"]
+
+
+# ----------------------------------------------------------------------------- tare, calibration
+
+
+def test_a_tare_window_removes_each_sensels_offset_and_the_recording_keeps_it(
+    shared_data, tmp_path
+):
+    from ashiguard.adapters.importers import apply_corrections
+
+    plain = import_file(shared_data / "vendor-exports" / "fscan_testL.asf")
+    r = import_file(shared_data / "vendor-exports" / "fscan_testL.asf")
+    offsets = np.random.default_rng(5).uniform(2, 12, plain.shape).astype(np.float32)
+    r.pressure += offsets  # a sensor that drifted off zero since its last power-on
+    # frames 19 to 28 (0.61 to 0.9 s): the foot in the air, all zero in the export
+    apply_corrections(r, tare_window=(0.6, 0.9))
+    np.testing.assert_allclose(r.pressure, plain.pressure, atol=1e-4)
+    with open_recording(write_imported(r, tmp_path / "t.h5")) as rec:
+        tare = rec.summary()["tare"]
+        stored = rec.mat_attrs()["tare_offsets"]
+    assert tare["window_s"] == pytest.approx([0.608, 0.896])
+    assert tare["frames"] == 10 and tare["units"] == "kPa"
+    np.testing.assert_allclose(
+        np.nan_to_num(stored), np.where(np.isnan(plain.pressure[0]), 0, offsets), atol=1e-4
+    )
+
+
+def test_a_calibration_turns_raw_counts_into_kpa_and_is_kept_with_the_recording(
+    shared_data, tmp_path
+):
+    from ashiguard.adapters.importers import apply_corrections
+
+    cal = tmp_path / "sensomatt.csv"
+    cal.write_text("row,col,kpa_per_count\n*,*,0.01\n0,0,0.02\n", encoding="utf-8")
+    src = shared_data / "popu" / "sensomatt" / "prone1_0.json"
+    raw = import_file(src)
+    assert raw.units == "raw"
+    r = apply_corrections(import_file(src), calibration=cal)
+    assert r.units == "kPa" and r.scale_to_kpa is None
+    np.testing.assert_allclose(r.pressure[:, 1:, 1:], raw.pressure[:, 1:, 1:] * 0.01, rtol=1e-6)
+    np.testing.assert_allclose(r.pressure[:, 0, 0], raw.pressure[:, 0, 0] * 0.02, rtol=1e-6)
+    with open_recording(write_imported(r, tmp_path / "c.h5")) as rec:
+        assert rec.meta.units == "kPa"
+        assert rec.summary()["calibration"]["file"] == "sensomatt.csv"
+        assert rec.mat_attrs()["calibration_kpa_per_count"][0][0] == pytest.approx(0.02)
+
+
+def test_without_a_calibration_raw_counts_stay_raw_and_a_kpa_export_refuses_one(
+    shared_data, tmp_path
+):
+    from ashiguard.adapters.importers import apply_corrections
+    from ashiguard.domain.errors import InputError
+
+    r = apply_corrections(
+        import_file(shared_data / "popu" / "sensomatt" / "empty1.json"), tare_window=(0, 100)
+    )
+    assert r.units == "raw"  # counts are never called kPa
+    cal = tmp_path / "c.json"
+    cal.write_text('{"schema": "ashiguard.calibration/1", "kpa_per_count": 2}', encoding="utf-8")
+    with pytest.raises(InputError, match="already in kPa; a calibration turns raw counts"):
+        apply_corrections(
+            import_file(shared_data / "vendor-exports" / "pliance_test.asc"), calibration=cal
+        )
+
+
+def test_the_cli_imports_with_a_tare_window_and_refuses_a_loaded_one(
+    run_cli, shared_data, tmp_path
+):
+    src = str(shared_data / "vendor-exports" / "fscan_testL.asf")
+    ok = run_cli("import", src, "-o", str(tmp_path / "a.h5"), "--tare-window", "0.6:0.9")
+    assert ok.returncode == 0, ok.stderr
+    assert "tare: each sensel's mean over 10 frames" in ok.stdout
+    info = run_cli("info", str(tmp_path / "a.h5"))
+    assert "tare        0.608 to 0.896 s, 10 frames" in info.stdout
+    bad = run_cli("import", src, "-o", str(tmp_path / "b.h5"), "--tare-window", "0:1")
+    assert bad.returncode == 2
+    assert bad.stderr.count("\n") == 1 and "changes by" in bad.stderr
+    assert not (tmp_path / "b.h5").exists()

@@ -954,6 +954,8 @@ class RecordingReader:
             "missing_sensels": None,
             "missing_fraction": None,
             "sensel_faults": None,
+            "tare": None,
+            "calibration": None,
             "bars": m.bars_samples > 0,
             "bars_samples": m.bars_samples,
             "insoles": {},
@@ -994,6 +996,7 @@ class RecordingReader:
             out["sensel_faults"] = [
                 f.to_json() for f in stats.faults(saturation=self.saturation_level())
             ]
+        out.update(self._corrections())
         for side, ins in self.insoles().items():
             force = ins.force[np.isfinite(ins.force)]
             dt = np.diff(ins.time)
@@ -1025,6 +1028,30 @@ class RecordingReader:
         if "mat" not in self._f:
             return {}
         return {str(k): _attr_value(v) for k, v in self._f["mat"].attrs.items()}
+
+    def _corrections(self) -> dict[str, Any]:
+        """Tare and calibration as stored on import or by a live tare (``/mat`` attrs)."""
+        a = self.mat_attrs()
+        out: dict[str, Any] = {"tare": None, "calibration": None}
+        if "tare_window_s" in a:
+            offsets = a.get("tare_offsets")
+            if isinstance(offsets, str):
+                offsets = json.loads(offsets)
+            off = np.asarray(offsets if offsets is not None else [], dtype=np.float64)
+            out["tare"] = {
+                "window_s": [float(x) for x in np.ravel(a["tare_window_s"])],
+                "frames": a.get("tare_frames"),
+                "units": a.get("tare_units"),
+                "offset_max": round(float(np.nanmax(off)), 4) if off.size else None,
+                "offset_mean": round(float(np.nanmean(off)), 4) if off.size else None,
+            }
+        if "calibration" in a:
+            try:
+                out["calibration"] = json.loads(str(a["calibration"]))
+            except json.JSONDecodeError:
+                raise self._err("/mat", "calibration is not JSON") from None
+            out["calibration"]["file"] = a.get("calibration_file")
+        return out
 
     def saturation_level(self) -> float | None:
         """The sensor's full scale in the recording's units (``/mat`` attr ``sensor_max_kpa``

@@ -33,6 +33,7 @@ __all__ = [
     "Format",
     "ImportedRecording",
     "InsoleSeries",
+    "apply_corrections",
     "detect_format",
     "import_file",
     "write_imported",
@@ -130,6 +131,87 @@ def _find_sensel_faults(imported: ImportedRecording) -> None:
         )
 
 
+def apply_corrections(
+    imported: ImportedRecording,
+    *,
+    tare_window: tuple[float, float] | None = None,
+    calibration: str | Path | None = None,
+) -> ImportedRecording:
+    """Zero (tare) and calibrate an imported grid in place, and return it.
+
+    ``tare_window`` (start, end) s: each sensel's mean over the frames in that window is
+    subtracted (``domain.zeroing``); ``calibration``: an ``ashiguard.calibration/1`` file
+    (JSON or CSV) turning raw counts into kPa. The recording keeps the offsets, the window and
+    the calibration (``/mat`` attrs ``tare_*``, ``calibration*``).
+
+    Raises
+    ------
+    InputError
+        No grid, a loaded or empty window, a bad calibration file, or a calibration for an
+        export already in kPa.
+    """
+    from ashiguard.domain.zeroing import apply_tare, parse_calibration, tare_from_frames
+
+    if tare_window is None and calibration is None:
+        return imported
+    if imported.pressure is None or imported.time is None or imported.shape is None:
+        what = "--tare-window" if tare_window is not None else "--calibration"
+        raise InputError(f"{what}: applies to grid recordings; this export has no grid")
+    rows, cols = imported.shape
+    cal = None
+    if calibration is not None:
+        cal_path = Path(calibration)
+        if imported.units != "raw":
+            raise InputError(
+                f"--calibration: {cal_path.name}: the export is already in {imported.units}; "
+                "a calibration turns raw counts into kPa"
+            )
+        try:
+            raw = cal_path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"--calibration: {cal_path}: cannot read: {exc.strerror}") from None
+        try:
+            cal_text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InputError(f"--calibration: {cal_path.name}: not UTF-8 text") from None
+        cal = parse_calibration(cal_text, cal_path.name, rows, cols)
+    notes = list(imported.notes)
+    if tare_window is not None:
+        tare = tare_from_frames(imported.time, imported.pressure, tare_window)
+        for i in range(0, imported.frames, 1024):
+            imported.pressure[i : i + 1024] = apply_tare(
+                imported.pressure[i : i + 1024], tare.offsets
+            )
+        imported.mat_attrs.update(
+            tare_window_s=np.asarray(tare.window_s, dtype=np.float64),
+            tare_offsets=tare.offsets,
+            tare_units=imported.units,
+            tare_frames=tare.frames,
+        )
+        notes.append(
+            f"tare: each sensel's mean over {tare.frames} frames from {tare.window_s[0]:g} to "
+            f"{tare.window_s[1]:g} s subtracted (largest offset {float(tare.offsets.max()):.4g} "
+            f"{imported.units}); values below 0 clipped to 0"
+        )
+    if cal is not None:
+        for i in range(0, imported.frames, 1024):
+            imported.pressure[i : i + 1024] = cal.apply(imported.pressure[i : i + 1024])
+        imported.units = "kPa"
+        imported.scale_to_kpa = float(cal.kpa_per_count.flat[0]) if cal.is_global else None
+        imported.mat_attrs.update(
+            calibration=json.dumps(cal.to_json()),
+            calibration_file=Path(calibration).name if calibration is not None else "",
+            calibration_kpa_per_count=cal.kpa_per_count,
+        )
+        notes.append(
+            f"calibration {Path(str(calibration)).name}: counts -> kPa "
+            + ("(one factor)" if cal.is_global else "(per sensel)")
+        )
+    imported.notes = tuple(notes)
+    # sensel faults stay as found on the export itself (a stuck sensel tared to 0 is still stuck)
+    return imported
+
+
 def write_imported(imported: ImportedRecording, out_path: str | Path) -> Path:
     """Write an imported export as an ``ashiguard.recording/1`` file and return its path.
 
@@ -166,6 +248,7 @@ def _write(imported: ImportedRecording, out: Path) -> None:
         mat_attrs["scale_to_kpa"] = float(imported.scale_to_kpa)
     if imported.sensor_max_kpa is not None and imported.units == "kPa":
         mat_attrs["sensor_max_kpa"] = float(imported.sensor_max_kpa)
+    mat_attrs.update(imported.mat_attrs)
     if imported.sensel_faults is not None:
         mat_attrs["sensel_faults"] = json.dumps([f.to_json() for f in imported.sensel_faults])
     notes = list(imported.notes)

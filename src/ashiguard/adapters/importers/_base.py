@@ -228,6 +228,7 @@ class ImportedRecording:
         ``SATURATION_PRESSURE``), kPa; ``/mat`` attr ``sensor_max_kpa``.
     sensel_faults : dead / stuck / saturated sensels found on import
         (``domain.sensel_faults.SenselFault``), ``/mat`` attr ``sensel_faults``.
+    mat_attrs : further ``/mat`` attrs (tare offsets and window, calibration).
     """
 
     source_format: str
@@ -250,6 +251,7 @@ class ImportedRecording:
     annotations: list[dict[str, Any]] = field(default_factory=list)
     sensor_max_kpa: float | None = None
     sensel_faults: list[Any] | None = None
+    mat_attrs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def frames(self) -> int:

@@ -20,13 +20,26 @@ def import_cmd(
     side: str = typer.Option(
         None, "--side", help="left/right: which foot of a two-sensor export (XSENSOR)."
     ),
+    tare_window: str = typer.Option(
+        None,
+        "--tare-window",
+        help="START:END s with nothing on the sensor: each sensel's mean there is subtracted.",
+    ),
+    calibration: str = typer.Option(
+        None,
+        "--calibration",
+        help="Calibration file (ashiguard.calibration/1, JSON or CSV): raw counts -> kPa.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Import a vendor pressure export (format detected from content) into REC.h5."""
-    from ashiguard.adapters.importers import import_file, write_imported
+    from ashiguard.adapters.importers import apply_corrections, import_file, write_imported
+    from ashiguard.domain.zeroing import parse_tare_window
 
     with refusing_bad_input():
+        window = parse_tare_window(tare_window) if tare_window is not None else None
         imported = import_file(source, fmt, side=side)
+        apply_corrections(imported, tare_window=window, calibration=calibration)
         path = write_imported(imported, out)
     summary = {
         "output": str(path),

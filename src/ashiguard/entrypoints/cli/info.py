@@ -60,6 +60,20 @@ def info(
         f"missing sensels {_fmt(s['missing_sensels'])} ({_fmt(s['missing_fraction'])} of values)",
         f"bars        {'yes, ' + str(s['bars_samples']) + ' samples' if s['bars'] else 'no'}",
     ]
+    if s["tare"]:
+        t = s["tare"]
+        lines.insert(
+            -1,
+            f"tare        {t['window_s'][0]:g} to {t['window_s'][1]:g} s, {t['frames']} frames, "
+            f"offset mean {_fmt(t['offset_mean'])} max {_fmt(t['offset_max'])} {t['units']}",
+        )
+    if s["calibration"]:
+        c = s["calibration"]
+        lines.insert(
+            -1,
+            f"calibration {c.get('file') or '-'}: kPa per count {c.get('kpa_per_count')}"
+            + (f" ({c['source']})" if c.get("source") else ""),
+        )
     if s["sensel_faults"] is not None:
         lines.insert(-1, f"faults      {_faults(s['sensel_faults'])}")
     if s["insoles"]:
