@@ -1034,14 +1034,18 @@ class RecordingReader:
         a = self.mat_attrs()
         out: dict[str, Any] = {"tare": None, "calibration": None}
         if "tare_window_s" in a:
-            offsets = a.get("tare_offsets")
-            if isinstance(offsets, str):
-                offsets = json.loads(offsets)
-            off = np.asarray(offsets if offsets is not None else [], dtype=np.float64)
+            try:
+                window = [float(x) for x in np.ravel(_json_array(a["tare_window_s"]))]
+                off = np.asarray(_json_array(a.get("tare_offsets", [])), dtype=np.float64)
+                frames = None if a.get("tare_frames") is None else int(a["tare_frames"])
+            except (TypeError, ValueError):
+                raise self._err("/mat", "tare_window_s / tare_offsets are not numbers") from None
+            if len(window) != 2:
+                raise self._err("/mat", "tare_window_s is not [start, end]")
             out["tare"] = {
-                "window_s": [float(x) for x in np.ravel(a["tare_window_s"])],
-                "frames": a.get("tare_frames"),
-                "units": a.get("tare_units"),
+                "window_s": window,
+                "frames": frames,
+                "units": None if a.get("tare_units") is None else str(a["tare_units"]),
                 "offset_max": round(float(np.nanmax(off)), 4) if off.size else None,
                 "offset_mean": round(float(np.nanmean(off)), 4) if off.size else None,
             }
@@ -1050,6 +1054,8 @@ class RecordingReader:
                 out["calibration"] = json.loads(str(a["calibration"]))
             except json.JSONDecodeError:
                 raise self._err("/mat", "calibration is not JSON") from None
+            if not isinstance(out["calibration"], dict):
+                raise self._err("/mat", "calibration is not a JSON object")
             out["calibration"]["file"] = a.get("calibration_file")
         return out
 
@@ -1236,6 +1242,11 @@ def _text(v: Any) -> str:
     if isinstance(v, np.ndarray) and v.shape == ():
         return _text(v.item())
     return str(v)
+
+
+def _json_array(v: Any) -> Any:
+    """An attr that holds numbers, or JSON text of them (live sessions store JSON)."""
+    return json.loads(v) if isinstance(v, str) else v
 
 
 def _attr_value(v: Any) -> Any:
