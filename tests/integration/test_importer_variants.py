@@ -3,6 +3,7 @@ columns kept as aux channels or annotations, pliance's force table imported."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -251,3 +252,65 @@ def test_the_cli_imports_with_a_tare_window_and_refuses_a_loaded_one(
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and "changes by" in bad.stderr
     assert not (tmp_path / "b.h5").exists()
+
+
+# ----------------------------------------------------------------------------- drift
+
+
+def _drifting_fscan(shared_data):
+    """The F-Scan walk with a baseline creeping up 0 -> 8 kPa (linear, per sensel 4 to 8)."""
+    plain = import_file(shared_data / "vendor-exports" / "fscan_testL.asf")
+    r = import_file(shared_data / "vendor-exports" / "fscan_testL.asf")
+    gain = np.random.default_rng(9).uniform(4, 8, plain.shape)
+    ramp = (r.time / r.time[-1])[:, None, None] * gain[None]
+    r.pressure += ramp.astype(np.float32)
+    return plain, r, gain
+
+
+def test_a_baseline_creeping_while_unloaded_is_measured_and_corrected_on_import(
+    shared_data, tmp_path
+):
+    from ashiguard.adapters.importers import apply_corrections
+
+    plain, r, gain = _drifting_fscan(shared_data)
+    apply_corrections(r, drift=True)
+    # the six swing phases anchor the baseline; between them the ramp is linear, so only the
+    # frames before the first anchor (0.75 s) and after the last (6.4 s) keep a little
+    t = r.time
+    inside = (t >= 0.8) & (t <= 6.4)
+    err = np.nanmax(np.abs(r.pressure[inside] - plain.pressure[inside]))
+    assert err < 0.05
+    report = json.loads(r.mat_attrs["drift_corrected"])
+    assert report["anchors"] == 6
+    change = gain * (6.4 - 0.752) / r.time[-1]  # the ramp between the first and last anchor
+    assert report["baseline_change_max"] == pytest.approx(np.nanmax(change), rel=0.02)
+    with open_recording(write_imported(r, tmp_path / "d.h5")) as rec:
+        s = rec.summary()
+    assert s["drift_corrected"]["anchors"] == 6
+    assert abs(s["drift"]["baseline_change_max"]) < 0.05  # what is left after the correction
+
+
+def test_info_and_the_analysis_report_drift_they_find_in_a_recording(
+    shared_data, tmp_path, run_cli
+):
+    from ashiguard.domain.alarms import AlarmConfig
+    from ashiguard.services.analyze import analyze_recording
+
+    _, r, gain = _drifting_fscan(shared_data)
+    out = write_imported(r, tmp_path / "raw.h5")
+    info = run_cli("info", str(out))
+    assert "drift       baseline change +" in info.stdout
+    assert "over 6 unloaded stretches" in info.stdout
+    result = analyze_recording(out, AlarmConfig())
+    drift = result.summary["drift"]
+    assert drift["anchors"] == 6 and drift["corrected_on_import"] is None
+    assert drift["baseline_change_max"] == pytest.approx(
+        np.nanmax(gain) * 5.65 / r.time[-1], rel=0.05
+    )
+
+
+def test_a_recording_with_no_unloaded_stretch_says_drift_is_not_measurable(shared_data, tmp_path):
+    r = import_file(shared_data / "vendor-exports" / "xsensor_data.csv")
+    with open_recording(write_imported(r, tmp_path / "x.h5")) as rec:
+        drift = rec.summary()["drift"]
+    assert drift["baseline_change_max"] is None and drift["anchors"] < 2

@@ -956,6 +956,8 @@ class RecordingReader:
             "sensel_faults": None,
             "tare": None,
             "calibration": None,
+            "drift": None,
+            "drift_corrected": None,
             "bars": m.bars_samples > 0,
             "bars_samples": m.bars_samples,
             "insoles": {},
@@ -977,14 +979,17 @@ class RecordingReader:
             "client": m.client,
         }
         if m.rows is not None and m.frames:
+            from ashiguard.domain.drift import DriftEstimator
             from ashiguard.domain.sensel_faults import SenselStats
 
+            drift = DriftEstimator()
             peak = -math.inf
             ever = np.zeros((m.rows, m.cols or 0), dtype=bool)
             nan_count = 0
             stats = SenselStats(m.rows, m.cols or 0)
-            for _, block in self.iter_chunks():
+            for times, block in self.iter_chunks():
                 stats.add(block)
+                drift.add(times, block)
                 finite = np.isfinite(block)
                 ever |= finite.any(axis=0)
                 nan_count += int(block.size - np.count_nonzero(finite))
@@ -996,6 +1001,7 @@ class RecordingReader:
             out["sensel_faults"] = [
                 f.to_json() for f in stats.faults(saturation=self.saturation_level())
             ]
+            out["drift"] = drift.report()
         out.update(self._corrections())
         for side, ins in self.insoles().items():
             force = ins.force[np.isfinite(ins.force)]
@@ -1032,7 +1038,12 @@ class RecordingReader:
     def _corrections(self) -> dict[str, Any]:
         """Tare and calibration as stored on import or by a live tare (``/mat`` attrs)."""
         a = self.mat_attrs()
-        out: dict[str, Any] = {"tare": None, "calibration": None}
+        out: dict[str, Any] = {"tare": None, "calibration": None, "drift_corrected": None}
+        if "drift_corrected" in a:
+            try:
+                out["drift_corrected"] = json.loads(str(a["drift_corrected"]))
+            except json.JSONDecodeError:
+                raise self._err("/mat", "drift_corrected is not JSON") from None
         if "tare_window_s" in a:
             try:
                 window = [float(x) for x in np.ravel(_json_array(a["tare_window_s"]))]

@@ -17,6 +17,7 @@ import numpy as np
 
 from ashiguard.domain.alarms import KINDS, AlarmConfig, AlarmEngine, Alert, SensorLayout
 from ashiguard.domain.analysis import SessionSummary
+from ashiguard.domain.drift import DriftEstimator
 from ashiguard.domain.errors import InputError
 from ashiguard.domain.sensel_faults import SenselFault, SenselStats, mask_faults
 
@@ -282,10 +283,12 @@ def analyze_recording(
         total = meta.frames
         done = 0
         faults = _sensel_faults(rec, chunk_frames) if meta.rows is not None else []
+        drift = DriftEstimator()
         if meta.rows is not None:
             for times, pressure in rec.iter_chunks(chunk_frames):
                 if faults:
                     pressure = mask_faults(pressure, faults)
+                drift.add(times, pressure)
                 t = np.asarray(times, dtype=np.float64)
                 b = _resample(bars, t) if bars is not None else None
                 feet = _feet_at(insoles, t) if has_feet else None
@@ -315,6 +318,7 @@ def analyze_recording(
         else:
             raise InputError(f"{path}: recording has no /mat, /insoles or /bars data to analyze")
         alerts = engine.finish()
+        corrected = _drift_corrected(rec.mat_attrs())
     out = summary.to_json()
     out = {
         "schema": "ashiguard.analysis/1",
@@ -331,6 +335,13 @@ def analyze_recording(
         "alerts_by_kind": {k: sum(1 for a in alerts if a.kind == k) for k in KINDS},
         "sensels_never_reporting": engine.never_reported,
         "sensel_faults": [f.to_json() for f in faults],
+        "drift": {
+            **(drift.report() if meta.rows is not None else {}),
+            "units": meta.units,
+            "corrected_on_import": corrected,
+        }
+        if meta.rows is not None
+        else None,
         **out,
     }
     if zone_load_info is not None:
@@ -339,6 +350,17 @@ def analyze_recording(
             **(zone_load.to_json() if zone_load is not None else {}),
         }
     return Analysis(alerts, out)
+
+
+def _drift_corrected(attrs: dict[str, Any]) -> Any:
+    """The drift an import removed (``/mat`` attr ``drift_corrected``), or None."""
+    text = attrs.get("drift_corrected")
+    if text is None:
+        return None
+    try:
+        return json.loads(str(text))
+    except json.JSONDecodeError:
+        return None
 
 
 def _sensel_faults(rec: Any, chunk_frames: int) -> list[SenselFault]:

@@ -136,13 +136,16 @@ def apply_corrections(
     *,
     tare_window: tuple[float, float] | None = None,
     calibration: str | Path | None = None,
+    drift: bool = False,
 ) -> ImportedRecording:
     """Zero (tare) and calibrate an imported grid in place, and return it.
 
     ``tare_window`` (start, end) s: each sensel's mean over the frames in that window is
     subtracted (``domain.zeroing``); ``calibration``: an ``ashiguard.calibration/1`` file
-    (JSON or CSV) turning raw counts into kPa. The recording keeps the offsets, the window and
-    the calibration (``/mat`` attrs ``tare_*``, ``calibration*``).
+    (JSON or CSV) turning raw counts into kPa; ``drift``: subtract the piecewise-linear
+    baseline through the unloaded frames (``domain.drift``), after the tare and before the
+    calibration. The recording keeps the offsets, the window, the calibration and the drift
+    removed (``/mat`` attrs ``tare_*``, ``calibration*``, ``drift_corrected``).
 
     Raises
     ------
@@ -152,10 +155,16 @@ def apply_corrections(
     """
     from ashiguard.domain.zeroing import apply_tare, parse_calibration, tare_from_frames
 
-    if tare_window is None and calibration is None:
+    if tare_window is None and calibration is None and not drift:
         return imported
     if imported.pressure is None or imported.time is None or imported.shape is None:
-        what = "--tare-window" if tare_window is not None else "--calibration"
+        what = (
+            "--tare-window"
+            if tare_window is not None
+            else "--calibration"
+            if calibration is not None
+            else "--drift-correct"
+        )
         raise InputError(f"{what}: applies to grid recordings; this export has no grid")
     rows, cols = imported.shape
     cal = None
@@ -193,6 +202,25 @@ def apply_corrections(
             f"{tare.window_s[1]:g} s subtracted (largest offset {float(tare.offsets.max()):.4g} "
             f"{imported.units}); values below 0 clipped to 0"
         )
+    if drift:
+        from ashiguard.domain.drift import DriftEstimator, correct_drift
+
+        est = DriftEstimator()
+        est.add(imported.time, imported.pressure)
+        report = est.report()
+        anchors = est.anchors
+        for i in range(0, imported.frames, 1024):
+            sl = slice(i, i + 1024)
+            imported.pressure[sl] = correct_drift(imported.time[sl], imported.pressure[sl], anchors)
+        report["units"] = imported.units
+        imported.mat_attrs["drift_corrected"] = json.dumps(report)
+        if anchors:
+            notes.append(
+                f"drift: baseline through {len(anchors)} unloaded stretch(es) subtracted "
+                f"(largest sensel change {report['baseline_change_max']} {imported.units})"
+            )
+        else:
+            notes.append("drift: no unloaded stretch found, nothing corrected")
     if cal is not None:
         for i in range(0, imported.frames, 1024):
             imported.pressure[i : i + 1024] = cal.apply(imported.pressure[i : i + 1024])

@@ -89,6 +89,13 @@ def analyze(
             if any(f["kind"] == k for f in faults)
         )
         typer.echo(f"sensor faults from power-on: {kinds} sensel(s), treated as not reporting")
+    drift = result.summary.get("drift") or {}
+    if drift.get("baseline_change_max") is not None:
+        typer.echo(
+            f"baseline drift while unloaded: {drift['baseline_change_max']:+.4g} "
+            f"{drift['units']} (largest sensel) over {drift['anchors']} unloaded stretches"
+            + ("; corrected on import" if drift.get("corrected_on_import") else "")
+        )
 
 
 def evaluate(

@@ -30,6 +30,11 @@ def import_cmd(
         "--calibration",
         help="Calibration file (ashiguard.calibration/1, JSON or CSV): raw counts -> kPa.",
     ),
+    drift_correct: bool = typer.Option(
+        False,
+        "--drift-correct",
+        help="Subtract the baseline drift measured through the unloaded frames.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Import a vendor pressure export (format detected from content) into REC.h5."""
@@ -39,7 +44,9 @@ def import_cmd(
     with refusing_bad_input():
         window = parse_tare_window(tare_window) if tare_window is not None else None
         imported = import_file(source, fmt, side=side)
-        apply_corrections(imported, tare_window=window, calibration=calibration)
+        apply_corrections(
+            imported, tare_window=window, calibration=calibration, drift=drift_correct
+        )
         path = write_imported(imported, out)
     summary = {
         "output": str(path),

@@ -32,6 +32,20 @@ def _faults(faults: list[dict[str, Any]]) -> str:
     return "; ".join(parts) + " sensel(s) at (row, col): sensor faults, treated as missing"
 
 
+def _drift(d: dict[str, Any], units: str | None) -> str:
+    """``baseline +2.7 kPa (largest sensel) over 6 unloaded stretches, 1.2 kPa/min``."""
+    if d.get("baseline_change_max") is None:
+        return (
+            f"not measurable ({d.get('anchors', 0)} unloaded stretch(es) of "
+            f"{d.get('unloaded_frames', 0)} unloaded frames; 2 needed)"
+        )
+    return (
+        f"baseline change {d['baseline_change_max']:+.4g} {units} (largest sensel), "
+        f"mean {d['baseline_change_mean']:+.4g}, over {d['anchors']} unloaded stretches, "
+        f"{_fmt(d['rate_per_min'])} {units}/min"
+    )
+
+
 def info(
     recording: str = typer.Argument(..., help="Recording (HDF5, ashiguard.recording/1)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
@@ -73,6 +87,12 @@ def info(
             -1,
             f"calibration {c.get('file') or '-'}: kPa per count {c.get('kpa_per_count')}"
             + (f" ({c['source']})" if c.get("source") else ""),
+        )
+    if s["drift"] is not None:
+        lines.insert(-1, f"drift       {_drift(s['drift'], s['units'])}")
+    if s["drift_corrected"]:
+        lines.insert(
+            -1, f"drift fixed {_drift(s['drift_corrected'], s['drift_corrected'].get('units'))}"
         )
     if s["sensel_faults"] is not None:
         lines.insert(-1, f"faults      {_faults(s['sensel_faults'])}")
