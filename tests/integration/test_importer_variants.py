@@ -314,3 +314,35 @@ def test_a_recording_with_no_unloaded_stretch_says_drift_is_not_measurable(share
     with open_recording(write_imported(r, tmp_path / "x.h5")) as rec:
         drift = rec.summary()["drift"]
     assert drift["baseline_change_max"] is None and drift["anchors"] < 2
+
+
+# ----------------------------------------------------------------------------- emed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "novel emed\nSensor size: 0.5 x 0.5 cm\n",
+        "Page 1\n\n\n\n\n\n\n\nPict-No.: 1 of 40\n",
+        "anything else a .lst may hold\n",
+    ],
+)
+def test_a_novel_emed_lst_export_is_refused_in_one_line_naming_the_reason(tmp_path, text):
+    from ashiguard.domain.errors import InputError
+
+    f = tmp_path / "walk.lst"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        import_file(f)
+    msg = str(exc.value)
+    assert msg.startswith("walk.lst: novel emed .lst export: not supported")
+    assert "\n" not in msg
+
+
+def test_the_cli_refuses_an_emed_export_with_exit_2_and_no_recording(run_cli, tmp_path):
+    f = tmp_path / "platform.txt"
+    f.write_text("Page 1\nPict-No.: 1\n", encoding="utf-8")
+    done = run_cli("import", str(f), "-o", str(tmp_path / "e.h5"))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("ashiguard: error: platform.txt: novel emed .lst export")
+    assert not (tmp_path / "e.h5").exists()

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ashiguard.adapters.importers import moticon, novel, popu, tekscan, xsensor
+from ashiguard.adapters.importers import emed, moticon, novel, popu, tekscan, xsensor
 from ashiguard.adapters.importers._base import (
     KPA_PER_UNIT,
     AuxChannel,
@@ -48,6 +48,7 @@ FORMATS: dict[str, Format] = {
         novel.PEDAR,
         moticon.FORMAT,
         popu.FORMAT,
+        emed.FORMAT,
     )
 }
 _HEAD_BYTES = 8192
@@ -96,6 +97,8 @@ def import_file(
         raise InputError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     text = _read_text(p)
     name = fmt or detect_format(text[:_HEAD_BYTES])
+    if name is None and p.suffix.lower() == ".lst":
+        raise InputError(f"{p.name}: {emed.REFUSAL}")
     if name is None:
         raise InputError(f"{p.name}: unknown export format (known: {', '.join(FORMATS)})")
     imported = FORMATS[name].read(SourceText(p, text), side)
