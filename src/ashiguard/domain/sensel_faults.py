@@ -8,9 +8,9 @@ faulty sensels:
 - ``stuck``: reported in every frame with one and the same non-zero value (a frozen reading or
   a constant offset) while one of its four neighbours changed by more than ``neighbour_kpa``
   (a static scene, e.g. a body lying still, leaves idle sensels constant too).
-- ``dead``: read exactly zero in every frame although, in some frame, both of its neighbours
-  in its row or in its column were loaded above ``neighbour_kpa`` (a sensel between two
-  loaded ones cannot be unloaded: the sensor's own contact area says it is dead).
+- ``dead``: read exactly zero in every frame although both of its neighbours in its row or in
+  its column were loaded above ``neighbour_kpa`` at some time (a contact that covered both
+  sides of a sensel covered the sensel too: the sensor's own contact area says it is dead).
 - ``saturated``: at or above the sensor's full scale (``saturation``) in every frame; when the
   full scale is not known, one constant value at or above the highest value any changing
   sensel ever read (stuck at the top of the scale).
@@ -19,9 +19,10 @@ Notes
 -----
 A sensel that reads zero throughout with no loaded neighbours on both sides is *not* flagged:
 it may simply lie outside the contact area (e.g. the cells around a foot on an F-Scan grid).
-Callers treat flagged sensels as not reporting (NaN), which the alarm engine handles as
-missing data (``domain/alarms/features.py``: a sensel that never reported is outside the
-sensor's outline and is left out of loads and peaks).
+Flagging is safe for the alarms even when wrong: a flagged sensel read one constant value all
+along, so it carried no information. Callers treat flagged sensels as not reporting (NaN),
+which the alarm engine handles as missing data (``domain/alarms/features.py``: a sensel that
+never reported is outside the sensor's outline and is left out of loads and peaks).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class SenselFault:
 
 
 class SenselStats:
-    """Per-sensel minimum, maximum, finite count and 'flanked by load' over all frames.
+    """Per-sensel minimum, maximum and 'ever missing' over all frames.
 
     Parameters
     ----------
@@ -69,8 +70,7 @@ class SenselStats:
         self.frames = 0
         self._lo = np.full((rows, cols), np.inf)
         self._hi = np.full((rows, cols), -np.inf)
-        self._finite = np.zeros((rows, cols), dtype=np.int64)
-        self._flanked = np.zeros((rows, cols), dtype=bool)
+        self._missed = np.zeros((rows, cols), dtype=bool)
 
     def add(self, pressure: F32) -> None:
         """Add frames ``[k, rows, cols]`` (NaN = not reporting)."""
@@ -82,21 +82,28 @@ class SenselStats:
         if not p.shape[0]:
             return
         self.frames += p.shape[0]
-        finite = np.isfinite(p)
-        self._finite += finite.sum(axis=0)
+        # three reductions per chunk (fmin/fmax skip NaN): cheap next to reading the frames
+        self._missed |= np.isnan(p).any(axis=0)
         with np.errstate(invalid="ignore"):
-            self._lo = np.fmin(self._lo, np.min(p, axis=0, initial=np.inf, where=finite))
-            self._hi = np.fmax(self._hi, np.max(p, axis=0, initial=-np.inf, where=finite))
-            hot = p > self.neighbour_kpa
+            np.fmin(self._lo, np.fmin.reduce(p, axis=0), out=self._lo)
+            np.fmax(self._hi, np.fmax.reduce(p, axis=0), out=self._hi)
+
+    def _flanked(self) -> npt.NDArray[np.bool_]:
+        """Both neighbours in the row, or both in the column, loaded above ``neighbour_kpa``
+        at some time."""
+        with np.errstate(invalid="ignore"):
+            hot = self._hi > self.neighbour_kpa
+        out = np.zeros_like(hot)
         if self.rows >= 3:
-            self._flanked[1:-1, :] |= (hot[:, :-2, :] & hot[:, 2:, :]).any(axis=0)
+            out[1:-1, :] |= hot[:-2, :] & hot[2:, :]
         if self.cols >= 3:
-            self._flanked[:, 1:-1] |= (hot[:, :, :-2] & hot[:, :, 2:]).any(axis=0)
+            out[:, 1:-1] |= hot[:, :-2] & hot[:, 2:]
+        return out
 
     def _neighbour_varied(self) -> npt.NDArray[np.bool_]:
         """Whether one of the four neighbours' range (max - min) exceeds ``neighbour_kpa``."""
         with np.errstate(invalid="ignore"):
-            span = np.where(self._finite > 0, self._hi - self._lo, 0.0)
+            span = np.where(np.isfinite(self._lo), self._hi - self._lo, 0.0)
         varied = span > self.neighbour_kpa
         out = np.zeros_like(varied)
         out[1:, :] |= varied[:-1, :]
@@ -110,11 +117,11 @@ class SenselStats:
         snapshots cannot tell a stuck sensel from an idle one)."""
         if self.frames < min_frames:
             return []
-        always = self._finite == self.frames
+        always = ~self._missed
         constant = always & (self._lo == self._hi)
         kind = np.full((self.rows, self.cols), "", dtype=object)
         kind[constant & (self._lo != 0) & self._neighbour_varied()] = "stuck"
-        kind[constant & (self._lo == 0) & self._flanked] = "dead"
+        kind[constant & (self._lo == 0) & self._flanked()] = "dead"
         varying = always & (self._hi - self._lo > self.neighbour_kpa)
         if varying.any():
             top = float(self._hi[varying].max())

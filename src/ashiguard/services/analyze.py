@@ -208,6 +208,7 @@ def analyze_recording(
     progress: Callable[[int, int], None] | None = None,
     use_truth_restrictions: bool = False,
     therapist_mass_kg: float | None = None,
+    sensel_faults: list[SenselFault] | None = None,
 ) -> Analysis:
     """Stream a recording through the alarm engine and summarise it.
 
@@ -224,6 +225,11 @@ def analyze_recording(
         Frames per chunk (memory about ``chunk_frames x rows x cols x 4`` bytes, a few MB).
     progress : callable or None
         Called with (frames done, frames total) after each chunk.
+    sensel_faults : list or None
+        Dead / stuck / saturated sensels to treat as not reporting; None: those stored at
+        import (``/mat`` attr ``sensel_faults``), else found during the pass (when any are
+        found, the recording is analysed once more with them masked; rare, so the usual
+        cost stays one pass).
     """
     from ashiguard.adapters.recording import open_recording
 
@@ -282,10 +288,18 @@ def analyze_recording(
             zone_load, zone_load_info = plan_zone_load(rec)
         total = meta.frames
         done = 0
-        faults = _sensel_faults(rec, chunk_frames) if meta.rows is not None else []
+        stored = _stored_faults(rec) if sensel_faults is None else sensel_faults
+        faults = stored or []
+        stats = (
+            SenselStats(meta.rows, meta.cols or 0)
+            if stored is None and meta.rows is not None
+            else None
+        )
         drift = DriftEstimator()
         if meta.rows is not None:
             for times, pressure in rec.iter_chunks(chunk_frames):
+                if stats is not None:
+                    stats.add(pressure)
                 if faults:
                     pressure = mask_faults(pressure, faults)
                 drift.add(times, pressure)
@@ -319,6 +333,17 @@ def analyze_recording(
             raise InputError(f"{path}: recording has no /mat, /insoles or /bars data to analyze")
         alerts = engine.finish()
         corrected = _drift_corrected(rec.mat_attrs())
+        found = stats.faults(saturation=rec.saturation_level()) if stats is not None else []
+    if found:  # faults from power-on found in this pass: analyse again with them masked
+        return analyze_recording(
+            path,
+            config,
+            chunk_frames=chunk_frames,
+            progress=progress,
+            use_truth_restrictions=use_truth_restrictions,
+            therapist_mass_kg=therapist_mass_kg,
+            sensel_faults=found,
+        )
     out = summary.to_json()
     out = {
         "schema": "ashiguard.analysis/1",
@@ -363,21 +388,16 @@ def _drift_corrected(attrs: dict[str, Any]) -> Any:
         return None
 
 
-def _sensel_faults(rec: Any, chunk_frames: int) -> list[SenselFault]:
-    """Dead / stuck / saturated sensels from power-on: as stored at import (``/mat`` attr
-    ``sensel_faults``), else found in a first pass over the frames (``domain.sensel_faults``).
-    The analysis sets them to NaN, which the alarm engine treats as not reporting."""
+def _stored_faults(rec: Any) -> list[SenselFault] | None:
+    """Dead / stuck / saturated sensels from power-on as stored at import (``/mat`` attr
+    ``sensel_faults``), or None when the recording has none stored."""
     stored = rec.sensel_faults()
-    if stored is not None:
-        return [
-            SenselFault(int(f["row"]), int(f["col"]), str(f.get("kind", "")), float(f["value"]))
-            for f in stored
-        ]
-    meta = rec.meta
-    stats = SenselStats(meta.rows, meta.cols)
-    for _, pressure in rec.iter_chunks(chunk_frames):
-        stats.add(pressure)
-    return stats.faults(saturation=rec.saturation_level())
+    if stored is None:
+        return None
+    return [
+        SenselFault(int(f["row"]), int(f["col"]), str(f.get("kind", "")), float(f["value"]))
+        for f in stored
+    ]
 
 
 def _recording_limits(
