@@ -958,6 +958,7 @@ class RecordingReader:
             "calibration": None,
             "drift": None,
             "drift_corrected": None,
+            "sensel_faults_on_import": None,
             "bars": m.bars_samples > 0,
             "bars_samples": m.bars_samples,
             "insoles": {},
@@ -1038,7 +1039,12 @@ class RecordingReader:
     def _corrections(self) -> dict[str, Any]:
         """Tare and calibration as stored on import or by a live tare (``/mat`` attrs)."""
         a = self.mat_attrs()
-        out: dict[str, Any] = {"tare": None, "calibration": None, "drift_corrected": None}
+        out: dict[str, Any] = {
+            "tare": None,
+            "calibration": None,
+            "drift_corrected": None,
+            "sensel_faults_on_import": self.sensel_faults() if "mat" in self._f else None,
+        }
         if "drift_corrected" in a:
             try:
                 out["drift_corrected"] = json.loads(str(a["drift_corrected"]))

@@ -81,17 +81,18 @@ class DriftEstimator:
         with np.errstate(invalid="ignore"):
             loaded = np.nanmax(np.where(np.isnan(flat), -np.inf, flat), axis=1) > self.contact
         self.unloaded_frames += int(k - loaded.sum())
-        for i in range(k):
-            if loaded[i]:
+        # runs of unloaded frames in this chunk, summed slice by slice (not frame by frame)
+        edges = np.flatnonzero(np.diff(np.concatenate(([True], loaded, [True])).astype(np.int8)))
+        starts, stops = edges[0::2], edges[1::2]
+        for a, b in zip(starts, stops, strict=True):
+            if a > 0:  # a loaded frame before this run (in this chunk) ended the previous run
                 self._end_run()
-                continue
-            frame = np.nan_to_num(flat[i].astype(np.float64), nan=0.0)
-            if self._run_sum is None:
-                self._run_sum = frame.copy()
-            else:
-                self._run_sum += frame
-            self._run_t += float(t[i])
-            self._run_n += 1
+            block = np.nan_to_num(flat[a:b].astype(np.float64), nan=0.0).sum(axis=0)
+            self._run_sum = block if self._run_sum is None else self._run_sum + block
+            self._run_t += float(t[a:b].sum())
+            self._run_n += int(b - a)
+        if k and loaded[-1]:
+            self._end_run()
 
     def _end_run(self) -> None:
         if self._run_sum is not None and self._run_n >= self.min_frames:
