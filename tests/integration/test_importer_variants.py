@@ -346,3 +346,43 @@ def test_the_cli_refuses_an_emed_export_with_exit_2_and_no_recording(run_cli, tm
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith("ashiguard: error: platform.txt: novel emed .lst export")
     assert not (tmp_path / "e.h5").exists()
+
+
+def test_insole_sensors_are_tared_and_drift_corrected_and_info_shows_both(shared_data, tmp_path):
+    import dataclasses
+
+    from ashiguard.adapters.importers import apply_corrections
+
+    r = import_file(shared_data / "moticon" / "230927_102114.txt")
+    left = r.insoles["left"]
+    # the left foot's first swing: every sensor below 20 kPa from about 2.55 to 2.65 s
+    swing = (left.time >= 2.56) & (left.time <= 2.64)
+    assert np.nanmax(left.pressure[swing]) < 20.0
+    original_mean = np.nanmean(left.pressure[swing], axis=0)
+    r.insoles["left"] = dataclasses.replace(left, pressure=left.pressure + 7.5)
+    apply_corrections(r, tare_window=(2.56, 2.64), drift=True)
+    ins = r.insoles["left"]
+    np.testing.assert_allclose(ins.attrs["tare_offsets"], original_mean + 7.5, atol=1e-4)
+    assert ins.attrs["tare_frames"] == int(swing.sum())
+    assert json.loads(ins.attrs["drift_corrected"])["anchors"] == 8
+    np.testing.assert_array_equal(ins.force, left.force)  # the insole's own force is kept
+    with open_recording(write_imported(r, tmp_path / "m.h5")) as rec:
+        s = rec.summary()["insoles"]["left"]
+    assert s["tare_window_s"] == pytest.approx([2.56, 2.64])
+    assert s["drift_corrected"]["anchors"] == 8 and s["drift"]["anchors"] >= 2
+    from ashiguard.domain.alarms import AlarmConfig
+    from ashiguard.services.analyze import analyze_recording
+
+    drift = analyze_recording(tmp_path / "m.h5", AlarmConfig()).summary["drift"]
+    assert set(drift) == {"left", "right"} and drift["right"]["anchors"] >= 2
+
+
+def test_a_calibration_for_insoles_in_kpa_is_refused(shared_data, tmp_path):
+    from ashiguard.adapters.importers import apply_corrections
+    from ashiguard.domain.errors import InputError
+
+    cal = tmp_path / "c.json"
+    cal.write_text('{"schema": "ashiguard.calibration/1", "kpa_per_count": 2}', encoding="utf-8")
+    r = import_file(shared_data / "moticon" / "230927_102114.txt")
+    with pytest.raises(InputError, match="--calibration: applies to grid recordings in raw"):
+        apply_corrections(r, calibration=cal)

@@ -1017,6 +1017,23 @@ class RecordingReader:
                 if ins.pressure is None or not np.isfinite(ins.pressure).any()
                 else round(float(np.nanmax(ins.pressure)), 3),
             }
+            if ins.pressure is not None and ins.time.size:
+                from ashiguard.domain.drift import DriftEstimator
+
+                est = DriftEstimator()
+                est.add(ins.time, ins.pressure[:, None, :])
+                out["insoles"][side]["drift"] = est.report()
+            tare_window = ins.attrs.get("tare_window_s")
+            out["insoles"][side]["tare_window_s"] = (
+                None if tare_window is None else [float(x) for x in np.ravel(tare_window)]
+            )
+            corrected = ins.attrs.get("drift_corrected")
+            try:
+                out["insoles"][side]["drift_corrected"] = (
+                    None if corrected is None else json.loads(str(corrected))
+                )
+            except json.JSONDecodeError:
+                raise self._err(f"/insoles/{side}", "drift_corrected is not JSON") from None
         return out
 
     # -- data

@@ -366,7 +366,7 @@ def analyze_recording(
             "corrected_on_import": corrected,
         }
         if meta.rows is not None
-        else None,
+        else _insole_drift(insoles),
         **out,
     }
     if zone_load_info is not None:
@@ -375,6 +375,17 @@ def analyze_recording(
             **(zone_load.to_json() if zone_load is not None else {}),
         }
     return Analysis(alerts, out)
+
+
+def _insole_drift(insoles: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Per foot, the drift of the insole's sensors while unloaded (``domain.drift``)."""
+    out: dict[str, Any] = {}
+    for side, ins in insoles.items():
+        if ins.pressure is not None and ins.time.size:
+            est = DriftEstimator()
+            est.add(ins.time, ins.pressure[:, None, :])
+            out[side] = {**est.report(), "units": "kPa"}
+    return out or None
 
 
 def _drift_corrected(attrs: dict[str, Any]) -> Any:

@@ -161,14 +161,13 @@ def apply_corrections(
     if tare_window is None and calibration is None and not drift:
         return imported
     if imported.pressure is None or imported.time is None or imported.shape is None:
-        what = (
-            "--tare-window"
-            if tare_window is not None
-            else "--calibration"
-            if calibration is not None
-            else "--drift-correct"
-        )
-        raise InputError(f"{what}: applies to grid recordings; this export has no grid")
+        if calibration is not None or not imported.insoles:
+            what = "--calibration" if calibration is not None else "--tare-window"
+            raise InputError(
+                f"{what}: applies to grid recordings in raw counts; this export has "
+                + ("insoles in kPa" if imported.insoles else "no grid")
+            )
+        return _correct_insoles(imported, tare_window, drift)
     rows, cols = imported.shape
     cal = None
     if calibration is not None:
@@ -243,6 +242,56 @@ def apply_corrections(
     return imported
 
 
+def _correct_insoles(
+    imported: ImportedRecording, tare_window: tuple[float, float] | None, drift: bool
+) -> ImportedRecording:
+    """Tare and drift correction of each insole's sensor pressures (kPa); the total force as
+    the insole computed it is kept as it is (noted)."""
+    import dataclasses
+
+    from ashiguard.domain.drift import DriftEstimator, correct_drift
+    from ashiguard.domain.zeroing import apply_tare, tare_from_frames
+
+    notes = list(imported.notes)
+    for side, ins in sorted(imported.insoles.items()):
+        if ins.pressure is None:
+            continue
+        p = ins.pressure[:, None, :]
+        attrs = dict(ins.attrs)
+        if tare_window is not None:
+            try:
+                tare = tare_from_frames(ins.time, p, tare_window)
+            except InputError as exc:
+                raise InputError(f"{side} insole: {exc}") from None
+            p = apply_tare(p, tare.offsets)
+            attrs.update(
+                tare_window_s=np.asarray(tare.window_s, dtype=np.float64),
+                tare_offsets=tare.offsets[0],
+                tare_units="kPa",
+                tare_frames=tare.frames,
+            )
+            notes.append(
+                f"{side} insole tare: each sensor's mean over {tare.frames} samples from "
+                f"{tare.window_s[0]:g} to {tare.window_s[1]:g} s subtracted "
+                f"(largest {float(tare.offsets.max()):.4g} kPa); total force kept as recorded"
+            )
+        if drift:
+            est = DriftEstimator()
+            est.add(ins.time, p)
+            report = est.report()
+            p = correct_drift(ins.time, p, est.anchors)
+            report["units"] = "kPa"
+            attrs["drift_corrected"] = json.dumps(report)
+            notes.append(
+                f"{side} insole drift: baseline through {len(est.anchors)} unloaded "
+                f"stretch(es) subtracted (largest sensor change {report['baseline_change_max']} "
+                "kPa); total force kept as recorded"
+            )
+        imported.insoles[side] = dataclasses.replace(ins, pressure=p[:, 0, :], attrs=attrs)
+    imported.notes = tuple(notes)
+    return imported
+
+
 def write_imported(imported: ImportedRecording, out_path: str | Path) -> Path:
     """Write an imported export as an ``ashiguard.recording/1`` file and return its path.
 
@@ -310,6 +359,7 @@ def _write(imported: ImportedRecording, out: Path) -> None:
             }
             if ins.sensor_ids:
                 attrs["sensor_ids"] = np.asarray(ins.sensor_ids, dtype=np.int32)
+            attrs.update(ins.attrs)
             if not imported.shape:
                 attrs["source_header"] = mat_attrs["source_header"]
             w.append_insole(

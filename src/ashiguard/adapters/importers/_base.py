@@ -148,6 +148,7 @@ class InsoleSeries:
     pressure : [K, S] kPa per sensor, or None.
     cop_mm / cop_norm : [K, 2] centre of pressure in mm / in the insole's normalised units.
     sensor_ids : sensor numbers as the vendor numbers them (columns of ``pressure``).
+    attrs : further ``/insoles/<side>`` attrs (tare offsets and window, drift removed).
     """
 
     side: str
@@ -157,6 +158,7 @@ class InsoleSeries:
     cop_mm: F32 | None = None
     cop_norm: F32 | None = None
     sensor_ids: tuple[int, ...] = ()
+    attrs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

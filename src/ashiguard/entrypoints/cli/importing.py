@@ -63,6 +63,14 @@ def import_cmd(
         "insole_samples": {k: int(v.time.shape[0]) for k, v in sorted(imported.insoles.items())},
         "aux": {k: list(v.columns) for k, v in sorted(imported.aux.items())},
         "annotations": len(imported.annotations),
+        "sensel_faults": None
+        if imported.sensel_faults is None
+        else [f.to_json() for f in imported.sensel_faults],
+        "tare_window_s": imported.mat_attrs["tare_window_s"].tolist()
+        if "tare_window_s" in imported.mat_attrs
+        else None,
+        "calibration": imported.mat_attrs.get("calibration_file"),
+        "drift_corrected": "drift_corrected" in imported.mat_attrs,
         "notes": list(imported.notes),
     }
     if as_json:

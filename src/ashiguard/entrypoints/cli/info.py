@@ -104,6 +104,13 @@ def info(
                 f"peak force {_fmt(ins['peak_force_n'], ' N')}, "
                 f"peak {_fmt(ins['peak_pressure_kpa'], ' kPa')}"
             )
+            if ins.get("tare_window_s"):
+                w = ins["tare_window_s"]
+                lines.append(f"  tare      {side}: {w[0]:g} to {w[1]:g} s")
+            if ins.get("drift"):
+                lines.append(f"  drift     {side}: {_drift(ins['drift'], 'kPa')}")
+            if ins.get("drift_corrected"):
+                lines.append(f"  drift fix {side}: {_drift(ins['drift_corrected'], 'kPa')}")
     else:
         lines.append("insoles     none")
     for name, a in s["aux"].items():
