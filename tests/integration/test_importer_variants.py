@@ -352,6 +352,7 @@ def test_insole_sensors_are_tared_and_drift_corrected_and_info_shows_both(shared
     import dataclasses
 
     from ashiguard.adapters.importers import apply_corrections
+    from ashiguard.domain.errors import InputError
 
     r = import_file(shared_data / "moticon" / "230927_102114.txt")
     left = r.insoles["left"]
@@ -360,6 +361,10 @@ def test_insole_sensors_are_tared_and_drift_corrected_and_info_shows_both(shared
     assert np.nanmax(left.pressure[swing]) < 20.0
     original_mean = np.nanmean(left.pressure[swing], axis=0)
     r.insoles["left"] = dataclasses.replace(left, pressure=left.pressure + 7.5)
+    # the right foot stands still then (838 N): a tare there would zero a real load
+    with pytest.raises(InputError, match=r"right insole: --tare-window: sensel \[0, \d+\] reads"):
+        apply_corrections(r, tare_window=(2.56, 2.64))
+    del r.insoles["right"]  # a walk has no window with both feet in the air
     apply_corrections(r, tare_window=(2.56, 2.64), drift=True)
     ins = r.insoles["left"]
     np.testing.assert_allclose(ins.attrs["tare_offsets"], original_mean + 7.5, atol=1e-4)
@@ -373,8 +378,10 @@ def test_insole_sensors_are_tared_and_drift_corrected_and_info_shows_both(shared
     from ashiguard.domain.alarms import AlarmConfig
     from ashiguard.services.analyze import analyze_recording
 
-    drift = analyze_recording(tmp_path / "m.h5", AlarmConfig()).summary["drift"]
-    assert set(drift) == {"left", "right"} and drift["right"]["anchors"] >= 2
+    both = apply_corrections(import_file(shared_data / "moticon" / "230927_102114.txt"), drift=True)
+    out = write_imported(both, tmp_path / "both.h5")
+    drift = analyze_recording(out, AlarmConfig()).summary["drift"]
+    assert set(drift) == {"left", "right"} and drift["left"]["anchors"] >= 2
 
 
 def test_a_calibration_for_insoles_in_kpa_is_refused(shared_data, tmp_path):

@@ -48,6 +48,16 @@ def test_a_loaded_or_empty_tare_window_is_refused_naming_the_sensel():
         tare_from_frames(t, p, (5.0, 6.0))
 
 
+def test_a_still_load_in_the_tare_window_is_refused_unless_the_units_are_raw_counts():
+    t = np.arange(10) * 0.1
+    p = np.full((10, 2, 2), 5.0, dtype=np.float32)
+    p[:, 1, 0] = 124.0  # a foot standing still: steady, but far more than an offset
+    with pytest.raises(InputError, match=r"sensel \[1, 0\] reads 124 kPa in the window"):
+        tare_from_frames(t, p, (0.0, 1.0))
+    raw = tare_from_frames(t, p, (0.0, 1.0), max_offset=None)  # counts: no scale to judge
+    assert raw.offsets[1, 0] == 124.0
+
+
 def test_a_live_tare_uses_the_first_seconds_of_the_stream():
     live = LiveTare(0.5)
     frame = np.full((2, 2), 7.0, dtype=np.float32)

@@ -3,8 +3,9 @@
 Tare: each sensel's offset is its mean over a window of frames in which nothing loads the
 sensor; the offset is subtracted from every frame. Offline the window is given in seconds
 (``ashiguard import --tare-window START:END``); live it is the first N seconds of the stream
-(:class:`LiveTare`). A window in which any sensel changes by more than ``max_change`` is refused:
-something was loading the sensor.
+(:class:`LiveTare`). A window in which any sensel changes by more than ``max_change``, or
+(in kPa) reads more than ``max_offset`` on average, is refused: something was loading the
+sensor (a foot standing still changes little but reads far more than any offset).
 
 Calibration (``ashiguard.calibration/1``): raw counts -> kPa, ``kPa = kpa_per_count x counts``
 (after the tare), one global factor or one per sensel. Two file forms:
@@ -80,6 +81,7 @@ def tare_from_frames(
     window_s: tuple[float, float],
     *,
     max_change: float = 20.0,
+    max_offset: float | None = 20.0,
 ) -> Tare:
     """Per-sensel mean of the frames with ``start <= t <= end``.
 
@@ -88,11 +90,16 @@ def tare_from_frames(
     times : [N] s; pressure : [N, rows, cols] in the source's units (NaN = no sensel).
     max_change : float, source units
         Largest change a sensel may show in the window (max - min) for it to count as unloaded.
+    max_offset : float or None, kPa
+        Largest mean a sensel may read in the window: more is load, not offset (a foot
+        standing still on the sensor changes little but reads far more). None for raw counts,
+        whose offsets have no known scale.
 
     Raises
     ------
     InputError
-        No frame in the window, or a sensel that changes by more than ``max_change`` there.
+        No frame in the window, or a sensel that changes by more than ``max_change`` or reads
+        more than ``max_offset`` there.
     """
     t = np.asarray(times, dtype=np.float64)
     sel = (t >= window_s[0]) & (t <= window_s[1])
@@ -104,11 +111,16 @@ def tare_from_frames(
             else "--tare-window: the recording has no frames"
         )
     w = np.asarray(pressure, dtype=np.float64)[sel]
-    return _tare(w, (float(t[sel][0]), float(t[sel][-1])), max_change, "--tare-window")
+    window = (float(t[sel][0]), float(t[sel][-1]))
+    return _tare(w, window, max_change, max_offset, "--tare-window")
 
 
 def _tare(
-    w: npt.NDArray[np.float64], window: tuple[float, float], max_change: float, what: str
+    w: npt.NDArray[np.float64],
+    window: tuple[float, float],
+    max_change: float,
+    max_offset: float | None,
+    what: str,
 ) -> Tare:
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN sensels (no sensel there)
@@ -119,6 +131,13 @@ def _tare(
         raise InputError(
             f"{what}: sensel [{r}, {c}] changes by {float(span[r, c]):.4g} in the window "
             f"(more than {max_change:g}): the sensor is loaded there, pick an unloaded window"
+        )
+    if max_offset is not None and np.nanmax(offsets, initial=0.0) > max_offset:
+        r, c = np.unravel_index(int(np.nanargmax(offsets)), offsets.shape)
+        raise InputError(
+            f"{what}: sensel [{r}, {c}] reads {float(offsets[r, c]):.4g} kPa in the window "
+            f"(more than {max_offset:g} kPa is load, not an offset): pick a window with "
+            "nothing on the sensor"
         )
     return Tare(np.nan_to_num(offsets, nan=0.0).astype(np.float32), window, int(w.shape[0]))
 
@@ -137,13 +156,16 @@ class LiveTare:
     later frame with :func:`apply_tare`.
     """
 
-    def __init__(self, duration_s: float, *, max_change: float = 20.0) -> None:
+    def __init__(
+        self, duration_s: float, *, max_change: float = 20.0, max_offset: float | None = 20.0
+    ) -> None:
         if not (math.isfinite(duration_s) and duration_s > 0):
             raise InputError(
                 f"--tare-first: must be a positive number of seconds, got {duration_s}"
             )
         self.duration_s = float(duration_s)
         self.max_change = float(max_change)
+        self.max_offset = max_offset
         self._t0: float | None = None
         self._frames: list[F32] = []
         self._times: list[float] = []
@@ -159,7 +181,8 @@ class LiveTare:
         if not self._frames:  # pragma: no cover - the first frame always enters the window
             raise InputError("--tare-first: no frame in the window")
         w = np.stack(self._frames).astype(np.float64)
-        return _tare(w, (self._times[0], self._times[-1]), self.max_change, "--tare-first")
+        window = (self._times[0], self._times[-1])
+        return _tare(w, window, self.max_change, self.max_offset, "--tare-first")
 
 
 @dataclass(frozen=True)

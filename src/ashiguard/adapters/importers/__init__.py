@@ -188,7 +188,12 @@ def apply_corrections(
         cal = parse_calibration(cal_text, cal_path.name, rows, cols)
     notes = list(imported.notes)
     if tare_window is not None:
-        tare = tare_from_frames(imported.time, imported.pressure, tare_window)
+        tare = tare_from_frames(
+            imported.time,
+            imported.pressure,
+            tare_window,
+            max_offset=20.0 if imported.units == "kPa" else None,
+        )
         for i in range(0, imported.frames, 1024):
             imported.pressure[i : i + 1024] = apply_tare(
                 imported.pressure[i : i + 1024], tare.offsets
@@ -253,6 +258,7 @@ def _correct_insoles(
     from ashiguard.domain.zeroing import apply_tare, tare_from_frames
 
     notes = list(imported.notes)
+    updated = {}
     for side, ins in sorted(imported.insoles.items()):
         if ins.pressure is None:
             continue
@@ -287,7 +293,8 @@ def _correct_insoles(
                 f"stretch(es) subtracted (largest sensor change {report['baseline_change_max']} "
                 "kPa); total force kept as recorded"
             )
-        imported.insoles[side] = dataclasses.replace(ins, pressure=p[:, 0, :], attrs=attrs)
+        updated[side] = dataclasses.replace(ins, pressure=p[:, 0, :], attrs=attrs)
+    imported.insoles.update(updated)  # all feet or none: a refusal leaves the import as it was
     imported.notes = tuple(notes)
     return imported
 

@@ -31,7 +31,8 @@ class TaredSource(FrameSource):
     """
 
     def __init__(self, inner: FrameSource, first_s: float, *, max_change: float = 20.0) -> None:
-        live = LiveTare(first_s, max_change=max_change)
+        raw = str(inner.info.extra.get("units", "kPa")) == "raw"
+        live = LiveTare(first_s, max_change=max_change, max_offset=None if raw else 20.0)
         self._inner = inner
         self._frames = inner.frames()
         tare: Tare | None = None
