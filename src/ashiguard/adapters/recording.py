@@ -9,6 +9,9 @@ Layout (see docs/recordings.md for every dataset and attribute):
 - ``/bars/force`` float32 ``[M, 2]`` N (left, right) and ``/bars/time``.
 - ``/insoles/<side>/force`` float32 ``[K]`` N, ``time``, optional ``pressure`` ``[K, S]`` kPa,
   ``cop_mm`` or ``cop_norm`` ``[K, 2]``.
+- ``/aux/<name>/time`` float64 ``[K]`` s and ``/aux/<name>/values`` float32 ``[K, C]``, group
+  attrs ``columns`` and ``units`` (JSON lists): auxiliary channels of imports (IMU, force/COP
+  tables, columns the importer does not know).
 - ``/truth/events`` compound ``(kind, zone, t_start, t_end, extra)``; ``/alerts/events`` and
   ``/annotations/events`` JSON Lines (one JSON object per row).
 
@@ -43,6 +46,7 @@ __all__ = [
     "SCHEMA",
     "SIDES",
     "UNITS",
+    "AuxData",
     "InsoleData",
     "RecordingMeta",
     "RecordingReader",
@@ -501,6 +505,46 @@ class RecordingWriter:
             self._insole_n[side] = n + t.shape[0]
             self._insole_last[side] = float(t[-1])
 
+    def write_aux(
+        self,
+        name: str,
+        times: npt.ArrayLike,
+        values: npt.ArrayLike,
+        *,
+        columns: Sequence[str],
+        units: Sequence[str],
+        attrs: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Store an auxiliary channel ``/aux/<name>`` in one go (importers).
+
+        Parameters
+        ----------
+        name : group name (letters, digits, ``_``), e.g. ``left_imu``.
+        times : [K] s, strictly increasing; values : [K, C] (NaN = no value).
+        columns, units : C column names and units (``""`` when the source gives none).
+        """
+        if not name or not all(c.isalnum() or c == "_" for c in name):
+            raise InputError(f"write_aux: name {name!r} is not letters, digits and _")
+        t = np.atleast_1d(np.array(times, dtype=np.float64))
+        v = np.asarray(values, dtype=np.float32).reshape(t.shape[0], -1)
+        if not len(columns) == len(units) == v.shape[1]:
+            raise InputError(f"write_aux: {name}: {v.shape[1]} columns but names/units differ")
+        self._check_time(f"write_aux {name}", t, -math.inf, 0)
+        with self._lock:
+            self._check_open()
+            self._restructure()
+            g = self._f.require_group(f"aux/{name}")
+            for k in list(g):
+                del g[k]
+            g.create_dataset("values", data=v, chunks=True, maxshape=(None, v.shape[1]))
+            g.create_dataset("time", data=t, chunks=True, maxshape=(None,))
+            g["time"].attrs["units"] = "s"
+            g.attrs["columns"] = json.dumps(list(columns), ensure_ascii=False)
+            g.attrs["units"] = json.dumps(list(units), ensure_ascii=False)
+            for k, val in (attrs or {}).items():
+                g.attrs[k] = val
+            self._resume_swmr()
+
     # -- events and stats
     def write_truth(self, events: Sequence[Mapping[str, Any]]) -> None:
         """Store ground-truth events (``kind``, ``zone``, ``t_start``, ``t_end``, any extras)."""
@@ -604,6 +648,18 @@ class InsoleData:
     pressure: F32 | None = None
     cop_mm: F32 | None = None
     cop_norm: F32 | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuxData:
+    """One auxiliary channel: ``time`` [K] s, ``values`` [K, C], column names and units."""
+
+    name: str
+    time: F64
+    values: F32
+    columns: tuple[str, ...]
+    units: tuple[str, ...]
     attrs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -897,21 +953,44 @@ class RecordingReader:
             "peak": None,
             "missing_sensels": None,
             "missing_fraction": None,
+            "sensel_faults": None,
+            "tare": None,
+            "calibration": None,
+            "drift": None,
+            "drift_corrected": None,
+            "sensel_faults_on_import": None,
             "bars": m.bars_samples > 0,
             "bars_samples": m.bars_samples,
             "insoles": {},
             "truth_events": m.truth_events,
             "alerts": m.alerts,
+            "annotations": len(self.annotations()),
+            "aux": {
+                name: {
+                    "samples": int(a.time.shape[0]),
+                    "columns": [
+                        f"{c} [{u}]" if u else c for c, u in zip(a.columns, a.units, strict=True)
+                    ],
+                }
+                for name, a in self.aux().items()
+            },
             "has_counter": m.has_counter,
             "dropped_frames": m.dropped_frames,
             "reordered_frames": m.reordered_frames,
             "client": m.client,
         }
         if m.rows is not None and m.frames:
+            from ashiguard.domain.drift import DriftEstimator
+            from ashiguard.domain.sensel_faults import SenselStats
+
+            drift = DriftEstimator()
             peak = -math.inf
             ever = np.zeros((m.rows, m.cols or 0), dtype=bool)
             nan_count = 0
-            for _, block in self.iter_chunks():
+            stats = SenselStats(m.rows, m.cols or 0)
+            for times, block in self.iter_chunks():
+                stats.add(block)
+                drift.add(times, block)
                 finite = np.isfinite(block)
                 ever |= finite.any(axis=0)
                 nan_count += int(block.size - np.count_nonzero(finite))
@@ -920,6 +999,11 @@ class RecordingReader:
             out["peak"] = None if peak == -math.inf else round(peak, 4)
             out["missing_sensels"] = int(ever.size - np.count_nonzero(ever))
             out["missing_fraction"] = round(nan_count / (m.frames * ever.size), 6)
+            out["sensel_faults"] = [
+                f.to_json() for f in stats.faults(saturation=self.saturation_level())
+            ]
+            out["drift"] = drift.report()
+        out.update(self._corrections())
         for side, ins in self.insoles().items():
             force = ins.force[np.isfinite(ins.force)]
             dt = np.diff(ins.time)
@@ -933,6 +1017,23 @@ class RecordingReader:
                 if ins.pressure is None or not np.isfinite(ins.pressure).any()
                 else round(float(np.nanmax(ins.pressure)), 3),
             }
+            if ins.pressure is not None and ins.time.size:
+                from ashiguard.domain.drift import DriftEstimator
+
+                est = DriftEstimator()
+                est.add(ins.time, ins.pressure[:, None, :])
+                out["insoles"][side]["drift"] = est.report()
+            tare_window = ins.attrs.get("tare_window_s")
+            out["insoles"][side]["tare_window_s"] = (
+                None if tare_window is None else [float(x) for x in np.ravel(tare_window)]
+            )
+            corrected = ins.attrs.get("drift_corrected")
+            try:
+                out["insoles"][side]["drift_corrected"] = (
+                    None if corrected is None else json.loads(str(corrected))
+                )
+            except json.JSONDecodeError:
+                raise self._err(f"/insoles/{side}", "drift_corrected is not JSON") from None
         return out
 
     # -- data
@@ -951,6 +1052,76 @@ class RecordingReader:
         if "mat" not in self._f:
             return {}
         return {str(k): _attr_value(v) for k, v in self._f["mat"].attrs.items()}
+
+    def _corrections(self) -> dict[str, Any]:
+        """Tare and calibration as stored on import or by a live tare (``/mat`` attrs)."""
+        a = self.mat_attrs()
+        out: dict[str, Any] = {
+            "tare": None,
+            "calibration": None,
+            "drift_corrected": None,
+            "sensel_faults_on_import": self.sensel_faults() if "mat" in self._f else None,
+        }
+        if "drift_corrected" in a:
+            try:
+                out["drift_corrected"] = json.loads(str(a["drift_corrected"]))
+            except json.JSONDecodeError:
+                raise self._err("/mat", "drift_corrected is not JSON") from None
+        if "tare_window_s" in a:
+            try:
+                window = [float(x) for x in np.ravel(_json_array(a["tare_window_s"]))]
+                off = np.asarray(_json_array(a.get("tare_offsets", [])), dtype=np.float64)
+                frames = None if a.get("tare_frames") is None else int(a["tare_frames"])
+            except (TypeError, ValueError):
+                raise self._err("/mat", "tare_window_s / tare_offsets are not numbers") from None
+            if len(window) != 2:
+                raise self._err("/mat", "tare_window_s is not [start, end]")
+            out["tare"] = {
+                "window_s": window,
+                "frames": frames,
+                "units": None if a.get("tare_units") is None else str(a["tare_units"]),
+                "offset_max": round(float(np.nanmax(off)), 4) if off.size else None,
+                "offset_mean": round(float(np.nanmean(off)), 4) if off.size else None,
+            }
+        if "calibration" in a:
+            try:
+                out["calibration"] = json.loads(str(a["calibration"]))
+            except json.JSONDecodeError:
+                raise self._err("/mat", "calibration is not JSON") from None
+            if not isinstance(out["calibration"], dict):
+                raise self._err("/mat", "calibration is not a JSON object")
+            out["calibration"]["file"] = a.get("calibration_file")
+        return out
+
+    def saturation_level(self) -> float | None:
+        """The sensor's full scale in the recording's units (``/mat`` attr ``sensor_max_kpa``
+        for kPa recordings), or None when unknown."""
+        full = self.mat_attrs().get("sensor_max_kpa")
+        if self.meta.units != "kPa" or not isinstance(full, int | float) or not full > 0:
+            return None
+        return float(full)
+
+    def sensel_faults(self) -> list[dict[str, Any]] | None:
+        """Dead / stuck / saturated sensels stored at import (``/mat`` attr ``sensel_faults``,
+        JSON list of ``{"row", "col", "kind", "value"}``), or None when not stored."""
+        text = self.mat_attrs().get("sensel_faults")
+        if text is None:
+            return None
+        try:
+            faults = json.loads(str(text))
+        except json.JSONDecodeError:
+            raise self._err("/mat", "sensel_faults is not JSON") from None
+        if not isinstance(faults, list) or not all(
+            isinstance(f, dict)
+            and isinstance(f.get("row"), int)
+            and isinstance(f.get("col"), int)
+            and 0 <= f["row"] < (self.meta.rows or 0)
+            and 0 <= f["col"] < (self.meta.cols or 0)
+            and isinstance(f.get("value"), int | float)
+            for f in faults
+        ):
+            raise self._err("/mat", "sensel_faults is not a list of grid cells")
+        return faults
 
     def chunk_frames(self) -> int:
         """Frames per HDF5 chunk of ``/mat/pressure`` (reading in multiples of it is cheapest)."""
@@ -1022,6 +1193,35 @@ class RecordingReader:
             )
         return out
 
+    def aux(self) -> dict[str, AuxData]:
+        """Auxiliary channels ``/aux/<name>`` (IMU, force tables, unknown columns of imports)."""
+        out: dict[str, AuxData] = {}
+        for name, g in self._f.get("aux", {}).items():
+            where = f"/aux/{name}"
+            if not isinstance(g, h5py.Group) or "time" not in g or "values" not in g:
+                raise self._err(where, "needs time and values")
+            try:
+                columns = tuple(json.loads(_text(g.attrs["columns"])))
+                units = tuple(json.loads(_text(g.attrs["units"])))
+            except (KeyError, json.JSONDecodeError, TypeError):
+                raise self._err(where, "columns / units attrs missing or not JSON lists") from None
+            v = g["values"]
+            if v.ndim != 2 or not len(columns) == len(units) == v.shape[1]:
+                raise self._err(where, "values are not [K, C] with C columns and units")
+            n = self._series_length(where, g["time"], [v])
+            self._check_times(where, g["time"], n)
+            out[str(name)] = AuxData(
+                name=str(name),
+                time=g["time"][:n],
+                values=v[:n],
+                columns=tuple(str(c) for c in columns),
+                units=tuple(str(u) for u in units),
+                attrs={
+                    k: _attr_value(x) for k, x in g.attrs.items() if k not in ("columns", "units")
+                },
+            )
+        return out
+
     def truth_events(self) -> list[dict[str, Any]]:
         """Ground-truth events: dicts with ``kind``, ``zone`` (None if none), ``t_start``,
         ``t_end`` (s) and any extra keys stored with them."""
@@ -1076,6 +1276,11 @@ def _text(v: Any) -> str:
     if isinstance(v, np.ndarray) and v.shape == ():
         return _text(v.item())
     return str(v)
+
+
+def _json_array(v: Any) -> Any:
+    """An attr that holds numbers, or JSON text of them (live sessions store JSON)."""
+    return json.loads(v) if isinstance(v, str) else v
 
 
 def _attr_value(v: Any) -> Any:

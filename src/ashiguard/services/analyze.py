@@ -17,7 +17,9 @@ import numpy as np
 
 from ashiguard.domain.alarms import KINDS, AlarmConfig, AlarmEngine, Alert, SensorLayout
 from ashiguard.domain.analysis import SessionSummary
+from ashiguard.domain.drift import DriftEstimator
 from ashiguard.domain.errors import InputError
+from ashiguard.domain.sensel_faults import SenselFault, SenselStats, mask_faults
 
 __all__ = [
     "Analysis",
@@ -206,6 +208,7 @@ def analyze_recording(
     progress: Callable[[int, int], None] | None = None,
     use_truth_restrictions: bool = False,
     therapist_mass_kg: float | None = None,
+    sensel_faults: list[SenselFault] | None = None,
 ) -> Analysis:
     """Stream a recording through the alarm engine and summarise it.
 
@@ -222,6 +225,11 @@ def analyze_recording(
         Frames per chunk (memory about ``chunk_frames x rows x cols x 4`` bytes, a few MB).
     progress : callable or None
         Called with (frames done, frames total) after each chunk.
+    sensel_faults : list or None
+        Dead / stuck / saturated sensels to treat as not reporting; None: those stored at
+        import (``/mat`` attr ``sensel_faults``), else found during the pass (when any are
+        found, the recording is analysed once more with them masked; rare, so the usual
+        cost stays one pass).
     """
     from ashiguard.adapters.recording import open_recording
 
@@ -280,8 +288,21 @@ def analyze_recording(
             zone_load, zone_load_info = plan_zone_load(rec)
         total = meta.frames
         done = 0
+        stored = _stored_faults(rec) if sensel_faults is None else sensel_faults
+        faults = stored or []
+        stats = (
+            SenselStats(meta.rows, meta.cols or 0)
+            if stored is None and meta.rows is not None
+            else None
+        )
+        drift = DriftEstimator()
         if meta.rows is not None:
             for times, pressure in rec.iter_chunks(chunk_frames):
+                if stats is not None:
+                    stats.add(pressure)
+                if faults:
+                    pressure = mask_faults(pressure, faults)
+                drift.add(times, pressure)
                 t = np.asarray(times, dtype=np.float64)
                 b = _resample(bars, t) if bars is not None else None
                 feet = _feet_at(insoles, t) if has_feet else None
@@ -311,6 +332,18 @@ def analyze_recording(
         else:
             raise InputError(f"{path}: recording has no /mat, /insoles or /bars data to analyze")
         alerts = engine.finish()
+        corrected = _drift_corrected(rec.mat_attrs())
+        found = stats.faults(saturation=rec.saturation_level()) if stats is not None else []
+    if found:  # faults from power-on found in this pass: analyse again with them masked
+        return analyze_recording(
+            path,
+            config,
+            chunk_frames=chunk_frames,
+            progress=progress,
+            use_truth_restrictions=use_truth_restrictions,
+            therapist_mass_kg=therapist_mass_kg,
+            sensel_faults=found,
+        )
     out = summary.to_json()
     out = {
         "schema": "ashiguard.analysis/1",
@@ -326,6 +359,14 @@ def analyze_recording(
         },
         "alerts_by_kind": {k: sum(1 for a in alerts if a.kind == k) for k in KINDS},
         "sensels_never_reporting": engine.never_reported,
+        "sensel_faults": [f.to_json() for f in faults],
+        "drift": {
+            **(drift.report() if meta.rows is not None else {}),
+            "units": meta.units,
+            "corrected_on_import": corrected,
+        }
+        if meta.rows is not None
+        else _insole_drift(insoles),
         **out,
     }
     if zone_load_info is not None:
@@ -334,6 +375,40 @@ def analyze_recording(
             **(zone_load.to_json() if zone_load is not None else {}),
         }
     return Analysis(alerts, out)
+
+
+def _insole_drift(insoles: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Per foot, the drift of the insole's sensors while unloaded (``domain.drift``)."""
+    out: dict[str, Any] = {}
+    for side, ins in insoles.items():
+        if ins.pressure is not None and ins.time.size:
+            est = DriftEstimator()
+            est.add(ins.time, ins.pressure[:, None, :])
+            out[side] = {**est.report(), "units": "kPa"}
+    return out or None
+
+
+def _drift_corrected(attrs: dict[str, Any]) -> Any:
+    """The drift an import removed (``/mat`` attr ``drift_corrected``), or None."""
+    text = attrs.get("drift_corrected")
+    if text is None:
+        return None
+    try:
+        return json.loads(str(text))
+    except json.JSONDecodeError:
+        return None
+
+
+def _stored_faults(rec: Any) -> list[SenselFault] | None:
+    """Dead / stuck / saturated sensels from power-on as stored at import (``/mat`` attr
+    ``sensel_faults``), or None when the recording has none stored."""
+    stored = rec.sensel_faults()
+    if stored is None:
+        return None
+    return [
+        SenselFault(int(f["row"]), int(f["col"]), str(f.get("kind", "")), float(f["value"]))
+        for f in stored
+    ]
 
 
 def _recording_limits(

@@ -17,6 +17,7 @@ __all__ = [
     "KPA_PER_UNIT",
     "MAX_GRID_CELLS",
     "MAX_SAMPLES",
+    "AuxChannel",
     "Format",
     "ImportedRecording",
     "InsoleSeries",
@@ -24,7 +25,9 @@ __all__ = [
     "check_grid_size",
     "kpa_scale",
     "parse_length_mm",
+    "parse_number",
     "to_float32",
+    "unit_of",
 ]
 
 F32 = npt.NDArray[np.float32]
@@ -145,6 +148,7 @@ class InsoleSeries:
     pressure : [K, S] kPa per sensor, or None.
     cop_mm / cop_norm : [K, 2] centre of pressure in mm / in the insole's normalised units.
     sensor_ids : sensor numbers as the vendor numbers them (columns of ``pressure``).
+    attrs : further ``/insoles/<side>`` attrs (tare offsets and window, drift removed).
     """
 
     side: str
@@ -154,6 +158,57 @@ class InsoleSeries:
     cop_mm: F32 | None = None
     cop_norm: F32 | None = None
     sensor_ids: tuple[int, ...] = ()
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuxChannel:
+    """Auxiliary time series an export carries beside the pressures (IMU, force, centre of
+    pressure, columns the importer does not know), stored as ``/aux/<name>``.
+
+    Attributes
+    ----------
+    name : group name (``left_imu``, ``force_cop``, ``extras``).
+    time : [K] s.
+    values : [K, C] float32, NaN = no value in that sample.
+    columns : the C column names as the export names them.
+    units : the C units as the export gives them (``g``, ``dps``, ``N``, ``cm``; ``""`` unknown).
+    """
+
+    name: str
+    time: F64
+    values: F32
+    columns: tuple[str, ...]
+    units: tuple[str, ...]
+
+
+_UNIT = re.compile(r"^(.*?)\s*\[([^\]]*)\]\s*$")
+
+
+def unit_of(column: str) -> tuple[str, str]:
+    """``'left acceleration X[g]'`` -> (``'left acceleration X'``, ``'g'``).
+
+    A name without ``[unit]`` has unit ``''``.
+    """
+    m = _UNIT.match(column)
+    return (m.group(1).strip(), m.group(2).strip()) if m else (column.strip(), "")
+
+
+def parse_number(text: str) -> float:
+    """A number as exports write it: ``'1.5'``, ``'1e3'``, and a decimal comma ``'1,5'``.
+
+    Raises
+    ------
+    ValueError
+        Not a number.
+    """
+    try:
+        return float(text)
+    except ValueError:
+        t = text.strip()
+        if t.count(",") == 1 and "." not in t:
+            return float(t.replace(",", "."))
+        raise
 
 
 @dataclass
@@ -169,6 +224,13 @@ class ImportedRecording:
     placement : ``on_client`` / ``under_client`` / ``foot`` / ``other``; ``side`` for ``foot``.
     units : ``kPa`` or ``raw``; ``scale_to_kpa`` the factor applied (None for raw).
     header : the export's header fields (kept as ``/mat`` attr ``source_header``).
+    aux : auxiliary channels (``/aux/<name>``); annotations : text cells of the export as
+        ``{"t": s, "column": name, "text": ...}`` (``/annotations/events``).
+    sensor_max_kpa : the sensor's full scale when the export states it (Tekscan
+        ``SATURATION_PRESSURE``), kPa; ``/mat`` attr ``sensor_max_kpa``.
+    sensel_faults : dead / stuck / saturated sensels found on import
+        (``domain.sensel_faults.SenselFault``), ``/mat`` attr ``sensel_faults``.
+    mat_attrs : further ``/mat`` attrs (tare offsets and window, calibration).
     """
 
     source_format: str
@@ -187,6 +249,11 @@ class ImportedRecording:
     started_at: str | None = None
     client: dict[str, Any] | None = None
     notes: tuple[str, ...] = ()
+    aux: dict[str, AuxChannel] = field(default_factory=dict)
+    annotations: list[dict[str, Any]] = field(default_factory=list)
+    sensor_max_kpa: float | None = None
+    sensel_faults: list[Any] | None = None
+    mat_attrs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def frames(self) -> int:
@@ -229,7 +296,7 @@ class _Tokens(dict[str, float]):
     """Text -> float cache: exports repeat the same few thousand numbers millions of times."""
 
     def __missing__(self, key: str) -> float:
-        value = float(key)
+        value = parse_number(key)
         self[key] = value
         return value
 
@@ -239,7 +306,7 @@ _TOKENS = _Tokens()
 
 def _is_float(x: str) -> bool:
     try:
-        float(x)
+        parse_number(x)
     except ValueError:
         return False
     return True

@@ -22,19 +22,22 @@ from typing import Any
 import numpy as np
 
 from ashiguard.adapters.importers._base import (
+    AuxChannel,
     Format,
     ImportedRecording,
     InsoleSeries,
     SourceText,
     check_grid_size,
     kpa_scale,
+    parse_number,
     to_float32,
+    unit_of,
 )
 
 __all__ = ["PEDAR", "PLIANCE", "read_pedar", "read_pliance"]
 
-_PERIOD = re.compile(r"time per frame \[secs\]:\s*([0-9.]+)")
-_TOTAL = re.compile(r"total times? \[secs\]:\s*([0-9.]+)")
+_PERIOD = re.compile(r"time per frame \[secs\]:\s*([0-9.,]+)")
+_TOTAL = re.compile(r"total times? \[secs\]:\s*([0-9.,]+)")
 _UNITS = re.compile(r"pressure values in\s+(\S+)")
 
 
@@ -58,7 +61,10 @@ def _header(src: SourceText) -> tuple[dict[str, Any], float, float | None, str, 
         if line.strip().startswith("time[secs]"):
             break
         if m := _PERIOD.search(line):
-            period = float(m.group(1))
+            try:
+                period = parse_number(m.group(1))
+            except ValueError:
+                period = -1.0
             if not period > 0:
                 raise src.error(i + 1, "time per frame must be > 0")
         if m := _UNITS.search(line):
@@ -107,6 +113,81 @@ def _table(src: SourceText, start: int, ncols: int) -> tuple[np.ndarray, int]:
     return table, i
 
 
+def _number_or(text: str, default: float) -> float:
+    try:
+        return parse_number(text)
+    except ValueError:
+        return default
+
+
+_CM_COLUMNS = {"x": "cop x", "y": "cop y"}
+
+
+def _force_table(src: SourceText, start: int) -> AuxChannel | None:
+    """The pliance force / centre-of-pressure table after the pressure section, by header
+    name (``time[secs] force[N] x[cm] y[cm]``): ``-`` = no value (no load, no centre).
+
+    x and y in cm become ``cop x`` / ``cop y`` in mm; other columns are kept with the unit the
+    header gives. None when the file has no such table.
+    """
+    head = next(
+        (
+            i
+            for i in range(start, len(src.lines))
+            if src.lines[i].split()[:1] == ["time[secs]"] and len(src.lines[i].split()) > 1
+        ),
+        None,
+    )
+    if head is None:
+        return None
+    names = src.lines[head].split()[1:]
+    rows: list[list[float]] = []
+    lines: list[int] = []
+    for i in range(head + 1, len(src.lines)):
+        parts = src.lines[i].split()
+        if not parts:
+            if rows:
+                break
+            continue
+        if not re.match(r"-?[0-9.]", parts[0]):
+            break
+        if len(parts) != len(names) + 1:
+            raise src.error(i + 1, f"expected {len(names) + 1} values, got {len(parts)}")
+        cells = ["nan" if p == "-" else p for p in parts]
+        rows.append(list(src.floats(i + 1, cells, "force table value")))
+        lines.append(i + 1)
+    if not rows:
+        return None
+    table = np.asarray(rows)
+    steps = np.diff(table[:, 0])
+    if not np.isfinite(table[:, 0]).all() or (steps <= 0).any():
+        k = int(np.argmax(~np.isfinite(table[1:, 0]) | (steps <= 0))) + 1
+        raise src.error(lines[k], "force table: time not increasing")
+    columns, units, scales = [], [], []
+    for n in names:
+        base, unit = unit_of(n)
+        if base in _CM_COLUMNS and unit == "cm":
+            columns.append(_CM_COLUMNS[base])
+            units.append("mm")
+            scales.append(10.0)
+        else:
+            columns.append(base)
+            units.append(unit)
+            scales.append(1.0)
+    values = to_float32(
+        table[:, 1:] * np.asarray(scales),
+        None,
+        lambda ix: f"{src.name}: line {lines[ix[0]]}",
+    )
+    return AuxChannel(
+        name="force_cop",
+        time=table[:, 0].copy(),
+        values=values,
+        columns=tuple(columns),
+        units=tuple(units),
+    )
+
+
 def _sensor_numbers(src: SourceText, idx: int) -> list[int]:
     parts = src.lines[idx].split()[1:]
     try:
@@ -134,6 +215,13 @@ def read_pliance(src: SourceText, side: str | None = None) -> ImportedRecording:
         pressure[:, r, c] = values[:, k]
     dx, dy = geometry["pitch"]
     header.update(sensor_ids=ids, frame_period_s=period)
+    force = _force_table(src, end)
+    aux = {} if force is None else {"force_cop": force}
+    note = (
+        "force / centre-of-pressure table kept in /aux/force_cop (cm -> mm)"
+        if force is not None
+        else "the export has no force / centre-of-pressure table"
+    )
     return ImportedRecording(
         source_format="pliance",
         source_path=src.path,
@@ -146,7 +234,8 @@ def read_pliance(src: SourceText, side: str | None = None) -> ImportedRecording:
         source_units=unit,
         scale_to_kpa=scale,
         header=header,
-        notes=("pressure section imported; the force / centre-of-pressure table is not",),
+        notes=(note,),
+        aux=aux,
     )
 
 
@@ -214,7 +303,7 @@ def read_pedar(src: SourceText, side: str | None = None) -> ImportedRecording:
     table, end = _table(src, idx + 1, len(ids) + 1)
     t = table[:, 0].copy()
     total = _TOTAL.search("\n".join(src.lines[:idx]))
-    if total and t[-1] < float(total.group(1)) - 1.5 * period:
+    if total and t[-1] < _number_or(total.group(1), 0.0) - 1.5 * period:
         raise src.error(
             end, f"data ends at {t[-1]} s but the header says {total.group(1)} s (truncated?)"
         )

@@ -44,7 +44,11 @@ SENSORS: dict[str, tuple[str, float | None, float, float]] = {
 
 def _detect(head: str) -> bool:
     h = head.lstrip("\ufeff \r\n\t")
-    return h.startswith("{") and any(f'"{s}_rows"' in head for s in SENSORS)
+    # Keys may come in any order: the snapshots (long arrays) may precede the grid size.
+    return h.startswith("{") and any(
+        f'"{s}_rows"' in head or ('"snapshots"' in head and f'"{s}_readings"' in head)
+        for s in SENSORS
+    )
 
 
 def _line_of(src: SourceText, key: str) -> int | None:

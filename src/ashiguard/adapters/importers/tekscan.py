@@ -15,12 +15,14 @@ from pathlib import PureWindowsPath
 import numpy as np
 
 from ashiguard.adapters.importers._base import (
+    KPA_PER_UNIT,
     Format,
     ImportedRecording,
     SourceText,
     check_grid_size,
     kpa_scale,
     parse_length_mm,
+    parse_number,
     to_float32,
 )
 
@@ -84,7 +86,7 @@ def read_tekscan(src: SourceText, side: str | None = None) -> ImportedRecording:
     col_pitch = parse_length_mm(header["COL_SPACING"], f"{src.name}: line {where['COL_SPACING']}")
     row_pitch = parse_length_mm(header["ROW_SPACING"], f"{src.name}: line {where['ROW_SPACING']}")
     try:
-        period = float(header["SECONDS_PER_FRAME"])
+        period = parse_number(header["SECONDS_PER_FRAME"])
     except ValueError:
         period = -1.0
     if not period > 0:
@@ -105,6 +107,7 @@ def read_tekscan(src: SourceText, side: str | None = None) -> ImportedRecording:
         )
     pressure = to_float32(np.stack(frames), scale, lambda ix: f"{src.name}: frame {ix[0] + 1}")
     sensor = header.get("SENSOR_TYPE", "").upper()
+    saturation = _saturation_kpa(header.get("SATURATION_PRESSURE", ""))
     side = side or (_side(header) if "FSCAN" in sensor else None)
     return ImportedRecording(
         source_format="tekscan",
@@ -120,7 +123,23 @@ def read_tekscan(src: SourceText, side: str | None = None) -> ImportedRecording:
         scale_to_kpa=scale,
         header=dict(header),
         started_at=_started_at(header.get("TIME", "")),
+        sensor_max_kpa=saturation,
     )
+
+
+def _saturation_kpa(text: str) -> float | None:
+    """``SATURATION_PRESSURE 1514.73 KPa`` -> 1514.73 kPa (None when absent or not readable)."""
+    m = re.fullmatch(r"\s*([0-9.,eE+-]+)\s*(\S+)\s*", text)
+    if not m:
+        return None
+    try:
+        value = parse_number(m.group(1))
+        scale = KPA_PER_UNIT.get(m.group(2).lower())
+    except ValueError:
+        return None
+    if scale is None or not math.isfinite(value * scale) or not value > 0:
+        return None
+    return value * scale
 
 
 def _side(header: dict[str, str]) -> str | None:

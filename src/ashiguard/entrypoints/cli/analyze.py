@@ -81,6 +81,21 @@ def analyze(
     counts = result.summary["alerts_by_kind"]
     shown = ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "none"
     typer.echo(f"{len(result.alerts)} alert episodes ({shown}) -> {alerts}")
+    faults = result.summary.get("sensel_faults") or []
+    if faults:
+        kinds = ", ".join(
+            f"{sum(f['kind'] == k for f in faults)} {k}"
+            for k in ("dead", "stuck", "saturated")
+            if any(f["kind"] == k for f in faults)
+        )
+        typer.echo(f"sensor faults from power-on: {kinds} sensel(s), treated as not reporting")
+    drift = result.summary.get("drift") or {}
+    if drift.get("baseline_change_max") is not None:
+        typer.echo(
+            f"baseline drift while unloaded: {drift['baseline_change_max']:+.4g} "
+            f"{drift['units']} (largest sensel) over {drift['anchors']} unloaded stretches"
+            + ("; corrected on import" if drift.get("corrected_on_import") else "")
+        )
 
 
 def evaluate(

@@ -20,13 +20,33 @@ def import_cmd(
     side: str = typer.Option(
         None, "--side", help="left/right: which foot of a two-sensor export (XSENSOR)."
     ),
+    tare_window: str = typer.Option(
+        None,
+        "--tare-window",
+        help="START:END s with nothing on the sensor: each sensel's mean there is subtracted.",
+    ),
+    calibration: str = typer.Option(
+        None,
+        "--calibration",
+        help="Calibration file (ashiguard.calibration/1, JSON or CSV): raw counts -> kPa.",
+    ),
+    drift_correct: bool = typer.Option(
+        False,
+        "--drift-correct",
+        help="Subtract the baseline drift measured through the unloaded frames.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Import a vendor pressure export (format detected from content) into REC.h5."""
-    from ashiguard.adapters.importers import import_file, write_imported
+    from ashiguard.adapters.importers import apply_corrections, import_file, write_imported
+    from ashiguard.domain.zeroing import parse_tare_window
 
     with refusing_bad_input():
+        window = parse_tare_window(tare_window) if tare_window is not None else None
         imported = import_file(source, fmt, side=side)
+        apply_corrections(
+            imported, tare_window=window, calibration=calibration, drift=drift_correct
+        )
         path = write_imported(imported, out)
     summary = {
         "output": str(path),
@@ -41,6 +61,16 @@ def import_cmd(
         "side": imported.side,
         "insoles": sorted(imported.insoles),
         "insole_samples": {k: int(v.time.shape[0]) for k, v in sorted(imported.insoles.items())},
+        "aux": {k: list(v.columns) for k, v in sorted(imported.aux.items())},
+        "annotations": len(imported.annotations),
+        "sensel_faults": None
+        if imported.sensel_faults is None
+        else [f.to_json() for f in imported.sensel_faults],
+        "tare_window_s": imported.mat_attrs["tare_window_s"].tolist()
+        if "tare_window_s" in imported.mat_attrs
+        else None,
+        "calibration": imported.mat_attrs.get("calibration_file"),
+        "drift_corrected": "drift_corrected" in imported.mat_attrs,
         "notes": list(imported.notes),
     }
     if as_json:

@@ -19,6 +19,33 @@ def _fmt(v: Any, unit: str = "") -> str:
     return f"{v}{unit}"
 
 
+def _faults(faults: list[dict[str, Any]]) -> str:
+    """``1 dead sensel [17, 7]`` / ``none``: dead and stuck sensels from power-on."""
+    if not faults:
+        return "no dead or stuck sensels"
+    parts = []
+    for kind in ("dead", "stuck", "saturated"):
+        cells = [f"[{f['row']}, {f['col']}]" for f in faults if f["kind"] == kind]
+        if cells:
+            shown = ", ".join(cells[:8]) + (" ..." if len(cells) > 8 else "")
+            parts.append(f"{len(cells)} {kind} ({shown})")
+    return "; ".join(parts) + " sensel(s) at (row, col): sensor faults, treated as missing"
+
+
+def _drift(d: dict[str, Any], units: str | None) -> str:
+    """``baseline +2.7 kPa (largest sensel) over 6 unloaded stretches, 1.2 kPa/min``."""
+    if d.get("baseline_change_max") is None:
+        return (
+            f"not measurable ({d.get('anchors', 0)} unloaded stretch(es) of "
+            f"{d.get('unloaded_frames', 0)} unloaded frames; 2 needed)"
+        )
+    return (
+        f"baseline change {d['baseline_change_max']:+.4g} {units} (largest sensel), "
+        f"mean {d['baseline_change_mean']:+.4g}, over {d['anchors']} unloaded stretches, "
+        f"{_fmt(d['rate_per_min'])} {units}/min"
+    )
+
+
 def info(
     recording: str = typer.Argument(..., help="Recording (HDF5, ashiguard.recording/1)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
@@ -47,6 +74,28 @@ def info(
         f"missing sensels {_fmt(s['missing_sensels'])} ({_fmt(s['missing_fraction'])} of values)",
         f"bars        {'yes, ' + str(s['bars_samples']) + ' samples' if s['bars'] else 'no'}",
     ]
+    if s["tare"]:
+        t = s["tare"]
+        lines.insert(
+            -1,
+            f"tare        {t['window_s'][0]:g} to {t['window_s'][1]:g} s, {t['frames']} frames, "
+            f"offset mean {_fmt(t['offset_mean'])} max {_fmt(t['offset_max'])} {t['units']}",
+        )
+    if s["calibration"]:
+        c = s["calibration"]
+        lines.insert(
+            -1,
+            f"calibration {c.get('file') or '-'}: kPa per count {c.get('kpa_per_count')}"
+            + (f" ({c['source']})" if c.get("source") else ""),
+        )
+    if s["drift"] is not None:
+        lines.insert(-1, f"drift       {_drift(s['drift'], s['units'])}")
+    if s["drift_corrected"]:
+        lines.insert(
+            -1, f"drift fixed {_drift(s['drift_corrected'], s['drift_corrected'].get('units'))}"
+        )
+    if s["sensel_faults"] is not None:
+        lines.insert(-1, f"faults      {_faults(s['sensel_faults'])}")
     if s["insoles"]:
         for side, ins in s["insoles"].items():
             lines.append(
@@ -55,8 +104,19 @@ def info(
                 f"peak force {_fmt(ins['peak_force_n'], ' N')}, "
                 f"peak {_fmt(ins['peak_pressure_kpa'], ' kPa')}"
             )
+            if ins.get("tare_window_s"):
+                w = ins["tare_window_s"]
+                lines.append(f"  tare      {side}: {w[0]:g} to {w[1]:g} s")
+            if ins.get("drift"):
+                lines.append(f"  drift     {side}: {_drift(ins['drift'], 'kPa')}")
+            if ins.get("drift_corrected"):
+                lines.append(f"  drift fix {side}: {_drift(ins['drift_corrected'], 'kPa')}")
     else:
         lines.append("insoles     none")
+    for name, a in s["aux"].items():
+        lines.append(f"aux         {name}: {a['samples']} samples, {', '.join(a['columns'])}")
+    if s["annotations"]:
+        lines.append(f"annotations {s['annotations']}")
     lines.append(
         f"truth       {s['truth_events']} events   alerts {s['alerts']}   "
         f"dropped frames {_fmt(s['dropped_frames'])}   reordered {_fmt(s['reordered_frames'])}"

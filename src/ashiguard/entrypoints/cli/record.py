@@ -32,6 +32,11 @@ def record(
         None, "--client-weight-kg", help="sim: the client's weight, kg."
     ),
     timeout: float = typer.Option(5.0, "--timeout", help="lsl: seconds to find the stream."),
+    tare_first: float | None = typer.Option(
+        None,
+        "--tare-first",
+        help="Zero on the first N s of the stream (nothing on the sensor); recorded after.",
+    ),
 ) -> None:
     """Record a live frame source to a recording, counting dropped/reordered frames."""
     import threading
@@ -56,6 +61,14 @@ def record(
             client=client,
             timeout_s=timeout,
         )
+        if tare_first is not None:
+            from ashiguard.adapters.sources.tare import TaredSource
+
+            try:
+                src = TaredSource(src, tare_first)
+            except BaseException:
+                src.close()
+                raise
     session = LiveSession(
         src,
         sink=hdf5_sink(output),
