@@ -1,0 +1,202 @@
+"""Training mode: exercises as data, and an attempt's score against one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ashiguard.domain.errors import InputError
+from ashiguard.domain.plan import LEVELS, ZonePlan, target_band
+from ashiguard.domain.training import (
+    SHIPPED_EXERCISES,
+    AttemptScorer,
+    Exercise,
+    Tolerance,
+    level_band,
+    parse_exercise,
+    score_attempt,
+    shipped_exercise,
+)
+from ashiguard.domain.zones import ZONES
+
+GOOD = """
+schema = "ashiguard.exercise/1"
+id = "drill"
+zones = ["erector_lumbar_left"]
+contact = "heel"
+technique = "hold"
+duration_s = 10
+forbidden_zones = ["spine_lumbar"]
+[target]
+level = 3
+[tolerance]
+min_in_band_fraction = 0.8
+max_overshoot_kpa_s = 5
+max_cv = 0.1
+max_onset_s = 2
+"""
+
+
+def _with(text: str, old: str, new: str) -> str:
+    assert old in text
+    return text.replace(old, new)
+
+
+@pytest.mark.parametrize("name", SHIPPED_EXERCISES)
+def test_every_shipped_exercise_is_valid(name: str) -> None:
+    ex = shipped_exercise(name)
+    assert ex.id == name
+    assert ex.low_kpa < ex.high_kpa
+
+
+def test_a_level_takes_its_band_from_the_planners_table() -> None:
+    for level in range(1, 6):
+        plan = ZonePlan("gluteal_left", True, "heel_compression", level, 1000.0, 1.0, 0.1, 0, "")
+        assert level_band(level) == target_band(plan)
+        assert level_band(level)[1] == LEVELS[level].max_kpa
+    assert parse_exercise(GOOD).low_kpa == 15.0
+    assert parse_exercise(GOOD).high_kpa == 25.0
+
+
+def test_an_explicit_band_in_kpa_is_taken_as_written() -> None:
+    ex = parse_exercise(_with(GOOD, "level = 3", "low_kpa = 12\nhigh_kpa = 18.5"))
+    assert (ex.level, ex.low_kpa, ex.high_kpa) == (None, 12.0, 18.5)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("level = 3", "level = 0", "target.level: must be an integer 1-5, got 0"),
+        ("level = 3", "level = 3\nlow_kpa = 4", "target: give a level or low_kpa/high_kpa"),
+        ("level = 3", "low_kpa = 20\nhigh_kpa = 10", "target.high_kpa: must be above"),
+        ('zones = ["erector_lumbar_left"]', 'zones = ["kidney_left"]', "zones: kidney_left is an"),
+        ('zones = ["erector_lumbar_left"]', 'zones = ["lumbar"]', "zones: unknown zone 'lumbar'"),
+        ('contact = "heel"', 'contact = "toe"', "contact: must be one of heel, forefoot"),
+        ('technique = "hold"', 'technique = "kick"', "technique: must be hold or stroke"),
+        ("duration_s = 10", "duration_s = 0", "duration_s: must be between 5 and 600"),
+        ('["spine_lumbar"]', '["erector_lumbar_left"]', "forbidden_zones: erector_lumbar_left"),
+        ("max_cv = 0.1", "max_cv = -1", "tolerance.max_cv: must be between"),
+        ("max_cv = 0.1", "max_vc = 0.1", "tolerance.max_vc: unknown key"),
+        ('schema = "ashiguard.exercise/1"', 'schema = "x"', "schema: must be"),
+        ("[target]", "[target", "TOML: "),
+    ],
+)
+def test_a_bad_exercise_is_refused_with_one_line_naming_the_key(
+    old: str, new: str, message: str
+) -> None:
+    with pytest.raises(InputError) as err:
+        parse_exercise(_with(GOOD, old, new))
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_an_exercise_survives_its_own_json_with_the_level_kept() -> None:
+    ex = parse_exercise(GOOD)
+    data = ex.to_json()
+    assert data["target"] == {"level": 3, "low_kpa": 15.0, "high_kpa": 25.0}
+    data["target"] = {"level": 3}
+    assert parse_exercise(data) == ex
+
+
+# -- scoring on a 2 x 4 sheet: columns 0-1 the lumbar erector, 2-3 the lumbar spine
+LABELS = np.array(
+    [[ZONES.index("erector_lumbar_left")] * 2 + [ZONES.index("spine_lumbar")] * 2] * 2
+)
+RATE = 10.0
+
+
+def _frames(zone_kpa: list[float], spine_kpa: list[float] | None = None) -> np.ndarray:
+    p = np.zeros((len(zone_kpa), 2, 4), dtype=np.float32)
+    p[:, :, :2] = np.asarray(zone_kpa, dtype=np.float32)[:, None, None]
+    if spine_kpa is not None:
+        p[:, :, 2:] = np.asarray(spine_kpa, dtype=np.float32)[:, None, None]
+    return p
+
+
+def _score(ex: Exercise, zone_kpa: list[float], spine: list[float] | None = None, chunk: int = 7):
+    p = _frames(zone_kpa, spine)
+    t = np.arange(len(zone_kpa)) / RATE
+    chunks = [(t[i : i + chunk], p[i : i + chunk]) for i in range(0, len(t), chunk)]
+    return score_attempt(ex, chunks, LABELS, ZONES)
+
+
+def test_a_steady_hold_in_the_band_passes_with_nothing_to_report() -> None:
+    s = _score(parse_exercise(GOOD), [20.0] * 101)
+    assert s.passed and s.reasons == ()
+    assert s.in_band_s == pytest.approx(10.0)
+    assert s.in_band_fraction == pytest.approx(1.0)
+    assert s.overshoot_kpa_s == 0.0
+    assert s.cv == pytest.approx(0.0, abs=1e-6)
+    assert s.onset_s == 0.0
+
+
+def test_the_overshoot_is_the_integral_above_the_band_in_kpa_seconds() -> None:
+    values = [20.0] * 50 + [30.0] * 20 + [20.0] * 31  # 2 s at 5 kPa over
+    s = _score(parse_exercise(GOOD), values)
+    assert s.overshoot_kpa_s == pytest.approx(10.0)
+    assert s.over_s == pytest.approx(2.0)
+    assert not s.passed
+    assert any(r.startswith("overshoot 10 kPa·s above the 5 allowed") for r in s.reasons)
+
+
+def test_steadiness_is_the_coefficient_of_variation_while_in_contact() -> None:
+    values = [16.0, 24.0] * 50 + [16.0]  # mean 20, sd 4 (lifts would not count)
+    s = _score(parse_exercise(GOOD), values)
+    assert s.cv == pytest.approx(0.2, abs=0.01)
+    assert any(r.startswith("unsteady: variation 0.20") for r in s.reasons)
+
+
+def test_onset_is_the_first_entry_into_the_band_and_a_late_one_fails() -> None:
+    values = [0.0] * 30 + [10.0] * 5 + [20.0] * 66
+    s = _score(parse_exercise(GOOD), values)
+    assert s.onset_s == pytest.approx(3.5)
+    assert "reached the band at 3.5 s, later than 2 s" in s.reasons
+
+
+def test_a_loaded_forbidden_zone_fails_the_attempt_however_good_the_rest() -> None:
+    spine = [0.0] * 60 + [8.0] * 5 + [0.0] * 36
+    s = _score(parse_exercise(GOOD), [20.0] * 101, spine)
+    assert not s.passed
+    assert [f.zone for f in s.forbidden] == ["spine_lumbar"]
+    assert s.forbidden[0].first_t == pytest.approx(6.0)
+    assert s.forbidden[0].loaded_s == pytest.approx(0.5)
+    assert s.reasons == ("forbidden zone spine_lumbar loaded at 6.0 s (0.5 s, up to 8 kPa)",)
+
+
+def test_a_hold_counts_time_in_band_over_the_duration_and_a_stroke_over_the_contact() -> None:
+    values = ([20.0] * 10 + [0.0] * 10) * 5 + [20.0]  # in contact half the time
+    hold = _score(parse_exercise(GOOD), values)
+    stroke = _score(parse_exercise(_with(GOOD, '"hold"', '"stroke"')), values)
+    assert hold.in_band_fraction == pytest.approx(0.5, abs=0.03)
+    assert stroke.in_band_fraction == pytest.approx(1.0)
+
+
+def test_frames_past_the_duration_and_signal_gaps_are_not_scored() -> None:
+    ex = parse_exercise(GOOD)
+    scorer = AttemptScorer(ex, LABELS, ZONES)
+    scorer.add([0.0, 0.1, 5.0], _frames([20.0] * 3))  # a 4.9 s gap weighs 0.2 s
+    scorer.add(np.arange(51, 201) / RATE, _frames([20.0] * 150))
+    s = scorer.result()
+    assert s.scored_s == pytest.approx(0.3 + 5.0, abs=1e-6)
+    assert scorer.done
+    assert "the attempt lasted 5.3 s of the exercise's 10 s" in s.reasons
+
+
+def test_the_score_does_not_depend_on_the_chunking() -> None:
+    rng = np.random.default_rng(3)
+    values = list(rng.uniform(10, 30, 101))
+    a = _score(parse_exercise(GOOD), values, chunk=1)
+    b = _score(parse_exercise(GOOD), values, chunk=50)
+    assert a.to_json() == b.to_json()
+
+
+def test_an_exercise_on_zones_off_the_sensor_cannot_be_scored() -> None:
+    ex = parse_exercise(_with(GOOD, "erector_lumbar_left", "calf_right"))
+    with pytest.raises(InputError, match="zones: calf_right not on the sensor"):
+        AttemptScorer(ex, LABELS, ZONES)
+
+
+def test_the_default_tolerance_is_documented_in_the_exercise_json() -> None:
+    ex = parse_exercise(GOOD.split("[tolerance]")[0])
+    assert ex.tolerance == Tolerance()
+    assert ex.to_json()["tolerance"]["min_in_band_fraction"] == 0.7
