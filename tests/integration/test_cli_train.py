@@ -1,0 +1,86 @@
+"""``ashiguard train``: validate an exercise, run an attempt, record it, score it again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ashiguard.adapters.recording import open_recording
+
+EXERCISES = Path(__file__).resolve().parents[2] / "src/ashiguard/domain/exercises"
+HOLD = str(EXERCISES / "lumbar-heel-hold.toml")
+
+
+def test_validate_prints_a_summary_of_a_good_exercise(run_cli) -> None:
+    r = run_cli("train", "validate", HOLD)
+    assert r.returncode == 0, r.stderr
+    assert (
+        "valid exercise lumbar-heel-hold v1: hold with the heel on erector_lumbar_left" in r.stdout
+    )
+    assert "15-25 kPa for 30 s" in r.stdout
+
+
+def test_validate_refuses_a_bad_exercise_with_one_line_and_exit_2(run_cli, tmp_path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(Path(HOLD).read_text().replace("level = 3", "level = 9"))
+    r = run_cli("train", "validate", str(bad))
+    assert r.returncode == 2
+    assert r.stdout == ""
+    assert r.stderr == f"ashiguard: error: {bad}: target.level: must be an integer 1-5, got 9\n"
+
+
+def test_train_without_an_exercise_or_a_source_exits_2(run_cli) -> None:
+    r = run_cli("train", "--source", "sim:good_student")
+    assert r.returncode == 2
+    assert r.stderr.startswith("ashiguard: error: train: give --exercise FILE and --source")
+
+
+def test_the_good_student_passes_and_the_recording_carries_the_exercise(run_cli, tmp_path) -> None:
+    out = tmp_path / "attempt.h5"
+    r = run_cli(
+        "train", "--exercise", HOLD, "--source", "sim:good_student", "--speed", "0",
+        "-o", str(out), "--json",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    score = json.loads(r.stdout)
+    assert score["passed"] is True and score["reasons"] == []
+    assert score["exercise"] == "lumbar-heel-hold"
+    with open_recording(out) as rec:
+        attrs = rec.mat_attrs()
+    assert json.loads(attrs["exercise"])["id"] == "lumbar-heel-hold"
+    assert json.loads(attrs["truth_attempt"])["expected"] == "pass"
+    again = run_cli("train", "score", str(out), "--json")
+    assert again.returncode == 0, again.stderr
+    rescored = json.loads(again.stdout)
+    for key in ("passed", "in_band_s", "overshoot_kpa_s", "cv", "onset_s", "frames"):
+        assert rescored[key] == score[key]
+
+
+def test_the_poor_student_fails_with_the_reasons_printed(run_cli, tmp_path) -> None:
+    out = tmp_path / "poor.h5"
+    r = run_cli(
+        "train", "--exercise", HOLD, "--source", "sim:poor_student", "--speed", "0",
+        "-o", str(out),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("lumbar-heel-hold v1: FAILED: in band")
+    assert any(line.startswith("  - forbidden zone spine_lumbar loaded at") for line in lines)
+    assert lines[-1].startswith("recorded 3001 frames to")
+    replay = run_cli(
+        "train", "--exercise", HOLD, "--source", f"replay:{out}", "--speed", "0", "--json"
+    )
+    assert replay.returncode == 0, replay.stderr
+    assert json.loads(replay.stdout)["passed"] is False
+
+
+def test_scoring_a_recording_that_is_no_attempt_exits_2(run_cli, tmp_path) -> None:
+    rec = tmp_path / "plain.h5"
+    r = run_cli("simulate", "-o", str(rec), "--duration", "5", "--scenario", "baseline")
+    assert r.returncode == 0, r.stderr
+    s = run_cli("train", "score", str(rec))
+    assert s.returncode == 2
+    assert (
+        s.stderr
+        == f"ashiguard: error: {rec}: /mat attr exercise: absent (not a recorded attempt)\n"
+    )
