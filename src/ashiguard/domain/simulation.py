@@ -1026,18 +1026,35 @@ class Simulation:
 
     # ------------------------------------------------------------------ training students
     def _drill_spot(self, zone: str) -> tuple[float, float]:
-        """A heel position on ``zone`` loading only that zone (else only treatment zones)."""
+        """A heel position on ``zone`` loading only that zone; else, where the zone is about as
+        narrow as the heel, one where every sensel outside the treatment zones stays below
+        half the contact threshold with 200 N on the heel (more than any drill load)."""
         y_lo, y_hi = self._y_range(zone)
-        for only in ({zone}, None):
-            for frac in (0.5, 0.4, 0.6, 0.3, 0.7):
+        shifts = sorted(np.arange(-45.0, 45.1, 3.75).tolist(), key=abs)
+        fracs = sorted(np.linspace(0.1, 0.9, 17).tolist(), key=lambda f: abs(f - 0.5))
+        forbidden = ~self._allowed[self.labels]  # endangerment zones and off the body
+        mask = self.labels == ZONES.index(zone)
+        for strict in (True, False):
+            for frac in fracs:
                 y0 = y_lo + frac * (y_hi - y_lo)
                 x0 = self._x_centre(zone, y0)
                 if math.isnan(x0):
                     continue
-                for dx in (0.0, 3.75, -3.75, 7.5, -7.5, 11.25, -11.25, 15.0, -15.0):
-                    if self._fits(_HEEL, np.array([x0 + dx]), np.array([y0]), only):
-                        return x0 + dx, y0
-        raise InputError(f"client_height_cm: no room for a heel on {zone}")  # pragma: no cover
+                for dx in shifts[:9] if strict else shifts:
+                    x = x0 + dx
+                    if strict:
+                        if self._fits(_HEEL, np.array([x]), np.array([y0]), {zone}):
+                            return x, y0
+                        continue
+                    frame = self._nominal_frame(_HEEL, x, y0, 200.0)
+                    if (frame[mask] > CONTACT_KPA).sum() >= 2 * MIN_CONTACT_SENSELS and not (
+                        frame[forbidden] >= CONTACT_KPA / 2
+                    ).any():
+                        return x, y0
+        raise InputError(
+            f"client_height_cm: {zone} is too narrow for a heel on this sheet "
+            f"({self.config.client_height_cm:g} cm): the training students need a taller client"
+        )
 
     def _zone_mean_table(self, zone: str, x: float, y: float) -> tuple[F64, F64]:
         """(zone pressure kPa, load N) of a heel at (x, y), zone pressure as the delivery
