@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pytest
 
 from ashiguard.domain.errors import InputError
 from ashiguard.domain.plan import LEVELS, ZonePlan, target_band
+from ashiguard.domain.practice import Check, Readiness
 from ashiguard.domain.training import (
     SHIPPED_EXERCISES,
     AttemptScorer,
     Exercise,
+    PassedAssessment,
     Tolerance,
+    TrainingPolicy,
+    assessment_checks,
     level_band,
+    months_before,
     parse_exercise,
+    parse_training_policy,
     score_attempt,
     shipped_exercise,
+    with_assessments,
 )
 from ashiguard.domain.zones import ZONES
 
@@ -200,3 +209,47 @@ def test_the_default_tolerance_is_documented_in_the_exercise_json() -> None:
     ex = parse_exercise(GOOD.split("[tolerance]")[0])
     assert ex.tolerance == Tolerance()
     assert ex.to_json()["tolerance"]["min_in_band_fraction"] == 0.7
+
+
+# -- the clinic's policy: a passed assessment within N months per skill
+def test_an_exercise_assesses_its_contact_and_technique() -> None:
+    assert shipped_exercise("lumbar-heel-hold").skill == "heel_hold"
+    assert shipped_exercise("thoracic-glide").skill == "whole_foot_stroke"
+
+
+def test_months_before_clamps_to_the_last_day_of_the_month() -> None:
+    assert months_before(date(2026, 3, 31), 1) == date(2026, 2, 28)
+    assert months_before(date(2026, 12, 6), 12) == date(2025, 12, 6)
+    assert months_before(date(2024, 2, 29), 12) == date(2023, 2, 28)
+
+
+def test_a_policy_is_read_from_months_and_skills_and_refuses_unknown_skills() -> None:
+    assert parse_training_policy("12:heel_hold, whole_foot_stroke") == TrainingPolicy(
+        ("heel_hold", "whole_foot_stroke"), 12
+    )
+    assert parse_training_policy("  ") is None
+    with pytest.raises(InputError, match="skills: unknown skill 'toe_hold'"):
+        parse_training_policy("6:toe_hold")
+    with pytest.raises(InputError, match="training policy: must be MONTHS:SKILL"):
+        parse_training_policy("heel_hold")
+
+
+def test_the_gate_names_each_skill_without_a_recent_pass() -> None:
+    policy = TrainingPolicy(("heel_hold", "whole_foot_stroke", "forefoot_stroke"), 12)
+    passes = [
+        PassedAssessment("heel_hold", "lumbar-heel-hold", date(2026, 1, 10)),
+        PassedAssessment("whole_foot_stroke", "thoracic-glide", date(2025, 6, 1)),
+    ]
+    checks = assessment_checks(policy, passes, date(2026, 12, 6))
+    assert [c.ok for c in checks] == [True, False, False]
+    assert checks[0].detail == "heel_hold: passed lumbar-heel-hold on 2026-01-10"
+    assert checks[1].detail == (
+        "whole_foot_stroke: no passed assessment within 12 months "
+        "(last passed thoracic-glide on 2025-06-01)"
+    )
+    assert checks[2].detail == "forefoot_stroke: no passed assessment within 12 months"
+    ready = Readiness(True, date(2026, 12, 6), (Check("certificate", True, "ok"),))
+    gated = with_assessments(ready, checks)
+    assert not gated.go
+    assert gated.reasons == (checks[1].detail, checks[2].detail)
+    assert with_assessments(ready, checks[:1]).go

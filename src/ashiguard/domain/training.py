@@ -30,10 +30,12 @@ Notes
 
 from __future__ import annotations
 
+import calendar
 import math
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from importlib import resources
 from typing import Any
 
@@ -43,6 +45,7 @@ import numpy.typing as npt
 from ashiguard.domain.delivery import MAX_GAP_S, DeliveryAccumulator
 from ashiguard.domain.errors import InputError
 from ashiguard.domain.plan import LEVELS
+from ashiguard.domain.practice import Check, Readiness
 from ashiguard.domain.zones import ENDANGERMENT_ZONES, ZONES
 
 __all__ = [
@@ -50,16 +53,23 @@ __all__ = [
     "EXERCISE_SCHEMA",
     "FORBIDDEN_DEFAULT",
     "SHIPPED_EXERCISES",
+    "SKILLS",
     "TECHNIQUE_KINDS",
     "AttemptScore",
     "AttemptScorer",
     "Exercise",
     "ForbiddenLoad",
+    "PassedAssessment",
     "Tolerance",
+    "TrainingPolicy",
+    "assessment_checks",
     "level_band",
+    "months_before",
     "parse_exercise",
+    "parse_training_policy",
     "score_attempt",
     "shipped_exercise",
+    "with_assessments",
 ]
 
 EXERCISE_SCHEMA = "ashiguard.exercise/1"
@@ -68,6 +78,9 @@ CONTACT_KINDS: dict[str, str] = {"heel": "heel", "forefoot": "forefoot", "whole_
 """Exercise contact -> contact model of :data:`ashiguard.domain.mechanics.CONTACTS`."""
 
 TECHNIQUE_KINDS = ("hold", "stroke")
+
+SKILLS: tuple[str, ...] = tuple(f"{c}_{t}" for c in CONTACT_KINDS for t in TECHNIQUE_KINDS)
+"""What an exercise assesses: its contact and technique (``heel_hold``, ``whole_foot_stroke``)."""
 
 FORBIDDEN_DEFAULT: tuple[str, ...] = (
     "spine_lumbar",
@@ -168,6 +181,11 @@ class Exercise:
     duration_s: float
     tolerance: Tolerance = field(default_factory=Tolerance)
     forbidden_zones: tuple[str, ...] = FORBIDDEN_DEFAULT
+
+    @property
+    def skill(self) -> str:
+        """Contact and technique, one of :data:`SKILLS` (what a clinic policy asks for)."""
+        return f"{self.contact}_{self.technique}"
 
     def to_json(self) -> dict[str, Any]:
         """The exercise as JSON (what a recording of an attempt carries)."""
@@ -668,3 +686,109 @@ def score_attempt(
         if scorer.done:
             break
     return scorer.result()
+
+
+# -- the clinic's policy: a passed assessment within N months per skill
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day ``months`` calendar months earlier (clamped to the month's last day)."""
+    y, m = divmod(day.year * 12 + (day.month - 1) - months, 12)
+    last = calendar.monthrange(y, m + 1)[1]
+    return date(y, m + 1, min(day.day, last))
+
+
+@dataclass(frozen=True)
+class TrainingPolicy:
+    """A clinic's rule: for each skill in ``skills``, a passed assessment (an attempt that
+    passed an exercise of that skill) within the last ``months`` calendar months."""
+
+    skills: tuple[str, ...]
+    months: int = 12
+
+    def __post_init__(self) -> None:
+        if isinstance(self.months, bool) or not isinstance(self.months, int):
+            raise InputError(f"months: must be an integer 1-120, got {self.months!r}")
+        if not 1 <= self.months <= 120:
+            raise InputError(f"months: must be an integer 1-120, got {self.months!r}")
+        for skill in self.skills:
+            if skill not in SKILLS:
+                raise InputError(f"skills: unknown skill {skill!r}; one of {', '.join(SKILLS)}")
+        if len(set(self.skills)) != len(self.skills):
+            raise InputError("skills: a skill is listed twice")
+
+    def to_text(self) -> str:
+        """The policy as :func:`parse_training_policy` reads it (``12:heel_hold,...``)."""
+        return f"{self.months}:{','.join(self.skills)}" if self.skills else ""
+
+
+def parse_training_policy(text: str) -> TrainingPolicy | None:
+    """``MONTHS:SKILL,SKILL`` (e.g. ``12:heel_hold,whole_foot_stroke``) -> a policy; an empty
+    text means no policy (None)."""
+    text = text.strip()
+    if not text:
+        return None
+    months, sep, skills = text.partition(":")
+    if not sep or not months.strip().isdigit():
+        raise InputError(f"training policy: must be MONTHS:SKILL,SKILL..., got {text!r}")
+    names = tuple(s.strip() for s in skills.split(",") if s.strip())
+    if not names:
+        raise InputError("training policy: name at least one skill after the months")
+    return TrainingPolicy(names, int(months))
+
+
+@dataclass(frozen=True)
+class PassedAssessment:
+    """A passed attempt: the exercise's skill and id, and the day it was taken."""
+
+    skill: str
+    exercise_id: str
+    on: date
+
+
+def assessment_checks(
+    policy: TrainingPolicy, passed: Iterable[PassedAssessment], on: date
+) -> tuple[Check, ...]:
+    """One readiness check per skill of the policy, naming what is missing.
+
+    A pass counts from its day to the same day ``months`` later; a pass dated after ``on``
+    does not count.
+    """
+    since = months_before(on, policy.months)
+    by_skill: dict[str, list[PassedAssessment]] = {}
+    for p in passed:
+        if p.on <= on:
+            by_skill.setdefault(p.skill, []).append(p)
+    checks = []
+    for skill in policy.skills:
+        name = f"training {skill}"
+        done = sorted(by_skill.get(skill, []), key=lambda p: p.on)
+        if done and done[-1].on >= since:
+            last = done[-1]
+            checks.append(
+                Check(name, True, f"{skill}: passed {last.exercise_id} on {last.on.isoformat()}")
+            )
+        elif done:
+            last = done[-1]
+            checks.append(
+                Check(
+                    name,
+                    False,
+                    f"{skill}: no passed assessment within {policy.months} months "
+                    f"(last passed {last.exercise_id} on {last.on.isoformat()})",
+                )
+            )
+        else:
+            checks.append(
+                Check(name, False, f"{skill}: no passed assessment within {policy.months} months")
+            )
+    return tuple(checks)
+
+
+def with_assessments(readiness: Readiness, checks: Sequence[Check]) -> Readiness:
+    """The readiness gate's answer with the training checks added (go only if they pass)."""
+    return Readiness(
+        readiness.go and all(c.ok for c in checks),
+        readiness.on,
+        (*readiness.checks, *checks),
+    )
