@@ -72,6 +72,17 @@ def test_the_poor_student_fails_with_the_reasons_printed(run_cli, tmp_path) -> N
     )
     assert replay.returncode == 0, replay.stderr
     assert json.loads(replay.stdout)["passed"] is False
+    csv_path, png = tmp_path / "attempts.csv", tmp_path / "progress.png"
+    prog = run_cli(
+        "train", "progress", str(out), str(out), "--csv", str(csv_path), "--plot", str(png)
+    )
+    assert prog.returncode == 0, prog.stderr
+    assert prog.stdout.splitlines()[-1] == "0 of 2 attempts passed"
+    rows = csv_path.read_text().splitlines()
+    assert rows[0].startswith("attempt,exercise,exercise_version,skill,")
+    assert rows[1].startswith("1,lumbar-heel-hold,1,heel_hold,hold,heel,15.0,25.0,30.0,no,")
+    assert str(tmp_path) not in csv_path.read_text()
+    assert png.read_bytes().startswith(b"\x89PNG")
 
 
 def test_scoring_a_recording_that_is_no_attempt_exits_2(run_cli, tmp_path) -> None:

@@ -11,6 +11,7 @@ from ashiguard.domain.errors import InputError
 from ashiguard.domain.plan import LEVELS, ZonePlan, target_band
 from ashiguard.domain.practice import Check, Readiness
 from ashiguard.domain.training import (
+    ATTEMPT_CSV_COLUMNS,
     SHIPPED_EXERCISES,
     AttemptScorer,
     Exercise,
@@ -18,6 +19,7 @@ from ashiguard.domain.training import (
     Tolerance,
     TrainingPolicy,
     assessment_checks,
+    attempt_row,
     level_band,
     months_before,
     parse_exercise,
@@ -253,3 +255,21 @@ def test_the_gate_names_each_skill_without_a_recent_pass() -> None:
     assert not gated.go
     assert gated.reasons == (checks[1].detail, checks[2].detail)
     assert with_assessments(ready, checks[:1]).go
+
+
+def test_an_attempt_row_carries_scores_and_no_person_date_or_file() -> None:
+    ex = parse_exercise(GOOD)
+    spine = [0.0] * 60 + [8.0] * 5 + [0.0] * 36
+    row = attempt_row(3, ex, _score(ex, [20.0] * 101, spine))
+    assert tuple(row) == ATTEMPT_CSV_COLUMNS
+    assert row["attempt"] == 3 and row["skill"] == "heel_hold" and row["passed"] == "no"
+    assert row["forbidden_zones"] == "spine_lumbar" and row["forbidden_s"] == 0.5
+    assert not {"client", "practitioner", "date", "started_at", "path", "source"} & set(row)
+
+
+def test_the_progress_plot_is_a_png_of_every_attempt() -> None:
+    from ashiguard.adapters.training_plot import progress_png
+
+    ex = parse_exercise(GOOD)
+    png = progress_png([_score(ex, [20.0] * 101), _score(ex, [30.0] * 101)])
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")

@@ -49,6 +49,7 @@ from ashiguard.domain.practice import Check, Readiness
 from ashiguard.domain.zones import ENDANGERMENT_ZONES, ZONES
 
 __all__ = [
+    "ATTEMPT_CSV_COLUMNS",
     "CONTACT_KINDS",
     "EXERCISE_SCHEMA",
     "FORBIDDEN_DEFAULT",
@@ -63,6 +64,7 @@ __all__ = [
     "Tolerance",
     "TrainingPolicy",
     "assessment_checks",
+    "attempt_row",
     "level_band",
     "months_before",
     "parse_exercise",
@@ -792,3 +794,63 @@ def with_assessments(readiness: Readiness, checks: Sequence[Check]) -> Readiness
         readiness.on,
         (*readiness.checks, *checks),
     )
+
+
+# -- de-identified attempt rows (what researchers get)
+
+ATTEMPT_CSV_COLUMNS: tuple[str, ...] = (
+    "attempt",
+    "exercise",
+    "exercise_version",
+    "skill",
+    "technique",
+    "contact",
+    "low_kpa",
+    "high_kpa",
+    "duration_s",
+    "passed",
+    "in_band_s",
+    "in_band_fraction",
+    "overshoot_kpa_s",
+    "cv",
+    "onset_s",
+    "mean_kpa",
+    "peak_kpa",
+    "forbidden_zones",
+    "forbidden_s",
+    "reasons",
+)
+"""Columns of the de-identified attempt CSV: no person, client, date, place or file name."""
+
+
+def attempt_row(number: int, exercise: Exercise, score: AttemptScore) -> dict[str, Any]:
+    """One attempt as a de-identified CSV row (:data:`ATTEMPT_CSV_COLUMNS`); ``number`` is the
+    attempt's place in the export (1, 2, ...), never a record id. Numbers are rounded as in
+    :meth:`AttemptScore.to_json`; absent values are empty; lists are joined with ``;``."""
+    j = score.to_json()
+
+    def cell(v: Any) -> Any:
+        return "" if v is None else v
+
+    return {
+        "attempt": number,
+        "exercise": exercise.id,
+        "exercise_version": exercise.version,
+        "skill": exercise.skill,
+        "technique": exercise.technique,
+        "contact": exercise.contact,
+        "low_kpa": exercise.low_kpa,
+        "high_kpa": exercise.high_kpa,
+        "duration_s": exercise.duration_s,
+        "passed": "yes" if score.passed else "no",
+        "in_band_s": j["in_band_s"],
+        "in_band_fraction": j["in_band_fraction"],
+        "overshoot_kpa_s": j["overshoot_kpa_s"],
+        "cv": cell(j["cv"]),
+        "onset_s": cell(j["onset_s"]),
+        "mean_kpa": cell(j["mean_kpa"]),
+        "peak_kpa": cell(j["peak_kpa"]),
+        "forbidden_zones": ";".join(f.zone for f in score.forbidden),
+        "forbidden_s": round(sum(f.loaded_s for f in score.forbidden), 2),
+        "reasons": "; ".join(score.reasons),
+    }

@@ -10,7 +10,7 @@ frame with :class:`~ashiguard.domain.training.AttemptScorer` and, when asked, re
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,14 @@ from typing import Any
 from ashiguard.domain.errors import InputError
 from ashiguard.domain.training import AttemptScore, AttemptScorer, Exercise, parse_exercise
 
-__all__ = ["AttemptRun", "exercise_of_recording", "run_attempt", "score_recording"]
+__all__ = [
+    "AttemptRun",
+    "Progress",
+    "attempts_progress",
+    "exercise_of_recording",
+    "run_attempt",
+    "score_recording",
+]
 
 
 @dataclass(frozen=True)
@@ -161,3 +168,31 @@ def score_recording(path: str | Path, exercise: Exercise | None = None) -> Attem
             if scorer.done:
                 break
         return scorer.result()
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Recorded attempts scored in order: the exercises, their scores, the de-identified CSV
+    rows (:data:`~ashiguard.domain.training.ATTEMPT_CSV_COLUMNS`)."""
+
+    exercises: tuple[Exercise, ...]
+    scores: tuple[AttemptScore, ...]
+    rows: tuple[dict[str, Any], ...]
+
+
+def attempts_progress(paths: Sequence[str | Path]) -> Progress:
+    """Score recorded attempts (each against the exercise it carries), in the given order."""
+    from ashiguard.domain.training import attempt_row
+
+    if not paths:
+        raise InputError("attempts: give at least one recorded attempt")
+    exercises: list[Exercise] = []
+    scores: list[AttemptScore] = []
+    for path in paths:
+        ex = exercise_of_recording(path)
+        exercises.append(ex)
+        scores.append(score_recording(path, ex))
+    rows = tuple(
+        attempt_row(i + 1, ex, sc) for i, (ex, sc) in enumerate(zip(exercises, scores, strict=True))
+    )
+    return Progress(tuple(exercises), tuple(scores), rows)

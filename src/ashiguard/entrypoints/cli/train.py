@@ -71,6 +71,50 @@ def score(
     _print_score(ex, result)
 
 
+@train_app.command("progress")
+def progress(
+    attempts: list[Path] = typer.Argument(..., help="Recorded attempts (.h5), oldest first."),
+    csv_out: Path | None = typer.Option(
+        None, "--csv", help="Write the de-identified attempts as CSV (- = stdout)."
+    ),
+    plot_out: Path | None = typer.Option(None, "--plot", help="Write the progress plot (.png)."),
+) -> None:
+    """Score recorded attempts in order; a de-identified CSV and a progress plot on request."""
+    import csv
+    import io
+    import sys
+
+    from ashiguard.domain.training import ATTEMPT_CSV_COLUMNS
+    from ashiguard.services.training import attempts_progress
+
+    with refusing_bad_input(OSError):
+        result = attempts_progress(attempts)
+    if plot_out is not None:
+        from ashiguard.adapters.training_plot import progress_png
+
+        with refusing_bad_input(OSError):
+            plot_out.write_bytes(progress_png(result.scores))
+    if csv_out is not None:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=ATTEMPT_CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(result.rows)
+        if str(csv_out) == "-":
+            sys.stdout.write(buf.getvalue())
+            return
+        with refusing_bad_input(OSError):
+            csv_out.write_text(buf.getvalue(), encoding="utf-8")
+    for row in result.rows:
+        typer.echo(
+            f"{row['attempt']:>3}  {row['exercise']} v{row['exercise_version']}  "
+            f"{'passed' if row['passed'] == 'yes' else 'FAILED'}  in band "
+            f"{100 * row['in_band_fraction']:.0f} %  overshoot {row['overshoot_kpa_s']} kPa·s  "
+            f"variation {row['cv'] if row['cv'] != '' else '-'}"
+        )
+    passed = sum(1 for s in result.scores if s.passed)
+    typer.echo(f"{passed} of {len(result.scores)} attempts passed")
+
+
 @train_app.callback()
 def _train(
     ctx: typer.Context,
