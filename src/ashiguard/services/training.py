@@ -1,4 +1,6 @@
-"""Training use cases: run a student's attempt from a live source, score a recorded attempt.
+"""Training use cases: run a student's attempt from a live source, score a recorded attempt,
+and the clinic's training record (stored exercises and attempts, the policy the readiness gate
+checks, the researchers' de-identified attempts).
 
 An attempt is ``duration_s`` of stream time from the source's first frame, scored frame by
 frame with :class:`~ashiguard.domain.training.AttemptScorer` and, when asked, recorded
@@ -12,20 +14,59 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ashiguard.domain.errors import InputError
-from ashiguard.domain.training import AttemptScore, AttemptScorer, Exercise, parse_exercise
+from sqlalchemy import select
+
+from ashiguard.adapters.db import repo
+from ashiguard.adapters.db.models import (
+    Practitioner,
+    TrainingAttempt,
+    TrainingExercise,
+    TrainingPolicyRow,
+)
+from ashiguard.domain.errors import Conflict, InputError
+from ashiguard.domain.practice import Check
+from ashiguard.domain.training import (
+    AttemptScore,
+    AttemptScorer,
+    Exercise,
+    PassedAssessment,
+    TrainingPolicy,
+    assessment_checks,
+    attempt_row,
+    parse_exercise,
+    parse_training_policy,
+)
+from ashiguard.services.uow import Actor, UnitOfWork, fetch, parse_record_id, require_role
 
 __all__ = [
+    "INSTRUCTOR_ROLES",
+    "RECORD_ROLES",
     "AttemptRun",
     "Progress",
+    "attempts_of",
     "attempts_progress",
     "exercise_of_recording",
+    "exercise_of_row",
+    "list_exercises",
+    "research_attempt_rows",
     "run_attempt",
+    "save_exercise",
     "score_recording",
+    "set_training_policy",
+    "store_attempt",
+    "training_checks",
+    "training_policy",
 ]
+
+INSTRUCTOR_ROLES: tuple[str, ...] = ("owner", "instructor")
+"""Who creates exercises and records attempts."""
+
+RECORD_ROLES: tuple[str, ...] = ("owner", "instructor", "therapist")
+"""Who reads training records."""
 
 
 @dataclass(frozen=True)
@@ -182,8 +223,6 @@ class Progress:
 
 def attempts_progress(paths: Sequence[str | Path]) -> Progress:
     """Score recorded attempts (each against the exercise it carries), in the given order."""
-    from ashiguard.domain.training import attempt_row
-
     if not paths:
         raise InputError("attempts: give at least one recorded attempt")
     exercises: list[Exercise] = []
@@ -196,3 +235,210 @@ def attempts_progress(paths: Sequence[str | Path]) -> Progress:
         attempt_row(i + 1, ex, sc) for i, (ex, sc) in enumerate(zip(exercises, scores, strict=True))
     )
     return Progress(tuple(exercises), tuple(scores), rows)
+
+
+# -- the clinic's training record
+
+
+def save_exercise(uow: UnitOfWork, text: str, actor: Actor | None, ip: str) -> TrainingExercise:
+    """Store an exercise from its TOML (validated; :class:`InputError` names the key). An
+    exercise id and version already stored is a :class:`Conflict`: raise the version to change
+    it (attempts keep the version they were scored against)."""
+    require_role(actor, INSTRUCTOR_ROLES, "create exercises")
+    ex = parse_exercise(text)
+    s = uow.session
+    clash = s.scalar(
+        select(TrainingExercise).where(
+            TrainingExercise.slug == ex.id, TrainingExercise.version == ex.version
+        )
+    )
+    if clash is not None:
+        raise Conflict(
+            f"exercise {ex.id} v{ex.version} exists: raise its version to store a change"
+        )
+    row = TrainingExercise(
+        slug=ex.id,
+        version=ex.version,
+        title=ex.title,
+        skill=ex.skill,
+        definition=text,
+        created_by=None if actor is None else actor.id,
+        created_at=repo.utcnow(),
+        active=True,
+    )
+    s.add(row)
+    s.flush()
+    repo.audit(
+        s, actor, "create", "training_exercise", row.id, ip=ip, detail=f"{ex.id} v{ex.version}"
+    )
+    return row
+
+
+def list_exercises(uow: UnitOfWork) -> list[TrainingExercise]:
+    """Every stored exercise version, by id then newest version first."""
+    return list(
+        uow.session.scalars(
+            select(TrainingExercise).order_by(
+                TrainingExercise.slug, TrainingExercise.version.desc()
+            )
+        )
+    )
+
+
+def exercise_of_row(row: TrainingExercise) -> Exercise:
+    """The stored exercise, parsed again from its TOML."""
+    return parse_exercise(row.definition)
+
+
+def store_attempt(
+    uow: UnitOfWork,
+    practitioner_id: object,
+    exercise_id: object,
+    score: AttemptScore,
+    actor: Actor | None,
+    ip: str,
+    *,
+    on: date | None = None,
+    source: str = "",
+    recording: str | None = None,
+) -> TrainingAttempt:
+    """Store a practitioner's scored attempt at a stored exercise (the score must be of that
+    exercise id and version: :class:`InputError` ``exercise_id`` otherwise)."""
+    require_role(actor, INSTRUCTOR_ROLES, "record training attempts")
+    pr: Practitioner = fetch(uow, Practitioner, parse_record_id(practitioner_id, "practitioner_id"))
+    ex: TrainingExercise = fetch(uow, TrainingExercise, parse_record_id(exercise_id, "exercise_id"))
+    if (score.exercise_id, score.exercise_version) != (ex.slug, ex.version):
+        raise InputError(
+            f"exercise_id: the score is of {score.exercise_id} v{score.exercise_version}, "
+            f"not of {ex.slug} v{ex.version}"
+        )
+    row = TrainingAttempt(
+        practitioner_id=pr.id,
+        exercise_id=ex.id,
+        taken_on=on or date.today(),
+        created_at=repo.utcnow(),
+        passed=score.passed,
+        score=score.to_json(),
+        source=source[:200],
+        recording=recording,
+        recorded_by=None if actor is None else actor.id,
+    )
+    s = uow.session
+    s.add(row)
+    s.flush()
+    verdict = "passed" if score.passed else "failed"
+    repo.audit(
+        s,
+        actor,
+        "create",
+        "training_attempt",
+        row.id,
+        ip=ip,
+        detail=f"practitioner {pr.id}: {ex.slug} v{ex.version} {verdict}",
+    )
+    return row
+
+
+def attempts_of(
+    uow: UnitOfWork, practitioner_id: int, actor: Actor | None = None
+) -> list[TrainingAttempt]:
+    """A practitioner's attempts, newest first."""
+    require_role(actor, RECORD_ROLES, "read training records")
+    return list(
+        uow.session.scalars(
+            select(TrainingAttempt)
+            .where(TrainingAttempt.practitioner_id == practitioner_id)
+            .order_by(TrainingAttempt.taken_on.desc(), TrainingAttempt.id.desc())
+        )
+    )
+
+
+def set_training_policy(
+    uow: UnitOfWork, text: str, actor: Actor | None, ip: str
+) -> TrainingPolicy | None:
+    """Set the clinic's policy (``MONTHS:SKILL,SKILL``; empty: none). Owner only."""
+    require_role(actor, ("owner",), "set the training policy")
+    policy = parse_training_policy(text)
+    s = uow.session
+    row = s.get(TrainingPolicyRow, 1)
+    if row is None:
+        row = TrainingPolicyRow(id=1, months=12, skills="", updated_at=repo.utcnow())
+        s.add(row)
+    row.months = policy.months if policy else 12
+    row.skills = ",".join(policy.skills) if policy else ""
+    row.updated_at = repo.utcnow()
+    row.updated_by = None if actor is None else actor.id
+    s.flush()
+    repo.audit(s, actor, "update", "training_policy", 1, ip=ip, detail=text.strip() or "none")
+    return policy
+
+
+def training_policy(uow: UnitOfWork) -> TrainingPolicy | None:
+    """The clinic's policy (None: no policy set)."""
+    row = uow.session.get(TrainingPolicyRow, 1)
+    if row is None or not row.skills:
+        return None
+    return TrainingPolicy(tuple(row.skills.split(",")), row.months)
+
+
+def training_checks(uow: UnitOfWork, practitioner_id: int, on: date) -> tuple[Check, ...]:
+    """The readiness gate's training checks for a practitioner on a day: one per skill of the
+    clinic's policy, naming what is missing (none without a policy)."""
+    policy = training_policy(uow)
+    if policy is None:
+        return ()
+    rows = uow.session.scalars(
+        select(TrainingAttempt).where(
+            TrainingAttempt.practitioner_id == practitioner_id,
+            TrainingAttempt.passed.is_(True),
+        )
+    )
+    passes = [PassedAssessment(r.exercise.skill, r.exercise.slug, r.taken_on) for r in rows]
+    return assessment_checks(policy, passes, on)
+
+
+def research_attempt_rows(uow: UnitOfWork, actor: Actor | None, ip: str) -> list[dict[str, Any]]:
+    """Every stored attempt, de-identified
+    (:data:`~ashiguard.domain.training.ATTEMPT_CSV_COLUMNS`: no practitioner, date or file),
+    in the order they were stored; audited as ``export training_attempts``."""
+    from ashiguard.services.research import RESEARCH_ROLES
+
+    require_role(actor, RESEARCH_ROLES, "export research data")
+    rows = []
+    attempts = uow.session.scalars(select(TrainingAttempt).order_by(TrainingAttempt.id))
+    for i, a in enumerate(attempts):
+        ex = exercise_of_row(a.exercise)
+        rows.append(attempt_row(i + 1, ex, _score_of_json(a.score)))
+    repo.audit(
+        uow.session, actor, "export", "training_attempts", "", ip=ip, detail=f"{len(rows)} rows"
+    )
+    return rows
+
+
+def _score_of_json(data: dict[str, Any]) -> AttemptScore:
+    from ashiguard.domain.training import ForbiddenLoad
+
+    return AttemptScore(
+        exercise_id=data["exercise"],
+        exercise_version=data["exercise_version"],
+        passed=data["passed"],
+        reasons=tuple(data["reasons"]),
+        low_kpa=data["band_kpa"][0],
+        high_kpa=data["band_kpa"][1],
+        scored_s=data["scored_s"],
+        contact_s=data["contact_s"],
+        in_band_s=data["in_band_s"],
+        under_s=data["under_s"],
+        over_s=data["over_s"],
+        in_band_fraction=data["in_band_fraction"],
+        overshoot_kpa_s=data["overshoot_kpa_s"],
+        cv=data["cv"],
+        mean_kpa=data["mean_kpa"],
+        peak_kpa=data["peak_kpa"],
+        onset_s=data["onset_s"],
+        forbidden=tuple(
+            ForbiddenLoad(f["zone"], f["first_t"], f["loaded_s"], f["peak_kpa"])
+            for f in data["forbidden"]
+        ),
+        frames=data["frames"],
+    )

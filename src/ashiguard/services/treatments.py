@@ -34,8 +34,10 @@ from ashiguard.adapters.db.models import (
 )
 from ashiguard.domain.errors import Conflict, Forbidden, InputError, NotFound, Refused
 from ashiguard.domain.live_messages import SessionOutcome
+from ashiguard.domain.training import with_assessments
 from ashiguard.services.clinic import readiness
 from ashiguard.services.consent import consent_missing
+from ashiguard.services.training import training_checks
 from ashiguard.services.uow import (
     MAX_RECORD_ID,
     Actor,
@@ -150,7 +152,8 @@ def start_session(
         raise InputError("screening: this client has no screening; fill the intake first")
     if check_source is not None:
         source = check_source(source)
-    ready = readiness(pr, room, sc, on or date.today())
+    day = on or date.today()
+    ready = with_assessments(readiness(pr, room, sc, day), training_checks(uow, pr.id, day))
     reasons = list(ready.reasons)
     no_consent = consent_missing(s, sc.intake_id)
     if no_consent is not None:
