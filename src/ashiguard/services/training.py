@@ -55,6 +55,7 @@ __all__ = [
     "research_attempt_rows",
     "run_attempt",
     "save_exercise",
+    "score_of_attempt",
     "score_recording",
     "set_training_policy",
     "store_attempt",
@@ -408,16 +409,18 @@ def research_attempt_rows(uow: UnitOfWork, actor: Actor | None, ip: str) -> list
     attempts = uow.session.scalars(select(TrainingAttempt).order_by(TrainingAttempt.id))
     for i, a in enumerate(attempts):
         ex = exercise_of_row(a.exercise)
-        rows.append(attempt_row(i + 1, ex, _score_of_json(a.score)))
+        rows.append(attempt_row(i + 1, ex, score_of_attempt(a)))
     repo.audit(
         uow.session, actor, "export", "training_attempts", "", ip=ip, detail=f"{len(rows)} rows"
     )
     return rows
 
 
-def _score_of_json(data: dict[str, Any]) -> AttemptScore:
+def score_of_attempt(attempt: TrainingAttempt) -> AttemptScore:
+    """The stored attempt's score (from its JSON)."""
     from ashiguard.domain.training import ForbiddenLoad
 
+    data = attempt.score
     return AttemptScore(
         exercise_id=data["exercise"],
         exercise_version=data["exercise_version"],

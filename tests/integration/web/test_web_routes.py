@@ -30,6 +30,8 @@ CLIENTS = frozenset({"owner", "therapist", "front_desk"})
 CLINICAL = frozenset({"owner", "therapist"})
 RESEARCH = frozenset({"owner", "researcher"})
 OWNER = frozenset({"owner"})
+TRAINING = frozenset({"owner", "therapist", "instructor"})
+INSTRUCTORS = frozenset({"owner", "instructor"})
 
 # (method, path) -> roles allowed; written out by hand so that a new route must be added here.
 EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
@@ -123,6 +125,15 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/audit"): OWNER,
     ("POST", "/logout"): ANY,
 }
+EXPECTED.update(
+    {
+        ("GET", "/training"): TRAINING,
+        ("POST", "/training/exercises"): INSTRUCTORS,
+        ("POST", "/training/policy"): OWNER,
+        ("GET", "/training/practitioners/{practitioner_id}/progress.png"): TRAINING,
+        ("GET", "/training/attempts.csv"): RESEARCH,
+    }
+)
 WEBSOCKETS = {"/sessions/{session_id}/ws": CLINICAL}
 
 
@@ -188,6 +199,7 @@ def _records(db):
             "room_id": room.id,
             "bar_id": bar.id,
             "user_id": target.id,
+            "practitioner_id": pr.id,
             "name": "load",
         }
 

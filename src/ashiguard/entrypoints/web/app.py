@@ -221,6 +221,7 @@ def create_app(settings: Settings, db: Database, live: LiveSessions) -> FastAPI:
         pages_consent,
         pages_exports,
         pages_sessions,
+        pages_training,
     )
 
     @asynccontextmanager
@@ -252,6 +253,7 @@ def create_app(settings: Settings, db: Database, live: LiveSessions) -> FastAPI:
         pages_consent,
         pages_sessions,
         pages_exports,
+        pages_training,
         pages_admin,
     )
     for module in (*pages, api):
