@@ -95,3 +95,52 @@ def test_scoring_a_recording_that_is_no_attempt_exits_2(run_cli, tmp_path) -> No
         s.stderr
         == f"ashiguard: error: {rec}: /mat attr exercise: absent (not a recorded attempt)\n"
     )
+
+
+def _clinic_with_practitioner(data_dir: Path) -> int:
+    from ashiguard.adapters.db import SqlUnitOfWork
+    from ashiguard.bootstrap import open_database
+    from ashiguard.services import clinic_admin
+    from ashiguard.settings import Settings
+
+    db = open_database(Settings(data_dir=data_dir))
+    try:
+        with SqlUnitOfWork(db) as uow:
+            pr = clinic_admin.save_practitioner(uow, {"name": "Mia", "mass_kg": "62"}, None, "")
+            return int(pr.id)
+    finally:
+        db.dispose()
+
+
+def test_an_attempt_is_stored_in_the_practitioners_training_record(run_cli, tmp_path) -> None:
+    from ashiguard.adapters.db import SqlUnitOfWork
+    from ashiguard.bootstrap import open_database
+    from ashiguard.services import training
+    from ashiguard.settings import Settings
+
+    data = tmp_path / "clinic"
+    pid = _clinic_with_practitioner(data)
+    args = ("train", "--exercise", HOLD, "--source", "sim:good_student", "--speed", "0")
+    missing = run_cli(*args, "--practitioner", "999", "--data-dir", str(data))
+    assert missing.returncode == 2
+    assert missing.stderr == "ashiguard: error: practitioner 999 not found\n"
+    r = run_cli(*args, "--practitioner", str(pid), "--data-dir", str(data), "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["passed"] is True and out["attempt_id"] == 1
+    changed = tmp_path / "changed.toml"
+    changed.write_text(Path(HOLD).read_text().replace("duration_s = 30", "duration_s = 20"))
+    clash = run_cli(
+        "train", "--exercise", str(changed), "--source", "sim:good_student", "--speed", "0",
+        "--practitioner", str(pid), "--data-dir", str(data),
+    )  # fmt: skip
+    assert clash.returncode == 2
+    assert "exercise lumbar-heel-hold v1 is stored with other content" in clash.stderr
+    db = open_database(Settings(data_dir=data))
+    try:
+        with SqlUnitOfWork(db) as uow:
+            [attempt] = training.attempts_of(uow, pid)
+            assert attempt.passed and attempt.source == "sim:good_student"
+            assert attempt.exercise.slug == "lumbar-heel-hold"
+    finally:
+        db.dispose()

@@ -49,6 +49,7 @@ __all__ = [
     "Progress",
     "attempts_of",
     "attempts_progress",
+    "exercise_for_attempt",
     "exercise_of_recording",
     "exercise_of_row",
     "list_exercises",
@@ -272,6 +273,28 @@ def save_exercise(uow: UnitOfWork, text: str, actor: Actor | None, ip: str) -> T
     repo.audit(
         s, actor, "create", "training_exercise", row.id, ip=ip, detail=f"{ex.id} v{ex.version}"
     )
+    return row
+
+
+def exercise_for_attempt(
+    uow: UnitOfWork, practitioner_id: int, exercise: Exercise, text: str
+) -> TrainingExercise:
+    """Before an attempt from the CLI (the clinic's own administration): check the practitioner
+    and find the stored exercise of this id and version, storing it when new. A stored one
+    that differs is a :class:`Conflict` (raise the version of the file)."""
+    fetch(uow, Practitioner, practitioner_id)
+    row = uow.session.scalar(
+        select(TrainingExercise).where(
+            TrainingExercise.slug == exercise.id, TrainingExercise.version == exercise.version
+        )
+    )
+    if row is None:
+        return save_exercise(uow, text, None, "cli")
+    if exercise_of_row(row) != exercise:
+        raise Conflict(
+            f"exercise {exercise.id} v{exercise.version} is stored with other content: "
+            "raise the version in the file"
+        )
     return row
 
 

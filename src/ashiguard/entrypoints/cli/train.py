@@ -129,6 +129,12 @@ def _train(
     ),
     seed: int = typer.Option(1, "--seed", help="sim: random seed."),
     timeout: float = typer.Option(5.0, "--timeout", help="lsl: seconds to find the stream."),
+    practitioner: int | None = typer.Option(
+        None, "--practitioner", help="Store the attempt in this practitioner's training record."
+    ),
+    data_dir: Path = typer.Option(
+        Path("data"), "--data-dir", help="The clinic's data directory (with --practitioner)."
+    ),
 ) -> None:
     """Run a student's attempt at an exercise live, record it, and print its score."""
     if ctx.invoked_subcommand is not None:
@@ -136,7 +142,67 @@ def _train(
     if exercise is None or source is None:
         fail("train: give --exercise FILE and --source SPEC (or the command validate FILE)")
     ex = _load_exercise(exercise)
-    _run(ex, source, output, as_json, speed, seed, timeout)
+    store = None
+    if practitioner is not None:
+        store = _Store(data_dir, practitioner, ex, read_text_arg(exercise))
+    try:
+        emit = store is None or not as_json  # a stored attempt's JSON carries its id: below
+        score = _run(ex, source, output, as_json, speed, seed, timeout, emit=emit)
+        if store is not None:
+            attempt_id = store.save(score, source, output)
+            if as_json:
+                print_json({**score.to_json(), "source": source, "recording": _text(output),
+                            "attempt_id": attempt_id})  # fmt: skip
+            else:
+                typer.echo(f"stored as attempt {attempt_id} of practitioner {practitioner}")
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _text(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+class _Store:
+    """The clinic database an attempt goes to: the practitioner and the exercise are checked
+    (the exercise stored when new) before the attempt runs."""
+
+    def __init__(self, data_dir: Path, practitioner: int, ex: Exercise, text: str) -> None:
+        from ashiguard.adapters.db import SqlUnitOfWork
+        from ashiguard.bootstrap import open_database
+        from ashiguard.services.training import exercise_for_attempt
+        from ashiguard.settings import Settings
+
+        self.practitioner = practitioner
+        with refusing_bad_input():
+            self.db = open_database(Settings.from_env(data_dir))
+            try:
+                with SqlUnitOfWork(self.db) as uow:
+                    self.exercise_id = exercise_for_attempt(uow, practitioner, ex, text).id
+            except BaseException:
+                self.db.dispose()
+                raise
+
+    def save(self, score: AttemptScore, source: str, output: Path | None) -> int:
+        from ashiguard.adapters.db import SqlUnitOfWork
+        from ashiguard.services.training import store_attempt
+
+        with refusing_bad_input(), SqlUnitOfWork(self.db) as uow:
+            row = store_attempt(
+                uow,
+                self.practitioner,
+                self.exercise_id,
+                score,
+                None,
+                "cli",
+                source=source,
+                recording=_text(output),
+            )
+            return int(row.id)
+
+    def close(self) -> None:
+        self.db.dispose()
 
 
 def _run(
@@ -147,7 +213,9 @@ def _run(
     speed: float,
     seed: int,
     timeout: float,
-) -> None:
+    *,
+    emit: bool = True,
+) -> AttemptScore:
     import sys
 
     from ashiguard.services.training import run_attempt
@@ -164,15 +232,18 @@ def _run(
         else:
             result = run_attempt(ex, source, output, speed=speed, seed=seed, timeout_s=timeout)
     score = result.score
+    if not emit:
+        return score
     if as_json:
         out = score.to_json()
         out["source"] = source
         out["recording"] = None if output is None else str(output)
         print_json(out)
-        return
+        return score
     _print_score(ex, score)
     if output is not None:
         typer.echo(f"recorded {result.frames} frames to {output}")
+    return score
 
 
 def _print_score(ex: Exercise, score: AttemptScore) -> None:
