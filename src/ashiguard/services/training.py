@@ -60,6 +60,7 @@ __all__ = [
     "score_recording",
     "set_training_policy",
     "store_attempt",
+    "store_recorded_attempt",
     "training_checks",
     "training_policy",
 ]
@@ -361,6 +362,42 @@ def store_attempt(
         detail=f"practitioner {pr.id}: {ex.slug} v{ex.version} {verdict}",
     )
     return row
+
+
+def store_recorded_attempt(
+    uow: UnitOfWork,
+    practitioner_id: object,
+    path: str | Path,
+    actor: Actor | None,
+    ip: str,
+    *,
+    on: date | None = None,
+    source: str = "upload",
+) -> TrainingAttempt:
+    """Score a recorded attempt (``ashiguard train -o``) against the exercise it carries and
+    store it for a practitioner. The exercise must be stored under its id and version with the
+    same content (:class:`InputError` ``recording`` otherwise: store the exercise first)."""
+    require_role(actor, INSTRUCTOR_ROLES, "record training attempts")
+    pid = parse_record_id(practitioner_id, "practitioner_id")
+    fetch(uow, Practitioner, pid)
+    try:
+        ex = exercise_of_recording(path)
+        score = score_recording(path, ex)
+    except InputError as exc:
+        raise InputError(f"recording: {str(exc).replace(str(path) + ': ', '')}") from None
+    except OSError:
+        raise InputError("recording: not a readable recording (.h5)") from None
+    row = uow.session.scalar(
+        select(TrainingExercise).where(
+            TrainingExercise.slug == ex.id, TrainingExercise.version == ex.version
+        )
+    )
+    if row is None or exercise_of_row(row) != ex:
+        what = "is not stored" if row is None else "is stored with other content"
+        raise InputError(f"recording: its exercise {ex.id} v{ex.version} {what}: store it first")
+    return store_attempt(
+        uow, pid, row.id, score, actor, ip, on=on, source=source, recording=Path(path).name
+    )
 
 
 def attempts_of(

@@ -129,6 +129,7 @@ EXPECTED.update(
     {
         ("GET", "/training"): TRAINING,
         ("POST", "/training/exercises"): INSTRUCTORS,
+        ("POST", "/training/attempts"): INSTRUCTORS,
         ("POST", "/training/policy"): OWNER,
         ("GET", "/training/practitioners/{practitioner_id}/progress.png"): TRAINING,
         ("GET", "/training/attempts.csv"): RESEARCH,

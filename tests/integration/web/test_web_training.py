@@ -99,3 +99,38 @@ def test_researchers_download_the_attempts_de_identified_and_therapists_may_not(
         assert login(c, "therapist").status_code == 303
         assert c.get("/training/attempts.csv").status_code == 403
         assert c.get("/training").status_code == 200
+
+
+def test_an_instructor_uploads_a_recorded_attempt_and_it_is_scored_and_stored(
+    app, db, tmp_path
+) -> None:
+    pid = _practitioner(db)
+    attempt = tmp_path / "attempt.h5"
+    training.run_attempt(shipped_exercise("lumbar-heel-hold"), "sim:good_student", attempt, speed=0)
+    with db.session() as s:
+        create_user(s, "ian", "instructor-pass-123", "instructor", "Ian")
+    with make_client(app) as c:
+        assert login(c, "ian", "instructor-pass-123").status_code == 303
+        token = csrf_of(c, "/training")
+
+        def upload(name: str, content: bytes):
+            return c.post(
+                "/training/attempts",
+                data={"csrf_token": token, "practitioner_id": str(pid)},
+                files={"recording": (name, content, "application/octet-stream")},
+            )
+
+        r = upload("attempt.h5", attempt.read_bytes())
+        assert r.status_code == 400
+        assert "recording: its exercise lumbar-heel-hold v1 is not stored: store it first" in r.text
+        r = upload("junk.h5", b"not a recording")
+        assert r.status_code == 400 and "recording: " in r.text
+        with SqlUnitOfWork(db) as uow:
+            training.save_exercise(uow, HOLD.read_text("utf-8"), None, "")
+        r = upload("attempt.h5", attempt.read_bytes())
+        assert r.status_code == 303, r.text[:300]
+        page = c.get("/training").text
+        assert "passed" in page and "95 %" in page
+    with SqlUnitOfWork(db) as uow:
+        [stored] = training.attempts_of(uow, pid)
+        assert stored.source == "upload" and stored.recording.startswith("training-")

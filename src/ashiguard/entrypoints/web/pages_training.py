@@ -102,6 +102,46 @@ async def exercise_create(
     return RedirectResponse("/training", status_code=303)
 
 
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+"""Largest recorded attempt accepted (a 10-minute 100 Hz attempt on a 128 x 48 sheet is
+about 60 MB with lzf)."""
+
+
+@router.post("/attempts", include_in_schema=False)
+async def attempt_upload(
+    request: Request, p: Principal = Depends(INSTRUCT), uow: SqlUnitOfWork = Depends(unit_of_work)
+) -> Response:
+    import shutil
+    import uuid
+
+    form = await checked_form(request, p)
+    upload = form.get("recording")
+    target = f"practitioner-{form.get('practitioner_id', '')}"
+    dest = None
+    try:
+        if upload is None or isinstance(upload, str) or not upload.filename:
+            raise InputError("recording: choose a recorded attempt (.h5, ashiguard train -o)")
+        if (upload.size or 0) > MAX_UPLOAD_BYTES:
+            raise InputError(f"recording: larger than {MAX_UPLOAD_BYTES // 2**20} MB")
+        folder = request.app.state.settings.recordings_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        dest = folder / f"training-{uuid.uuid4().hex}.h5"
+        with dest.open("wb") as out:
+            shutil.copyfileobj(upload.file, out)
+        with uow:
+            training.store_recorded_attempt(
+                uow, form.get("practitioner_id", ""), dest, p.user, client_ip(request)
+            )
+    except InputError as exc:
+        if dest is not None:
+            dest.unlink(missing_ok=True)
+        with uow:
+            return _page(request, p, uow, {}, str(exc), 400, target)
+    finally:
+        await form.close()  # the upload's temporary file
+    return RedirectResponse("/training", status_code=303)
+
+
 @router.post("/policy", include_in_schema=False)
 async def policy_set(
     request: Request, p: Principal = Depends(OWNER), uow: SqlUnitOfWork = Depends(unit_of_work)
