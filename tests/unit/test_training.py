@@ -273,3 +273,21 @@ def test_the_progress_plot_is_a_png_of_every_attempt() -> None:
     ex = parse_exercise(GOOD)
     png = progress_png([_score(ex, [20.0] * 101), _score(ex, [30.0] * 101)])
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_the_live_view_says_too_light_on_target_too_heavy_and_names_a_forbidden_zone() -> None:
+    from rich.console import Console
+
+    from ashiguard.entrypoints.cli.train import _render_attempt
+
+    ex = parse_exercise(GOOD)
+    words = []
+    for zone_kpa, spine_kpa in ((10.0, 0.0), (20.0, 0.0), (30.0, 8.0)):
+        scorer = AttemptScorer(ex, LABELS, ZONES)
+        scorer.add([0.0, 0.1], _frames([zone_kpa] * 2, [spine_kpa] * 2))
+        console = Console(record=True, width=100, color_system=None)
+        console.print(_render_attempt(ex, scorer, 0.1))
+        words.append(console.export_text())
+    assert "too light" in words[0] and "15-25 kPa" in words[0]
+    assert "on target" in words[1] and " 20.0 kPa" in words[1]
+    assert "too heavy" in words[2] and "spine_lumbar loaded" in words[2]
