@@ -40,7 +40,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ashiguard.domain.errors import InputError
+from ashiguard.domain.live_view import CONTACT_KPA, MIN_CONTACT_SENSELS
 from ashiguard.domain.mechanics import CONTACTS, ContactModel, render_contact
+from ashiguard.domain.plan import LEVELS
 from ashiguard.domain.zones import ENDANGERMENT_ZONES, ZONES, Grid, ZoneMap
 
 __all__ = [
@@ -75,6 +77,10 @@ SCENARIOS: dict[str, str] = {
     "(dwell_time and zone_dose on both zones)",
     "deep_flank": "a flat foot across one flank, modest surface pressure, high stress at "
     "kidney depth (depth_stress at 80 mm)",
+    "good_student": "training: a student holding the heel steadily in the level-3 band on the "
+    "left lumbar erector (passes lumbar-heel-hold)",
+    "poor_student": "training: a student who overshoots, wavers and slips onto the lumbar spine "
+    "(fails lumbar-heel-hold)",
 }
 """Scenario names and what each injects."""
 
@@ -102,7 +108,14 @@ _SCENARIO_KINDS: dict[str, tuple[str, ...]] = {
     ),
     "static_hold": ("static_hold",),
     "deep_flank": ("deep_flank",),
+    "good_student": (),
+    "poor_student": (),
 }
+_STUDENTS = ("good_student", "poor_student")
+_DRILL_ZONE = "erector_lumbar_left"
+_DRILL_LEVEL = 3
+_DRILL_S = 30.0  # the hold of the shipped exercise lumbar-heel-hold
+_DRILL_PERIOD_S = 34.0  # one attempt every 34 s: 30 s drill, ramps and a rest
 _RESTRICTED = ("calf_left", "calf_right")
 
 # Contacts: index -> model. The heel edge (a heel pressed in on its rim, 6 cm²) loads exactly
@@ -362,6 +375,7 @@ class Simulation:
         self._plan = _Plan(self.n_frames)
         self._faults: list[_Fault] = []
         self._events: list[TruthEvent] = []
+        self.attempt_truth: dict[str, Any] | None = None
         self._stroke_sign = 1.0
         self._build()
         self.truth: tuple[TruthEvent, ...] = tuple(self._events)
@@ -987,6 +1001,9 @@ class Simulation:
         return int(r), int(r) + 2, int(c), int(c) + 3
 
     def _build(self) -> None:
+        if self.config.scenario in _STUDENTS:
+            self._build_student(self.config.scenario == "good_student")
+            return
         kinds = list(_SCENARIO_KINDS[self.config.scenario])
         for _ in range(3):
             if not self._room(10.0):
@@ -1006,6 +1023,123 @@ class Simulation:
                 self._normal_stroke()
         while self._plan.k < self._plan.n:  # the last stroke may be cut by the end
             self._normal_stroke()
+
+    # ------------------------------------------------------------------ training students
+    def _drill_spot(self, zone: str) -> tuple[float, float]:
+        """A heel position on ``zone`` loading only that zone; else, where the zone is about as
+        narrow as the heel, one where every sensel outside the treatment zones stays below
+        half the contact threshold with 200 N on the heel (more than any drill load)."""
+        y_lo, y_hi = self._y_range(zone)
+        shifts = sorted(np.arange(-45.0, 45.1, 3.75).tolist(), key=abs)
+        fracs = sorted(np.linspace(0.1, 0.9, 17).tolist(), key=lambda f: abs(f - 0.5))
+        forbidden = ~self._allowed[self.labels]  # endangerment zones and off the body
+        mask = self.labels == ZONES.index(zone)
+        for strict in (True, False):
+            for frac in fracs:
+                y0 = y_lo + frac * (y_hi - y_lo)
+                x0 = self._x_centre(zone, y0)
+                if math.isnan(x0):
+                    continue
+                for dx in shifts[:9] if strict else shifts:
+                    x = x0 + dx
+                    if strict:
+                        if self._fits(_HEEL, np.array([x]), np.array([y0]), {zone}):
+                            return x, y0
+                        continue
+                    frame = self._nominal_frame(_HEEL, x, y0, 200.0)
+                    if (frame[mask] > CONTACT_KPA).sum() >= 2 * MIN_CONTACT_SENSELS and not (
+                        frame[forbidden] >= CONTACT_KPA / 2
+                    ).any():
+                        return x, y0
+        raise InputError(
+            f"client_height_cm: {zone} is too narrow for a heel on this sheet "
+            f"({self.config.client_height_cm:g} cm): the training students need a taller client"
+        )
+
+    def _zone_mean_table(self, zone: str, x: float, y: float) -> tuple[F64, F64]:
+        """(zone pressure kPa, load N) of a heel at (x, y), zone pressure as the delivery
+        defines it (mean of the zone's sensels above CONTACT_KPA), made non-decreasing."""
+        loads = np.linspace(20.0, 0.9 * self.weight_n, 60)
+        mask = self.labels == ZONES.index(zone)
+        base = self._nominal_frame(_HEEL, x, y, 1.0)
+        kpa = np.zeros(loads.size)
+        for i, load in enumerate(loads):
+            cells = base[mask] * load
+            on = cells > CONTACT_KPA
+            kpa[i] = cells[on].mean() if on.sum() >= MIN_CONTACT_SENSELS else 0.0
+        return np.maximum.accumulate(kpa), loads
+
+    def _build_student(self, good: bool) -> None:
+        """One attempt at the lumbar heel hold every :data:`_DRILL_PERIOD_S`; the truth of
+        what the student does goes to :attr:`attempt_truth` (no alarm is injected)."""
+        rng = self._rng
+        rate = self.config.rate_hz
+        zone = _DRILL_ZONE
+        low, high = LEVELS[_DRILL_LEVEL - 1].max_kpa, LEVELS[_DRILL_LEVEL].max_kpa
+        mid = (low + high) / 2
+        x0, y0 = self._drill_spot(zone)
+        table_kpa, table_n = self._zone_mean_table(zone, x0, y0)
+        spine = "spine_lumbar"
+        slips: list[dict[str, Any]] = []
+        attempts: list[float] = []
+        while self._room(4.0):
+            k_start = self._plan.k
+            attempts.append(self._t(k_start))
+            m = min(self._frames(_DRILL_S + 1.5), self._plan.n - k_start)
+            t = np.arange(m) / rate
+            x = np.full(m, x0)
+            if good:
+                t_on = rng.uniform(0.3, 0.6)
+                target = mid * (1.0 + 0.04 * np.sin(2 * np.pi * rng.uniform(0.2, 0.3) * t))
+                env = np.minimum(_ease((t - t_on) / 1.2), _ease((_DRILL_S + 0.5 - t) / 1.0))
+                kpa = target * env
+            else:
+                t_on = rng.uniform(0.8, 1.2)
+                over = high + rng.uniform(6.0, 9.0)
+                kpa = np.interp(
+                    t,
+                    [0, t_on, t_on + 5.0, 10.0, 11.0, 12.0, _DRILL_S - 1.0, _DRILL_S + 0.5],
+                    [0, 0, over, over, 0.5 * low + 4, 0.5 * low + 4, mid, 0],
+                )
+                wob = 1.0 + 0.35 * np.sin(2 * np.pi * rng.uniform(0.35, 0.45) * t)
+                kpa = np.where(t > 12.0, kpa * wob, kpa)
+                # the slip: the heel drifts onto the lumbar spine, lightly, and back
+                s0 = rng.uniform(16.0, 18.0)
+                u = np.clip(
+                    np.minimum((t - s0) / 0.5, (s0 + 2.0 - t) / 0.5), 0.0, 1.0
+                )  # 0.5 s across, 1 s on the spine, 0.5 s back
+                x = x0 + (0.0 - x0) * _ease(u)
+                kpa = np.where(u > 0, np.minimum(kpa, low * (1 - 0.6 * _ease(u))), kpa)
+                slips.append(
+                    {
+                        "zone": spine,
+                        "t_start": round(self._t(k_start) + s0, 4),
+                        "t_end": round(self._t(k_start) + s0 + 2.0, 4),
+                    }
+                )
+            load = np.interp(np.maximum(kpa, 0.0), table_kpa, table_n)
+            load = np.where(kpa > 0.2, load, 0.0)
+            self._put(m, ((_HEEL, x, np.full(m, y0), load), None))
+            rest = _DRILL_PERIOD_S - m / rate
+            if self._room(rest):
+                self._pause(rest)
+            else:
+                self._pause(self._t(self._plan.n - self._plan.k))
+        while self._plan.k < self._plan.n:
+            self._pause(self._t(self._plan.n - self._plan.k))
+        self.attempt_truth = {
+            "exercise": "lumbar-heel-hold",
+            "student": "good" if good else "poor",
+            "expected": "pass" if good else "fail",
+            "zone": zone,
+            "band_kpa": [low, high],
+            "attempts_t": [round(a, 4) for a in attempts],
+            "period_s": _DRILL_PERIOD_S,
+            "faults": []
+            if good
+            else ["overshoot", "unsteady", f"forbidden zone {spine}", "time in band"],
+            "slips": slips,
+        }
 
     # ------------------------------------------------------------------ rendering
     def _make_bar_noise(self, rng: np.random.Generator) -> F64:

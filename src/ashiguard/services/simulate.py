@@ -62,6 +62,8 @@ def simulate_to_file(
         "sensor_max_kpa": float(c.sensor_max_kpa),
         "source_format": "ashiguard-simulator",
     }
+    if sim.attempt_truth is not None:
+        mat_attrs["truth_attempt"] = json.dumps(sim.attempt_truth)
     frames = 0
     dropped = 0
     last = -1

@@ -37,10 +37,12 @@ from ashiguard.adapters.db.models import (
 )
 from ashiguard.domain.errors import Conflict, InputError, NotFound, Refused
 from ashiguard.domain.live_messages import SessionOutcome
+from ashiguard.domain.training import with_assessments
 from ashiguard.services import soap_notes
 from ashiguard.services.clearances import screening_as_treated, state_for
 from ashiguard.services.clinic import readiness
 from ashiguard.services.consent import consent_missing
+from ashiguard.services.training import training_checks
 from ashiguard.services.uow import (
     MAX_RECORD_ID,
     Actor,
@@ -157,7 +159,10 @@ def start_session(
         source = check_source(source)
     day = on or date.today()
     cleared = state_for(s, sc, day)
-    ready = readiness(pr, room, sc, day, effective=cleared.screening)
+    ready = with_assessments(
+        readiness(pr, room, sc, day, effective=cleared.screening),
+        training_checks(uow, pr.id, day),
+    )
     reasons = list(ready.reasons)
     if cleared.missing:
         reasons.append(

@@ -31,6 +31,8 @@ CLIENTS = frozenset({"owner", "therapist", "front_desk"})
 CLINICAL = frozenset({"owner", "therapist"})
 RESEARCH = frozenset({"owner", "researcher"})
 OWNER = frozenset({"owner"})
+TRAINING = frozenset({"owner", "therapist", "instructor"})
+INSTRUCTORS = frozenset({"owner", "instructor"})
 
 # (method, path) -> roles allowed; written out by hand so that a new route must be added here.
 EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
@@ -139,6 +141,16 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/audit"): OWNER,
     ("POST", "/logout"): ANY,
 }
+EXPECTED.update(
+    {
+        ("GET", "/training"): TRAINING,
+        ("POST", "/training/exercises"): INSTRUCTORS,
+        ("POST", "/training/attempts"): INSTRUCTORS,
+        ("POST", "/training/policy"): OWNER,
+        ("GET", "/training/practitioners/{practitioner_id}/progress.png"): TRAINING,
+        ("GET", "/training/attempts.csv"): RESEARCH,
+    }
+)
 WEBSOCKETS = {"/sessions/{session_id}/ws": CLINICAL}
 
 
@@ -208,6 +220,7 @@ def _records(db):
             "user_id": target.id,
             "template_id": tpl.id,
             "clearance_id": 1,  # none stored: the roles that may ask get 404
+            "practitioner_id": pr.id,
             "name": "load",
         }
 

@@ -46,12 +46,15 @@ __all__ = [
     "Room",
     "Screening",
     "SoapNote",
+    "TrainingAttempt",
+    "TrainingExercise",
+    "TrainingPolicyRow",
     "TreatmentSession",
     "User",
     "WebSession",
 ]
 
-ROLES: tuple[str, ...] = ("owner", "therapist", "front_desk", "researcher")
+ROLES: tuple[str, ...] = ("owner", "therapist", "front_desk", "researcher", "instructor")
 
 _NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -386,3 +389,49 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class TrainingExercise(Base):
+    """An exercise of training mode (``ashiguard.exercise/1`` TOML, docs/training.md), one row
+    per id and version: an edited exercise is a new version, attempts keep theirs."""
+
+    __tablename__ = "training_exercises"
+    __table_args__ = (UniqueConstraint("slug", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    skill: Mapped[str] = mapped_column(String(40))
+    definition: Mapped[str] = mapped_column(Text)  # the TOML as written
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class TrainingAttempt(Base):
+    """A practitioner's scored attempt at an exercise (``score``: the score's JSON)."""
+
+    __tablename__ = "training_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
+    exercise_id: Mapped[int] = mapped_column(ForeignKey("training_exercises.id"), index=True)
+    taken_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    score: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(200), default="")
+    recording: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    exercise: Mapped[TrainingExercise] = relationship(lazy="joined")
+
+
+class TrainingPolicyRow(Base):
+    """The clinic's training policy (one row, id 1): a passed assessment within ``months``
+    per skill of ``skills`` (comma-separated); no row or no skills: no policy."""
+
+    __tablename__ = "training_policy"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    months: Mapped[int] = mapped_column(Integer)
+    skills: Mapped[str] = mapped_column(String(400), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)

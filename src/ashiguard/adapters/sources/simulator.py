@@ -69,6 +69,11 @@ class SimulatorSource(FrameSource):
                 "scenario": c.scenario,
                 "seed": c.seed,
                 "truth_restrictions": json.dumps(self.simulation.restrictions),
+                **(
+                    {"truth_attempt": json.dumps(self.simulation.attempt_truth)}
+                    if self.simulation.attempt_truth is not None
+                    else {}
+                ),
             },
         )
         super().__init__(info)

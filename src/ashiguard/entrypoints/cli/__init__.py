@@ -48,6 +48,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "monitor",
     "fhir",
     "bench",
+    "train",
 )
 
 

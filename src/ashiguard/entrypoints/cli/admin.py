@@ -19,7 +19,9 @@ PASSWORD_ENV = "ASHIGUARD_PASSWORD"
 @admin_app.command("create-user")
 def create_user_cmd(
     username: str = typer.Argument(..., help="Login name."),
-    role: str = typer.Option("owner", "--role", help="owner, therapist, front_desk or researcher."),
+    role: str = typer.Option(
+        "owner", "--role", help="owner, therapist, front_desk, researcher or instructor."
+    ),
     display_name: str = typer.Option("", "--name", help="Name shown in the app."),
     data_dir: Path = typer.Option(Path("data"), "--data-dir", help="The app's data directory."),
 ) -> None:

@@ -235,6 +235,7 @@ def create_app(settings: Settings, db: Database, live: LiveSessions) -> FastAPI:
         pages_consent,
         pages_exports,
         pages_sessions,
+        pages_training,
     )
 
     @asynccontextmanager
@@ -268,6 +269,7 @@ def create_app(settings: Settings, db: Database, live: LiveSessions) -> FastAPI:
         pages_clearances,
         pages_sessions,
         pages_exports,
+        pages_training,
         pages_admin,
     )
     for module in (*pages, api, api_clearances):
