@@ -38,10 +38,14 @@ def stored(server):
             "date": date.today().isoformat(),
             "client": {"id": ref, "height_cm": 170, "weight_kg": 70},
             "notes": PAYLOAD,
+            "medications": [{"code": "antihypertensive", "name": PAYLOAD}],
         }
         r = api.post(f"/clients/{cid}/intakes", json={"intake": intake})
         r.raise_for_status()
         screening = r.json()["id"]
+        api.post(
+            f"/clients/{cid}/consent", json={"typed_name": "Xss Client", "agreed": True}
+        ).raise_for_status()
         r = api.post(
             "/sessions",
             json={
@@ -90,7 +94,8 @@ def test_no_dialog_fires_on_the_client_and_intake_pages(page, server, stored):
         f"/clients/{stored['client']}/intake",
     ):
         _visit(page, f"{server}{path}", fired)
-    assert PAYLOAD in page.input_value("input[name=notes]")
+    # a new intake version carries the medication over (not the notes): shown as typed
+    assert PAYLOAD in page.input_value("input[name='medications.0.name']")
 
 
 def test_no_dialog_fires_on_the_session_pages(page, server, stored):

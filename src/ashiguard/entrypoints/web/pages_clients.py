@@ -148,7 +148,7 @@ def intake_form_context(values: dict[str, object], error: str = "") -> dict[str,
     n = {
         kind: max(
             base,
-            1 + max((int(k.split(".")[1]) for k in values if k.startswith(kind + ".")), default=-1),
+            1 + max((_row(k) for k in values if k.startswith(kind + ".")), default=-1),
         )
         for kind, base in (
             ("conditions", forms.CONDITION_ROWS),
