@@ -95,6 +95,11 @@ def test_a_lost_connection_greys_the_live_view_and_it_reconnects_by_itself(proxi
     page.fill("input[name='client.weight_kg']", "70")
     page.click("text=Save and screen")
     page.wait_for_url(re.compile(r".*/screenings/\d+$"))
+    page.click("#take-consent")  # the client signs before a session can start
+    page.check("input[name=agreed]")
+    page.fill("input[name=typed_name]", "Network Client")
+    page.click("#sign-consent")
+    page.wait_for_url(re.compile(r".*/clients/\d+$"))
     page.click("text=Start a session")
     page.select_option("select[name=practitioner_id]", label="Tess Therapist")
     page.select_option("select[name=source]", "sim:mixed")
