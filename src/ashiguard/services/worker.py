@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ashiguard.domain.live_messages import EndedMessage, SessionOutcome
-from ashiguard.services.live_sessions import RecordStore
+from ashiguard.services.live_sessions import RecordStore, left_recording_outcome
 from ashiguard.services.ports import Broker
 from ashiguard.services.session_process import SessionProcess, SessionSpec
 
@@ -105,37 +105,13 @@ class Reaper:
         return ended
 
     def _analyse(self, sid: int, error: str) -> SessionOutcome:
-        from ashiguard.services.analyze import analyze_recording, limits_from_files
-
         d = self.queue.spec(sid)
         if d is None:
             return SessionOutcome(error=error)
         spec = SessionSpec.from_json(d)
-        path = spec.recording_path
-        deadline = time.monotonic() + 5.0
-        while True:  # the orphaned session process may still be closing the file
-            try:
-                if not path.is_file():
-                    return SessionOutcome(error=error)
-                analysis = analyze_recording(path, limits_from_files(screening=spec.screening))
-                from ashiguard.adapters.recording import open_recording
-
-                with open_recording(path) as rec:
-                    frames = int(rec.meta.frames)
-                return SessionOutcome(
-                    frames=frames,
-                    alarms=tuple(a.to_json() for a in analysis.alerts),
-                    summary=analysis.summary,
-                    recording_bytes=path.stat().st_size,
-                    error=error,
-                )
-            except Exception as exc:
-                if time.monotonic() > deadline:
-                    return SessionOutcome(
-                        recording_bytes=path.stat().st_size if path.is_file() else 0,
-                        error=f"{error}; the recording could not be analysed: {exc}",
-                    )
-                time.sleep(0.25)
+        return left_recording_outcome(
+            spec.recording_path, spec.screening, error, wait_complete=False
+        )
 
 
 class Worker:
