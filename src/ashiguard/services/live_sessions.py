@@ -35,6 +35,33 @@ def marker_stream_name(room: str) -> str:
     return f"ashiguard-markers-{slug}"
 
 
+def _unreachable(exc: BaseException) -> bool:
+    """Whether a database error means the server cannot be reached for now (connection
+    refused or lost, the server starting or shutting down), not that the request is wrong."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    text = str(exc.orig if exc.orig is not None else exc).lower()
+    return any(
+        s in text
+        for s in (
+            "connection refused",
+            "starting up",
+            "shutting down",
+            "terminating connection",
+            "server closed the connection",
+            "connection is closed",
+            "connection failed",
+            "could not connect",
+            "no such file or directory",
+            "database is locked",
+        )
+    )
+
+
 def left_recording_outcome(
     path: Path | None,
     screening: dict[str, Any] | None,
@@ -99,6 +126,7 @@ class RecordStore:
         self.new_uow = new_uow
         self.recordings_dir = Path(recordings_dir)
         self.scale_kpa = scale_kpa
+        self.outcome_retry_s = 600.0
 
     def spec(self, session_id: int, *, speed: float, duration_s: float | None) -> SessionSpec:
         """What the session process needs, from the stored session (status must be live)."""
@@ -119,9 +147,21 @@ class RecordStore:
         )
 
     def store_outcome(self, session_id: int, outcome: SessionOutcome) -> None:
-        """Store a finished live session's outcome (status ``ended``)."""
-        with self.new_uow() as uow:
-            treatments.finish_session(uow, session_id, outcome, self.recordings_dir)
+        """Store a finished live session's outcome (status ``ended``).
+
+        A database that cannot be reached (restarting, a lost connection) is tried again every
+        second for up to ``outcome_retry_s`` s: the outcome is stored once it is back. Any
+        other error is raised at once."""
+        deadline = time.monotonic() + self.outcome_retry_s
+        while True:
+            try:
+                with self.new_uow() as uow:
+                    treatments.finish_session(uow, session_id, outcome, self.recordings_dir)
+                return
+            except Exception as exc:
+                if not _unreachable(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(1.0)
 
     def status(self, session_id: int) -> str | None:
         """The treatment session's status (None: no such session)."""

@@ -218,3 +218,151 @@ def test_a_full_disk_while_recording_raises_a_technical_alarm_at_once_and_the_li
             assert np.isfinite(times).all() and not np.isnan(pressure).all(axis=(1, 2)).any()
         page = c.get(f"/sessions/{sid}")
         assert "the disk is full" in page.text
+
+
+def _pg_ctl(pg: Any, *args: str) -> None:
+    # -l: a server started without a log file keeps this call's output pipes open
+    log = str(pg.tmp / "server.log")
+    cmd = [str(pg.bin / "pg_ctl"), "-D", str(pg.data), "-l", log, *args]
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--", *cmd]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=pg.tmp, timeout=120)
+    assert r.returncode == 0, r.stderr or r.stdout
+
+
+def _pg_options(pg: Any) -> str:
+    """The options the running server was started with (postmaster.opts), for a new start."""
+    import shlex
+
+    words = shlex.split((pg.data / "postmaster.opts").read_text())[1:]
+    out, skip = [], False
+    for w in words:
+        if skip:
+            skip = False
+        elif w == "-D":
+            skip = True
+        else:
+            out.append(shlex.quote(w))
+    return " ".join(out)
+
+
+def _complete(path: Path) -> bool:
+    try:
+        with open_recording(path) as rec:
+            return bool(rec.meta.complete)
+    except Exception:
+        return False
+
+
+def _answers_or_asks_to_retry(c: Any, path: str, seen: list[int], until: float) -> int:
+    """GET ``path``; a 503 must carry Retry-After and is retried until it answers."""
+    while True:
+        r = c.get(path)
+        seen.append(r.status_code)
+        assert r.status_code in (200, 503), f"{path}: {r.status_code} {r.text[:300]}"
+        if r.status_code == 200:
+            return r.status_code
+        assert float(r.headers["retry-after"]) > 0
+        assert time.monotonic() < until, f"{path}: still 503 after the database came back"
+        time.sleep(0.2)
+
+
+@pytest.mark.postgres
+def test_a_postgresql_restart_during_a_session_answers_503_with_retry_after_never_500_and_loses_nothing(  # noqa: E501
+    pg_server: Any, tmp_path: Path
+) -> None:
+    import threading
+
+    from webhelpers import login, make_client
+
+    from ashiguard.adapters.db import Database
+    from ashiguard.bootstrap import make_app
+    from ashiguard.entrypoints.web.security import create_user
+
+    url = pg_server.new_database()
+    db = Database(url)
+    settings = Settings(data_dir=tmp_path / "data", database_url=url)
+    settings.recordings_dir.mkdir(parents=True)
+    with db.session() as s:
+        create_user(s, "therapist", PASSWORDS["therapist"], "therapist", "Therapist")
+    app = make_app(settings, db)
+    app.state.live.speed = 4.0
+    try:
+        ids = _clinic(db)
+        with make_client(app) as c:
+            assert login(c, "therapist").status_code == 303
+            _intake(c, ids["client_id"])
+            r = _start(c, ids, source="sim:mixed")
+            sid = int(re.fullmatch(r"/sessions/(\d+)", r.headers["location"]).group(1))
+            paths = ["/clients", f"/sessions/{sid}", f"/api/v1/sessions/{sid}", "/api/v1/clients"]
+            seen: list[int] = []
+            failures: list[BaseException] = []
+            done = threading.Event()
+
+            def browse() -> None:  # a user clicking through the restart
+                try:
+                    while not done.is_set():
+                        for p in paths:
+                            _answers_or_asks_to_retry(c, p, seen, time.monotonic() + 60)
+                except BaseException as exc:
+                    failures.append(exc)
+
+            user = threading.Thread(target=browse)
+            user.start()
+            time.sleep(1.0)
+            _pg_ctl(pg_server, "-m", "fast", "-w", "restart")
+            time.sleep(1.0)
+            done.set()
+            user.join(120)
+            assert not failures, failures[0]
+            assert 200 in seen
+            # the session ran on: it is still live, and stopping it stores its outcome
+            token = csrf_of(c, f"/sessions/{sid}")
+            assert c.post(f"/sessions/{sid}/stop", data={"csrf_token": token}).status_code == 303
+            got = c.get(f"/api/v1/sessions/{sid}").json()
+            assert got["status"] == "ended" and got["error"] is None and got["frames"] > 100
+
+            # a session that ends while the database is down: its outcome is stored once the
+            # database is back
+            _intake(c, ids["client_id"])
+            token = csrf_of(c, "/sessions")
+            body = {k: ids[k] for k in ("client_id", "practitioner_id", "room_id")}
+            r = c.post(
+                "/api/v1/sessions",
+                json={**body, "source": "sim:mixed", "duration_s": 12},
+                headers={"X-CSRF-Token": token},
+            )
+            assert r.status_code == 201, r.text
+            second = r.json()["id"]
+            options = _pg_options(pg_server)
+            _pg_ctl(pg_server, "-m", "fast", "-w", "stop")
+            try:
+                path = settings.recordings_dir / f"session-{second:06d}.h5"
+                deadline = time.monotonic() + 60
+                while not _complete(path) and time.monotonic() < deadline:
+                    time.sleep(0.1)  # 12 s of stream at 4x: about 3 s
+                assert _complete(path)  # the session ended; its outcome waits for the database
+                down = c.get("/api/v1/clients")
+                assert down.status_code == 503 and down.headers["retry-after"]
+                page = c.get("/clients")
+                assert page.status_code == 503 and "try again" in page.text
+            finally:
+                _pg_ctl(pg_server, "-w", "-o", options, "start")
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                with db.session() as s:
+                    t = s.get(TreatmentSession, second)
+                    if t.status == "ended":
+                        break
+                time.sleep(0.2)
+            assert (t.status, t.recording_meta["error"]) == ("ended", None)
+            meta = t.recording_meta
+            # every frame of the 12 s is recorded, or counted as lost by an overloaded machine
+            assert meta["frames"] + meta["overflowed"] + meta["dropped"] >= 1190
+            assert meta["frames"] > 0 and t.summary is not None
+            with open_recording(settings.data_dir / t.recording_path) as rec:
+                assert rec.meta.complete and rec.meta.frames == meta["frames"]
+    finally:
+        app.state.live.stop_all()
+        db.dispose()
+        pg_server.drop_database(url)
