@@ -14,6 +14,7 @@ from ashiguard.domain.errors import InputError
 
 __all__ = [
     "BROKER_URL_ENV",
+    "CLINIC_NAME_ENV",
     "COLOUR_SCALE_ENV",
     "DATABASE_URL_ENV",
     "TRUSTED_PROXIES_ENV",
@@ -22,6 +23,7 @@ __all__ = [
 
 DATABASE_URL_ENV = "ASHIGUARD_DATABASE_URL"
 BROKER_URL_ENV = "ASHIGUARD_BROKER_URL"
+CLINIC_NAME_ENV = "ASHIGUARD_CLINIC_NAME"
 COLOUR_SCALE_ENV = "ASHIGUARD_COLOUR_SCALE_KPA"
 TRUSTED_PROXIES_ENV = "ASHIGUARD_TRUSTED_PROXIES"
 
@@ -41,7 +43,8 @@ class Settings:
     ``colour_scale_kpa`` (``ASHIGUARD_COLOUR_SCALE_KPA``, default 100) is the clinic's fixed top
     of the live and review colour scale, kPa. ``trusted_proxies`` (``ASHIGUARD_TRUSTED_PROXIES``,
     ``serve --trusted-proxy``) lists the reverse proxies whose ``X-Forwarded-For`` is believed
-    (comma-separated addresses; empty: none, the TCP peer is the client).
+    (comma-separated addresses; empty: none, the TCP peer is the client). ``clinic_name``
+    (``ASHIGUARD_CLINIC_NAME``) is printed on exported records (report and record PDFs).
     """
 
     data_dir: Path
@@ -51,12 +54,16 @@ class Settings:
     broker_url: str = ""
     colour_scale_kpa: float = 100.0
     trusted_proxies: str = ""
+    clinic_name: str = "ashiguard clinic"
 
     @classmethod
     def from_env(cls, data_dir: Path | str, **kw: object) -> Settings:
         url = os.environ.get(DATABASE_URL_ENV, "")
         kw.setdefault("broker_url", os.environ.get(BROKER_URL_ENV, ""))
         kw.setdefault("trusted_proxies", os.environ.get(TRUSTED_PROXIES_ENV, ""))
+        name = os.environ.get(CLINIC_NAME_ENV, "").strip()
+        if name:
+            kw.setdefault("clinic_name", name[:200])
         scale = os.environ.get(COLOUR_SCALE_ENV)
         if scale and "colour_scale_kpa" not in kw:
             try:

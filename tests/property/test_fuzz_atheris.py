@@ -46,6 +46,11 @@ def test_coverage_guided_inputs_import_or_are_refused_in_one_line(shared_data, t
             f"-runs={RUNS}",
             "-seed=1",
             f"-max_len={MAX_LEN}",
+            # libFuzzer reads the peak RSS (getrusage), which a child inherits from the pytest
+            # process that forked it: after a long suite that is gigabytes it never used. So
+            # no RSS limit; one allocation of 2 GB or more still fails the run.
+            "-rss_limit_mb=0",
+            "-malloc_limit_mb=2048",
             f"-artifact_prefix={tmp_path}/",
             str(corpus),
         ],

@@ -185,3 +185,60 @@ def test_the_cli_refuses_hostile_intakes_with_one_line_and_exit_2(tmp_path, run_
         assert r.returncode == 2, (path.name, r.stderr[-300:])
         assert r.stdout == ""
         assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith("ashiguard: error: ")
+
+
+FORM_FIELDS = [
+    "date",
+    "client.birth_date",
+    "client.sex",
+    "client.height_cm",
+    "client.weight_kg",
+    "vitals.systolic_mmhg",
+    "vitals.diastolic_mmhg",
+    "vitals.temperature_c",
+    "pregnancy.pregnant",
+    "pregnancy.weeks",
+    "notes",
+    *(
+        f"conditions.{i}.{k}"
+        for i in range(2)
+        for k in ("code", "status", "onset", "controlled", "note")
+    ),
+    *(f"procedures.0.{k}" for k in ("code", "date", "site")),
+    *(f"medications.0.{k}" for k in ("code", "name")),
+]
+form_text = st.sampled_from(
+    [
+        "",
+        "yes",
+        "true",
+        "osteoporosis",
+        "active",
+        "2026-01-01",
+        "1e999",
+        "nan",
+        "-0",
+        "9" * 5000,
+        "١٢",
+        "12,5",
+        "<script>",
+        "\x00",
+        "{{7*7}}",
+    ]
+) | st.text(max_size=20)
+
+
+@FUZZ
+@given(
+    form=st.dictionaries(st.sampled_from(FORM_FIELDS), form_text),
+    symptoms=st.lists(form_text, max_size=3),
+)
+def test_any_intake_form_is_screened_or_refused_in_one_line(form, symptoms):
+    from ashiguard.entrypoints.web.forms import form_to_intake
+
+    try:
+        payload = form_to_intake(form, symptoms, "c-00001")
+    except InputError as exc:
+        assert len(str(exc).splitlines()) == 1 and ": " in str(exc)
+        return
+    parse_or_refuse(payload)

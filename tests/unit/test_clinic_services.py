@@ -250,11 +250,67 @@ def test_a_session_ends_is_signed_and_then_cannot_change(db, tmp_path):
         treatments.read_session(uow, 404, THERAPIST, "")
 
 
+def _another(db, ids):
+    """A second client, therapist and room (inspected bars), ready for their own session."""
+    with SqlUnitOfWork(db) as uow:
+        pr = clinic_admin.save_practitioner(
+            uow,
+            {
+                "name": "Noah",
+                "mass_kg": "75",
+                "certification": "Ashiatsu Guild",
+                "certified_on": (TODAY - timedelta(days=100)).isoformat(),
+                "certified_until": (TODAY + timedelta(days=100)).isoformat(),
+            },
+            OWNER,
+            "",
+        )
+        room = clinic_admin.add_room(uow, {"name": "Studio B"}, OWNER, "")
+        for label in ("left", "right"):
+            bar = clinic_admin.add_bar(
+                uow, room.id, {"label": label, "rated_load_n": "3000"}, OWNER, ""
+            )
+            clinic_admin.add_inspection(
+                uow,
+                bar.id,
+                {"inspected_on": TODAY.isoformat(), "inspector": "Bo", "passed": "yes"},
+                OWNER,
+                "",
+            )
+        c = clinic.create_client(uow, {"name": "Bo"}, DESK, "")
+        clinic.store_intake(uow, c.id, _intake(c.ref), [], DESK, "")
+        consent.sign_consent(uow, c.id, {"typed_name": "Bo", "agreed": "yes"}, DESK, "")
+        return {"client_id": c.id, "practitioner_id": pr.id, "room_id": room.id}
+
+
+def test_one_client_one_therapist_and_one_room_are_in_one_live_session_at_a_time(db):
+    ids = _clinic(db)
+    other = _another(db, ids)
+    with SqlUnitOfWork(db) as uow:
+        first = treatments.start_session(uow, **ids, source="sim", actor=OWNER, ip="").id
+    for clash, words in (
+        (ids, "client: Anna is already in a live session"),
+        ({**other, "practitioner_id": ids["practitioner_id"]}, "therapist: Mia is already"),
+        ({**other, "room_id": ids["room_id"]}, "room: Studio is in use by a live session"),
+    ):
+        with pytest.raises(Refused) as refused, SqlUnitOfWork(db) as uow:
+            treatments.start_session(uow, **clash, source="sim", actor=OWNER, ip="")
+        assert any(r.startswith(words) for r in refused.value.reasons), refused.value.reasons
+        assert f"(session {first})" in " ".join(refused.value.reasons)
+    with SqlUnitOfWork(db) as uow:  # another client, therapist and room: no clash
+        treatments.start_session(uow, **other, source="sim", actor=OWNER, ip="")
+    with SqlUnitOfWork(db) as uow:
+        treatments.finish_session(uow, first, SessionOutcome(frames=1, summary={"frames": 1}))
+    with SqlUnitOfWork(db) as uow:  # the first has ended: its client can start again
+        treatments.start_session(uow, **ids, source="sim", actor=OWNER, ip="")
+
+
 def test_sessions_nothing_runs_are_ended_with_the_reason(db):
     ids = _clinic(db)
+    other = _another(db, ids)
     with SqlUnitOfWork(db) as uow:
         a = treatments.start_session(uow, **ids, source="sim", actor=OWNER, ip="").id
-        b = treatments.start_session(uow, **ids, source="sim", actor=OWNER, ip="").id
+        b = treatments.start_session(uow, **other, source="sim", actor=OWNER, ip="").id
     with SqlUnitOfWork(db) as uow:
         ended = treatments.end_orphaned_sessions(uow, lambda sid: sid == b, "server stopped")
     assert ended == [a]

@@ -68,8 +68,8 @@ def _start_session(base: str, client_id: int, source: str) -> int:
             "/sessions",
             json={
                 "client_id": client_id,
-                "practitioner_id": 1,
-                "room_id": 1,
+                "practitioner_id": client_id,  # its own therapist and room (seed_clinic)
+                "room_id": client_id,
                 "source": "sim:spine",
             },
         )

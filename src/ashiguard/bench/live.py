@@ -101,7 +101,8 @@ class _Api:
         self.http.headers["Authorization"] = f"Bearer {self.token}"
 
     def start(self, client_id: int, scenario: str = "mixed") -> int:
-        body = {"client_id": client_id, "practitioner_id": 1, "room_id": 1}
+        # the client's own therapist and room (seed_clinic): one live session each
+        body = {"client_id": client_id, "practitioner_id": client_id, "room_id": client_id}
         r = self.http.post("/api/v1/sessions", json={**body, "source": f"sim:{scenario}"})
         if r.status_code != 201:
             raise RuntimeError(f"bench: session start refused ({r.status_code}): {r.text[:300]}")

@@ -49,8 +49,10 @@ def _free_port() -> int:
 
 
 def seed_clinic(data: Path, n_clients: int, n_live: int = SESSIONS) -> list[int]:
-    """A bench clinic in ``data``: a therapist user, a certified practitioner, an inspected
-    room, ``n_live`` screened clients (their ids are returned) and ``n_clients`` more."""
+    """A bench clinic in ``data``: a therapist user; ``n_live`` screened clients who signed
+    the consent (their ids are returned), each with a certified practitioner and an inspected
+    room of the same id (one client, therapist and room per live session); ``n_clients``
+    more clients."""
     from ashiguard.adapters.db import SqlUnitOfWork, repo
     from ashiguard.adapters.db.models import Client, Practitioner
     from ashiguard.bootstrap import open_database
@@ -65,9 +67,10 @@ def seed_clinic(data: Path, n_clients: int, n_live: int = SESSIONS) -> list[int]
     with SqlUnitOfWork(db) as uow:
         s = uow.session
         owner = Actor.of(add_user(s, USERNAME, PASSWORD, "therapist", "Bench"))
-        s.add(
-            Practitioner(
-                name="Bench Therapist",
+        live_ids = []
+        for i in range(n_live):  # one therapist and one room per live client: no overlaps
+            pr = Practitioner(
+                name=f"Bench Therapist {i}",
                 technique="ashiatsu",
                 certification="Guild",
                 certified_on=today - timedelta(days=10),
@@ -76,20 +79,20 @@ def seed_clinic(data: Path, n_clients: int, n_live: int = SESSIONS) -> list[int]
                 mass_kg=65.0,
                 active=True,
             )
-        )
-        repo.add_room_with_bars(
-            s,
-            "Bench room",
-            ("left", "right"),
-            rated_load_n=3000.0,
-            inspected_on=today,
-            inspector="bench",
-        )
-        live_ids = []
-        for i in range(n_live):
+            s.add(pr)
+            room = repo.add_room_with_bars(
+                s,
+                f"Bench room {i}",
+                ("left", "right"),
+                rated_load_n=3000.0,
+                inspected_on=today,
+                inspector="bench",
+            )
             c = Client(ref=f"b-{i:05d}", name=f"Live {i}", created_at=repo.utcnow())
             s.add(c)
             s.flush()
+            # the bench starts live client i with therapist i in room i: one id for all three
+            assert c.id == pr.id == room.id, (c.id, pr.id, room.id)
             intake = {
                 "schema": "ashiguard.intake/1",
                 "date": today.isoformat(),
@@ -143,8 +146,8 @@ def _start_sessions(http: Any, client_ids: list[int]) -> list[int]:
             data={
                 "csrf_token": token,
                 "client_id": cid,
-                "practitioner_id": 1,
-                "room_id": 1,
+                "practitioner_id": cid,  # the client's own therapist and room (seed_clinic)
+                "room_id": cid,
                 "source": "sim:mixed",
             },
         )

@@ -37,6 +37,8 @@ __all__ = [
     "RESET_HOURS",
     "ResetLink",
     "change_password",
+    "end_other_logins",
+    "list_logins",
     "make_reset_link",
     "reset_password",
     "reset_target",
@@ -93,6 +95,26 @@ def change_password(
     user: User | None = s.get(User, actor.id)
     if user is None or not user.active:
         raise NotFound(f"user {actor.id} not found")
+    _check_current(uow, user, actor, current, ip, verify_password, "password_change_refused")
+    _new_password(new, repeat, user.username)
+    if new == current:
+        raise InputError("new_password: the same as the current password")
+    user.password_hash = (hash_password or _hash)(new)
+    _end_logins(uow, user.id)
+    repo.audit(s, actor, "password_change", "user", user.id, ip=ip, detail=user.username)
+
+
+def _check_current(
+    uow: UnitOfWork,
+    user: User,
+    actor: Actor,
+    current: str,
+    ip: str,
+    verify_password: Callable[[str, str], bool] | None,
+    refused: str,
+) -> None:
+    """Refuse a wrong current password (``current_password: ...``), counted by the back-off."""
+    s = uow.session
     now = repo.utcnow()
     keys = [login_guard.address_key(ip), login_guard.account_key(user.username)]
     wait = login_guard.waiting(s, keys, now)
@@ -100,15 +122,50 @@ def change_password(
         raise InputError(f"current_password: {wait.message()}")
     if not (verify_password or _verify)(user.password_hash, current):
         login_guard.record_failure(s, keys, now)
-        repo.audit(s, actor, "password_change_refused", "user", user.id, ip=ip)
+        repo.audit(s, actor, refused, "user", user.id, ip=ip)
         uow.commit()
         raise InputError("current_password: this is not your current password")
-    _new_password(new, repeat, user.username)
-    if new == current:
-        raise InputError("new_password: the same as the current password")
-    user.password_hash = (hash_password or _hash)(new)
-    _end_logins(uow, user.id)
-    repo.audit(s, actor, "password_change", "user", user.id, ip=ip, detail=user.username)
+
+
+def list_logins(uow: UnitOfWork, actor: Actor) -> list[WebSession]:
+    """The user's login sessions that are open now (newest first)."""
+    now = repo.utcnow()
+    return list(
+        uow.session.scalars(
+            select(WebSession)
+            .where(
+                WebSession.user_id == actor.id,
+                WebSession.expires_at >= now,
+                WebSession.code_pending.is_(False),
+            )
+            .order_by(WebSession.created_at.desc())
+        )
+    )
+
+
+def end_other_logins(
+    uow: UnitOfWork,
+    actor: Actor,
+    current: str,
+    keep_session_id: str,
+    *,
+    ip: str,
+    verify_password: Callable[[str, str], bool] | None = None,
+) -> int:
+    """Log the user out everywhere but this browser (session ``keep_session_id``, a SHA-256)
+    after the current password; API tokens end too. Returns how many logins ended."""
+    s = uow.session
+    user: User | None = s.get(User, actor.id)
+    if user is None or not user.active:
+        raise NotFound(f"user {actor.id} not found")
+    _check_current(uow, user, actor, current, ip, verify_password, "logout_elsewhere_refused")
+    ended = s.execute(
+        delete(WebSession).where(WebSession.user_id == user.id, WebSession.id != keep_session_id)
+    )
+    tokens = s.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    n = int(getattr(ended, "rowcount", 0) or 0) + int(getattr(tokens, "rowcount", 0) or 0)
+    repo.audit(s, actor, "logout_elsewhere", "user", user.id, ip=ip, detail=f"{n} logins ended")
+    return n
 
 
 @dataclass(frozen=True)

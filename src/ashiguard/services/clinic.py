@@ -27,6 +27,7 @@ from ashiguard.domain.practice import (
     Readiness,
     ready_to_treat,
 )
+from ashiguard.domain.screening import Screening as ScreeningResult
 from ashiguard.domain.screening import parse_screening, screen
 from ashiguard.domain.zone_names import ZONE_SLUGS
 from ashiguard.services.uow import Actor, UnitOfWork, fetch, require_role
@@ -200,11 +201,20 @@ def read_screening(
     return sc
 
 
-def readiness(practitioner: Any, room: Any, screening: Screening, on: date) -> Readiness:
+def readiness(
+    practitioner: Any,
+    room: Any,
+    screening: Screening,
+    on: date,
+    *,
+    effective: ScreeningResult | None = None,
+) -> Readiness:
     """The domain's readiness gate (``ready_to_treat``) for stored records.
 
     A bar's ``last_inspected`` is its latest *passed* inspection: a failed one does not count.
-    A room without bars raises :class:`InputError` (``room_id``).
+    A room without bars raises :class:`InputError` (``room_id``). ``effective``: the screening
+    as the client's physician clearances leave it
+    (:func:`ashiguard.services.clearances.state_for`), read instead of the stored one.
     """
     certs = []
     if practitioner.certification and practitioner.certified_on:
@@ -237,4 +247,5 @@ def readiness(practitioner: Any, room: Any, screening: Screening, on: date) -> R
     if not bars:
         raise InputError(f"room_id: room {room.name!r} has no overhead bar on file")
     equipment = Equipment(schema="ashiguard.equipment/1", room=room.name, bars=tuple(bars))
-    return ready_to_treat(who, equipment, parse_screening(screening.payload), on)
+    result = effective if effective is not None else parse_screening(screening.payload)
+    return ready_to_treat(who, equipment, result, on)

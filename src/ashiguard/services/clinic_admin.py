@@ -15,7 +15,8 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ashiguard.adapters.db import repo
+from ashiguard.adapters.db import audit_chain, repo
+from ashiguard.adapters.db.audit_chain import ChainReport
 from ashiguard.adapters.db.models import ROLES, Bar, BarInspection, Practitioner, Room, User
 from ashiguard.domain.errors import InputError
 from ashiguard.services import login_guard
@@ -30,6 +31,7 @@ __all__ = [
     "add_inspection",
     "add_room",
     "add_user",
+    "check_audit_log",
     "create_user",
     "list_users",
     "parse_practitioner",
@@ -175,6 +177,16 @@ def set_user_active(
 def list_users(uow: UnitOfWork) -> list[User]:
     """Every user, by username."""
     return list(uow.session.scalars(select(User).order_by(User.username)))
+
+
+def check_audit_log(uow: UnitOfWork, actor: Actor | None, ip: str) -> ChainReport:
+    """Walk the audit log's hash chain (``audit_chain.verify``); the check is audited itself
+    (``audit_check``, after the walk)."""
+    require_role(actor, OWNER_ROLES, "check the audit log")
+    report = audit_chain.verify(uow.session)
+    detail = f"{report.checked} entries check" + (f"; {report.problem}" if report.problem else "")
+    repo.audit(uow.session, actor, "audit_check", "audit_log", "", ip=ip, detail=detail)
+    return report
 
 
 # ---------------------------------------------------------------------- practitioners

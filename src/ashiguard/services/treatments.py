@@ -10,7 +10,10 @@ Notes
 A session is started only when the readiness gate
 (:func:`ashiguard.domain.practice.ready_to_treat`) says go for today: a refusal is audited
 (``refused session``, every reason) and raised as :class:`~ashiguard.domain.errors.Refused`;
-nothing else is stored.
+nothing else is stored. A ``clearance_required`` screening passes the gate only when current
+physician clearances cover every such finding (:mod:`ashiguard.services.clearances`); the
+session then runs under the screening's restrictions, and the live session reads the
+screening with that effective decision (the stored screening is never rewritten).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from ashiguard.adapters.db import repo
 from ashiguard.adapters.db.models import (
@@ -32,8 +35,10 @@ from ashiguard.adapters.db.models import (
     Screening,
     TreatmentSession,
 )
-from ashiguard.domain.errors import Conflict, Forbidden, InputError, NotFound, Refused
+from ashiguard.domain.errors import Conflict, InputError, NotFound, Refused
 from ashiguard.domain.live_messages import SessionOutcome
+from ashiguard.services import soap_notes
+from ashiguard.services.clearances import screening_as_treated, state_for
 from ashiguard.services.clinic import readiness
 from ashiguard.services.consent import consent_missing
 from ashiguard.services.uow import (
@@ -151,11 +156,20 @@ def start_session(
         raise InputError("screening: this client has no screening; fill the intake first")
     if check_source is not None:
         source = check_source(source)
-    ready = readiness(pr, room, sc, on or date.today())
+    day = on or date.today()
+    cleared = state_for(s, sc, day)
+    ready = readiness(pr, room, sc, day, effective=cleared.screening)
     reasons = list(ready.reasons)
+    if cleared.missing:
+        reasons.append(
+            "clearance: no current physician clearance covers "
+            + ", ".join(f"rule {r!r}" for r in cleared.missing)
+            + "; record the physician's letter on the client's page"
+        )
     no_consent = consent_missing(s, sc.intake_id)
     if no_consent is not None:
         reasons.append(no_consent)
+    reasons += _already_live(uow, client, pr, room)
     if reasons:
         repo.audit(
             s,
@@ -178,6 +192,39 @@ def start_session(
         actor=actor,
         ip=ip,
     )
+
+
+def _already_live(uow: UnitOfWork, client: Client, pr: Practitioner, room: Room) -> list[str]:
+    """Why a new live session would overlap one that runs (one client, one therapist and one
+    room are in one live session at a time). The three rows are locked first (PostgreSQL:
+    until commit; SQLite takes its write lock), so two starts at once see each other."""
+    s = uow.session
+    for model, ident in ((Client, client.id), (Practitioner, pr.id), (Room, room.id)):
+        s.execute(
+            update(model)
+            .where(model.id == ident)
+            .values(id=model.id)
+            .execution_options(synchronize_session=False)
+        )
+    live = s.scalars(
+        select(TreatmentSession).where(
+            TreatmentSession.status == "live",
+            or_(
+                TreatmentSession.client_id == client.id,
+                TreatmentSession.practitioner_id == pr.id,
+                TreatmentSession.room_id == room.id,
+            ),
+        )
+    ).all()
+    out = []
+    for t in live:
+        if t.client_id == client.id:
+            out.append(f"client: {client.name} is already in a live session (session {t.id})")
+        if t.practitioner_id == pr.id:
+            out.append(f"therapist: {pr.name} is already in a live session (session {t.id})")
+        if t.room_id == room.id:
+            out.append(f"room: {room.name} is in use by a live session (session {t.id})")
+    return out
 
 
 def create_session(
@@ -215,10 +262,16 @@ def create_session(
     return t
 
 
-def get_session(uow: UnitOfWork, session_id: int, *, fresh: bool = False) -> TreatmentSession:
+def get_session(
+    uow: UnitOfWork, session_id: int, *, fresh: bool = False, lock: bool = False
+) -> TreatmentSession:
     """A treatment session (:class:`NotFound` when missing); ``fresh`` reloads it from the
-    database (after the live-session runner stored its outcome)."""
-    t = uow.session.get(TreatmentSession, session_id, populate_existing=fresh)
+    database (after the live-session runner stored its outcome); ``lock`` reloads it under
+    its row lock (to sign it or change its notes: see ``repo.lock_treatment_session``)."""
+    if lock:
+        t = repo.lock_treatment_session(uow.session, session_id)
+    else:
+        t = uow.session.get(TreatmentSession, session_id, populate_existing=fresh)
     if t is None:
         raise NotFound(f"treatment_session {session_id} not found")
     return t
@@ -329,7 +382,7 @@ def set_notes(
     """Replace the session's notes (at most ``MAX_NOTES`` characters); :class:`Conflict` once
     it is signed."""
     require_role(actor, CLINICAL_ROLES, "write session notes")
-    t = get_session(uow, session_id)
+    t = get_session(uow, session_id, lock=True)
     if t.status == "signed":
         raise Conflict(f"session {t.id} is signed: notes can no longer change")
     if len(notes) > MAX_NOTES:
@@ -343,7 +396,9 @@ def sign_session(
     uow: UnitOfWork, session_id: int, notes: str | None, actor: Actor | None, ip: str
 ) -> TreatmentSession:
     """Sign an ended session (with its final ``notes`` when given, cut to ``MAX_NOTES``): it
-    cannot change afterwards. :class:`Conflict` unless its status is ``ended``.
+    and its SOAP note cannot change afterwards (corrections are addenda,
+    :func:`ashiguard.services.soap_notes.add_addendum`). :class:`Conflict` unless its status
+    is ``ended``.
 
     Only the session's own therapist (the user linked to its practitioner) signs it, or an
     owner, who is then recorded as signing as the owner. The signer's name, credential (the
@@ -351,42 +406,23 @@ def sign_session(
     :class:`Forbidden` for anybody else.
     """
     require_role(actor, CLINICAL_ROLES, "sign sessions")
-    t = get_session(uow, session_id)
+    t = get_session(uow, session_id, lock=True)
     if t.status != "ended":
         raise Conflict(f"session {t.id} cannot be signed while {t.status}")
-    pr = uow.session.get(Practitioner, t.practitioner_id)
-    own = actor is not None and pr is not None and pr.user_id == actor.id
-    if actor is not None and not own and actor.role != "owner":
-        raise Forbidden(
-            f"only the session's therapist ({pr.name if pr else 'unknown'}) or an owner may sign it"
-        )
+    who = soap_notes.signer_for(uow, t, actor, "sign it")
     if notes is not None:
         t.notes = notes[:MAX_NOTES]
+    soap_notes.freeze_note(uow, t)  # the note keeps the measured facts it is signed with
     t.status = "signed"
-    t.signed_by = actor.id if actor else None
+    t.signed_by = who.user_id
     t.signed_at = repo.utcnow()
-    t.signed_as = "therapist" if own else "owner"
-    t.signer_name = actor.display_name or actor.username if actor else "clinic administration"
-    signer_pr = pr if own else _practitioner_of(uow, actor)
-    t.signer_credential = _credential(signer_pr)
+    t.signed_as = who.capacity
+    t.signer_name = who.name
+    t.signer_credential = who.credential
     repo.audit(
         uow.session, actor, "sign", "session", t.id, ip=ip, detail=f"signed as {t.signed_as}"
     )
     return t
-
-
-def _practitioner_of(uow: UnitOfWork, actor: Actor | None) -> Practitioner | None:
-    if actor is None:
-        return None
-    return uow.session.scalars(select(Practitioner).where(Practitioner.user_id == actor.id)).first()
-
-
-def _credential(pr: Practitioner | None) -> str:
-    """A practitioner's certificate in words (what the signed record keeps)."""
-    if pr is None or not pr.certification:
-        return "no certificate on file"
-    until = f", valid until {pr.certified_until.isoformat()}" if pr.certified_until else ""
-    return f"{pr.technique.capitalize()} certificate, {pr.certification}{until}"
 
 
 # ---------------------------------------------------------------- the live-session runner
@@ -408,6 +444,7 @@ def session_context(uow: UnitOfWork, session_id: int, recordings_dir: Path) -> S
         raise NotFound(f"session {session_id}: its practitioner or screening is gone")
     intake = s.get(Intake, sc.intake_id)
     person = dict((intake.payload if intake else {}).get("client") or {})
+    screening = screening_as_treated(s, sc, t.started_at.date())  # the record stays as it was
     name = f"session-{session_id:06d}.h5"
     t.recording_path = f"recordings/{name}"
     return SessionContext(
@@ -415,7 +452,7 @@ def session_context(uow: UnitOfWork, session_id: int, recordings_dir: Path) -> S
         source=t.source,
         therapist_mass_kg=pr.mass_kg,
         client={k: person[k] for k in ("height_cm", "weight_kg") if person.get(k)},
-        screening=dict(sc.payload),
+        screening=screening,
         recording_path=Path(recordings_dir) / name,
         room=t.room.name if t.room is not None else "",
     )

@@ -28,6 +28,7 @@ PAGES = [
     "/admin/practitioners",
     "/admin/rooms",
     "/admin/audit",
+    "/admin/audit/check",
     "/account/password",
     "/account/two-factor",
     "/api/v1/docs",

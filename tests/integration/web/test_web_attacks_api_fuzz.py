@@ -37,7 +37,7 @@ from ashiguard.entrypoints.web.security import create_user
 from ashiguard.services import clinic, treatments
 from ashiguard.settings import Settings
 
-MAX_EXAMPLES = 50
+MAX_EXAMPLES = 40
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 CHECKS = [
     not_a_server_error,
@@ -224,9 +224,10 @@ def test_an_id_past_postgresqls_integer_was_a_server_error_and_is_now_refused(cl
 
 def test_an_unknown_page_answers_the_clinic_error_page_and_an_unknown_api_path_json(as_role):
     c = as_role("owner")
-    page = c.get("/no-such-page")
+    page = c.get("/no-such-page<b>")
     assert page.status_code == 404
     assert page.headers["content-type"].startswith("text/html")
+    assert "There is no page /no-such-page&lt;b&gt; here." in page.text
     api = c.get("/api/v1/no-such-thing")
     assert api.status_code == 404
     assert api.json() == {"detail": "Not Found"}

@@ -69,7 +69,8 @@ def cluster(settings: Settings, db: Any, users: Any, redis_url: str) -> Any:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     apps = [make_app(broker_settings, db), make_app(broker_settings, db)]
     for a in apps:
-        a.state.live.speed = 4.0
+        # twice real time: a latched alarm is still active when a slow (loaded) test reads it
+        a.state.live.speed = 2.0
     worker = _worker(broker_settings, redis_url, "w1")
     yield {"apps": apps, "worker": worker, "settings": broker_settings}
     _stop(worker)

@@ -22,6 +22,9 @@ TABLES = {
     "screenings",
     "treatment_sessions",
     "audit_log",
+    "soap_notes",
+    "note_addenda",
+    "note_templates",
 }
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ashiguard.adapters.db import repo
-from ashiguard.adapters.db.models import Room, Screening, TreatmentSession, User
+from ashiguard.adapters.db.models import (
+    NoteTemplate,
+    Room,
+    Screening,
+    SoapNote,
+    TreatmentSession,
+    User,
+)
 from ashiguard.adapters.recording import open_recording
 from ashiguard.bootstrap import open_database
 from ashiguard.entrypoints.web.demo import seed_demo
@@ -34,6 +41,12 @@ def test_demo_clinic_covers_every_decision_rooms_and_recorded_sessions(tmp_path)
             with open_recording(settings.data_dir / t.recording_path) as rec:
                 assert rec.meta.frames > 0
             assert t.summary["schema"] == "ashiguard.analysis/1"
+            if t.status == "signed":  # a SOAP note with its measured facts, signer named
+                note = s.scalar(select(SoapNote).where(SoapNote.session_id == t.id))
+                assert note.objective_measured.startswith("Duration: 1 min 30 s.")
+                assert note.pain_before == 6 and note.template_name == "Lower back, first visit"
+                assert t.signer_name == t.practitioner.name and t.signed_as == "therapist"
+        assert len(s.scalars(select(NoteTemplate)).all()) == 3
     # seeding twice keeps what is there (one demo per data directory)
     assert seed_demo(settings, db) == logins
     with db.session() as s:

@@ -183,3 +183,22 @@ def test_handing_the_device_over_logs_the_staff_member_out_first(as_role):
     # the clinic's pages are closed to whoever now holds the device
     clients = c.get("/clients")
     assert clients.status_code in (303, 401) or "/login" in clients.headers.get("location", "")
+
+
+def test_the_client_page_tells_the_history_and_plots_the_visits(as_role):
+    c = as_role("therapist")
+    cid = _client_id(c)
+    assert _submit_intake(c, cid, **{"conditions.0.code": "kidney_stones"}).status_code == 303
+    token = csrf_of(c, f"/clients/{cid}/consent")
+    c.post(
+        f"/clients/{cid}/consent",
+        data={"csrf_token": token, "typed_name": "Ada Lovelace", "agreed": "yes"},
+    )
+    page = c.get(f"/clients/{cid}").text
+    history = page.split('id="history"', 1)[1]
+    for words in ("Intake v1", "Screening: ", "Consent signed", "by Ada Lovelace"):
+        assert words in history, words
+    # newest first: the consent came after the intake
+    assert history.index("Consent signed") < history.index("Intake v1")
+    png = c.get(f"/clients/{cid}/plots/trends.png")
+    assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"

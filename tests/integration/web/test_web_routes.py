@@ -14,6 +14,7 @@ from ashiguard.adapters.db.models import (
     Bar,
     Client,
     Intake,
+    NoteTemplate,
     Practitioner,
     Room,
     Screening,
@@ -47,6 +48,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/reset/{token}"): PUBLIC,
     ("GET", "/account/password"): ANY,
     ("POST", "/account/password"): ANY,
+    ("POST", "/account/logins/end-others"): ANY,
     ("GET", "/"): ANY,
     ("GET", "/api/v1/me"): ANY,
     ("GET", "/api/v1/openapi.json"): ANY,
@@ -59,11 +61,17 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/clients/{client_id}/intake"): CLIENTS,
     ("GET", "/clients/{client_id}/consent"): CLIENTS,
     ("POST", "/clients/{client_id}/handover"): CLIENTS,
+    ("GET", "/clients/{client_id}/plots/trends.png"): CLINICAL,
     ("GET", "/welcome/{token}"): PUBLIC,
     ("POST", "/welcome/{token}"): PUBLIC,
     ("POST", "/clients/{client_id}/consent"): CLIENTS,
     ("GET", "/api/v1/consent-form"): CLIENTS,
     ("POST", "/api/v1/clients/{client_id}/consent"): CLIENTS,
+    ("GET", "/clients/{client_id}/clearances/new"): CLIENTS,
+    ("POST", "/clients/{client_id}/clearances"): CLIENTS,
+    ("GET", "/clearances/{clearance_id}/letter"): CLIENTS,
+    ("GET", "/api/v1/clients/{client_id}/clearances"): CLIENTS,
+    ("POST", "/api/v1/clients/{client_id}/clearances"): CLIENTS,
     ("GET", "/screenings/{screening_id}"): CLIENTS,
     ("GET", "/api/v1/clients"): CLIENTS,
     ("POST", "/api/v1/clients"): CLIENTS,
@@ -81,7 +89,18 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/sessions/{session_id}/markers"): CLINICAL,
     ("POST", "/sessions/{session_id}/notes"): CLINICAL,
     ("POST", "/sessions/{session_id}/sign"): CLINICAL,
+    ("POST", "/sessions/{session_id}/note"): CLINICAL,
+    ("POST", "/sessions/{session_id}/addenda"): CLINICAL,
     ("GET", "/sessions/{session_id}/plots/{name}.png"): CLINICAL,
+    ("GET", "/sessions/{session_id}/report.pdf"): CLINICAL,
+    ("GET", "/api/v1/sessions/{session_id}/report.pdf"): CLINICAL,
+    ("GET", "/sessions/{session_id}/zones.csv"): CLINICAL,
+    ("GET", "/api/v1/sessions/{session_id}/zones.csv"): CLINICAL,
+    ("GET", "/research/sessions.csv"): RESEARCH,
+    ("GET", "/api/v1/research/sessions.csv"): RESEARCH,
+    ("GET", "/clients/{client_id}/record.pdf"): CLINICAL,
+    ("GET", "/api/v1/clients/{client_id}/record.pdf"): CLINICAL,
+    ("GET", "/api/v1/sessions/{session_id}/fhir"): CLINICAL,
     ("GET", "/api/v1/practitioners"): CLINICAL,
     ("GET", "/api/v1/rooms"): CLINICAL,
     ("GET", "/api/v1/sessions"): CLINICAL,
@@ -90,6 +109,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/v1/sessions/{session_id}/stop"): CLINICAL,
     ("POST", "/api/v1/sessions/{session_id}/markers"): CLINICAL,
     ("POST", "/api/v1/sessions/{session_id}/ack"): CLINICAL,
+    ("GET", "/api/v1/sessions/{session_id}/note"): CLINICAL,
+    ("PUT", "/api/v1/sessions/{session_id}/note"): CLINICAL,
+    ("POST", "/api/v1/sessions/{session_id}/addenda"): CLINICAL,
+    ("GET", "/api/v1/note-templates"): CLINICAL,
     ("GET", "/research"): RESEARCH,
     ("GET", "/api/v1/research/sessions"): RESEARCH,
     ("GET", "/admin/users"): OWNER,
@@ -102,6 +125,11 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/admin/rooms/{room_id}/bars"): OWNER,
     ("POST", "/admin/bars/{bar_id}/inspections"): OWNER,
     ("GET", "/admin/audit"): OWNER,
+    ("GET", "/admin/audit/check"): OWNER,
+    ("GET", "/admin/note-templates"): OWNER,
+    ("POST", "/admin/note-templates"): OWNER,
+    ("POST", "/admin/note-templates/{template_id}"): OWNER,
+    ("POST", "/admin/note-templates/{template_id}/delete"): OWNER,
     ("POST", "/api/v1/practitioners"): OWNER,
     ("POST", "/api/v1/rooms"): OWNER,
     ("POST", "/api/v1/rooms/{room_id}/bars"): OWNER,
@@ -166,7 +194,9 @@ def _records(db):
             ended_at=utcnow(),
             notes="",
         )
-        s.add(t)
+        tpl = NoteTemplate(name="Walk template", subjective="", assessment="", plan="")
+        tpl.updated_at = utcnow()
+        s.add_all([t, tpl])
         s.flush()
         return {
             "client_id": c.id,
@@ -176,6 +206,8 @@ def _records(db):
             "room_id": room.id,
             "bar_id": bar.id,
             "user_id": target.id,
+            "template_id": tpl.id,
+            "clearance_id": 1,  # none stored: the roles that may ask get 404
             "name": "load",
         }
 
@@ -187,6 +219,8 @@ def _url(path, ids):
 def _call(c, method, url, token):
     if method == "GET":
         return c.get(url)
+    if method == "PUT":
+        return c.put(url, json={}, headers={"X-CSRF-Token": token})
     if url.startswith("/api/"):
         return c.post(url, json={}, headers={"X-CSRF-Token": token})
     if url.endswith(("/ack", "/markers")):  # the live page's JSON calls

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from liveserver import client_from, serving
+from liveserver import client_from, log_in, serving
 from sqlalchemy import select, text
 from test_web_concurrency import _race
 from webhelpers import PASSWORDS
@@ -20,8 +20,9 @@ from ashiguard.adapters.db.models import AuditEntry
 pytestmark = pytest.mark.slow
 
 
-def _verify(run_cli, db):
-    return run_cli("admin", "verify-audit", "--database-url", db.url)
+def _verify(run_cli, db, scratch):
+    # the database is given by URL; --data-dir only keeps the CLI away from ./data
+    return run_cli("admin", "verify-audit", "--database-url", db.url, "--data-dir", str(scratch))
 
 
 def _activity(app, n_clients=3):
@@ -42,12 +43,12 @@ def _sql(db, *statements):
             conn.execute(text(st))
 
 
-def test_an_untouched_log_checks_and_the_cli_says_how_many_entries(app, db, run_cli):
+def test_an_untouched_log_checks_and_the_cli_says_how_many_entries(app, db, run_cli, tmp_path):
     _activity(app)
     with db.session() as s:
         n = s.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1))
     assert n >= 7
-    r = _verify(run_cli, db)
+    r = _verify(run_cli, db, tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.startswith(f"audit log intact: {n} entries check; newest entry {n}, hash ")
 
@@ -95,20 +96,22 @@ TAMPERING = {
 
 
 @pytest.mark.parametrize("kind", TAMPERING)
-def test_verify_audit_names_the_first_entry_edited_deleted_or_moved(app, db, run_cli, kind):
+def test_verify_audit_names_the_first_entry_edited_deleted_or_moved(
+    app, db, run_cli, tmp_path, kind
+):
     statements, first, reason = TAMPERING[kind]
     _activity(app)
     if db.is_sqlite:
         statements = [s.replace("repeat('a', 64)", "'" + "a" * 64 + "'") for s in statements]
     _sql(db, *statements)
-    r = _verify(run_cli, db)
+    r = _verify(run_cli, db, tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr
     line = r.stdout.strip()
     assert line.startswith("audit log BROKEN at ") and first in line and reason in line, line
     assert len(line.splitlines()) == 1
 
 
-def test_the_migration_chains_the_entries_written_before_it(db_url, run_cli):
+def test_the_migration_chains_the_entries_written_before_it(db_url, run_cli, tmp_path):
     database = Database(db_url)
     try:
         database.migrate("0004")
@@ -133,7 +136,14 @@ def test_the_migration_chains_the_entries_written_before_it(db_url, run_cli):
                 5,
             ]
             repo.audit(s, None, "read", "client", 9)  # the app goes on from the migrated head
-        r = run_cli("admin", "verify-audit", "--database-url", db_url)
+        r = run_cli(
+            "admin",
+            "verify-audit",
+            "--database-url",
+            db_url,
+            "--data-dir",
+            str(tmp_path),
+        )
         assert r.returncode == 0 and "6 entries check" in r.stdout, r.stdout + r.stderr
     finally:
         database.dispose()
@@ -168,3 +178,22 @@ def test_requests_auditing_at_the_same_time_never_fork_the_chain(app, db):
         seqs = s.scalars(select(AuditEntry.seq).order_by(AuditEntry.seq)).all()
     assert report.ok, report.problem
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= 12 * 4 + 1
+
+
+def test_the_owner_checks_the_chain_on_the_audit_page(app, db):
+    _activity(app, n_clients=1)
+    with serving(app) as base, client_from(base) as owner:
+        log_in(owner, "owner", PASSWORDS["owner"])
+        page = owner.get("/admin/audit/check")
+        assert page.status_code == 200 and "Intact: all" in page.text
+        _sql(db, "UPDATE audit_log SET ip = '10.9.9.9' WHERE seq = 2")
+        page = owner.get("/admin/audit/check")
+        assert "The audit log was tampered with: entry 2 (id" in page.text
+    with db.session() as s:
+        checks = s.scalars(
+            select(AuditEntry.detail)
+            .where(AuditEntry.action == "audit_check")
+            .order_by(AuditEntry.id)
+        ).all()
+    assert len(checks) == 2  # each check is audited
+    assert checks[0].endswith("entries check") and "; entry 2 (id" in checks[1]

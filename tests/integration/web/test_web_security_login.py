@@ -189,3 +189,17 @@ def test_the_owner_lets_a_held_back_colleague_log_in_at_once(app, db):
 def test_the_back_off_grows_and_is_capped(failures):
     wait = login_guard.ACCOUNT.wait_s(failures)
     assert wait == (0 if failures < 5 else min(900, 30 * 2 ** (failures - 5)))
+
+
+def test_a_key_starts_afresh_an_hour_after_its_last_failure(db):
+    key = login_guard.account_key("someone")
+    t0 = utcnow()
+    with db.session() as s:
+        for _ in range(7):
+            login_guard.record_failure(s, [key], t0)
+        assert login_guard.waiting(s, [key], t0).seconds == 120
+        later = t0 + timedelta(hours=1, seconds=1)
+        assert login_guard.waiting(s, [key], later) is None
+        login_guard.record_failure(s, [key], later)
+        assert s.get(LoginThrottle, key).failures == 1
+        assert login_guard.waiting(s, [key], later) is None

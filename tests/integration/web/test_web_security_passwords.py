@@ -52,6 +52,16 @@ def test_the_users_page_refuses_a_weak_password_naming_field_and_reason(app, db,
         assert s.scalars(select(User).where(User.username.like("%ewcomer%"))).all() == []
 
 
+def test_long_passphrases_are_welcome_up_to_256_characters():
+    from ashiguard.domain.errors import InputError
+    from ashiguard.services.password_policy import check_password
+
+    check_password("four unrelated words " * 12)  # 252 characters, spaces and all
+    check_password("ü" * 256)
+    with pytest.raises(InputError, match=r"^password: at most 256 characters$"):
+        check_password("x" * 257)
+
+
 def test_the_api_refuses_a_breached_password_with_422_naming_the_field(app):
     with serving(app) as base, client_from(base) as c:
         tok = c.post(
@@ -134,8 +144,11 @@ def test_a_user_changes_their_password_with_the_current_one_and_other_logins_end
     assert len(_audit(db, "password_change_refused")) == 1
 
 
-def _reset_link(run_cli, db, username, *extra):
-    r = run_cli("admin", "reset-link", username, "--database-url", db.url, *extra)
+def _reset_link(run_cli, db, scratch, username, *extra):
+    # the database is given by URL; --data-dir only keeps the CLI away from ./data
+    r = run_cli(
+        "admin", "reset-link", username, "--database-url", db.url, "--data-dir", scratch, *extra
+    )
     assert r.returncode == 0, r.stderr
     link = r.stdout.strip()
     assert link.startswith("http://127.0.0.1:8000/reset/")
@@ -157,11 +170,11 @@ def _reset(c, token, new, repeat=None):
 
 @pytest.mark.slow
 def test_an_owner_reset_link_works_once_is_stored_hashed_and_sets_a_password_under_policy(
-    app, db, run_cli
+    app, db, run_cli, tmp_path
 ):
     from ashiguard.adapters.db.models import PasswordReset
 
-    token = _reset_link(run_cli, db, "front_desk")
+    token = _reset_link(run_cli, db, str(tmp_path), "front_desk")
     with db.session() as s:
         ids = s.scalars(select(PasswordReset.id)).all()
     assert len(ids) == 1 and token not in ids[0]  # only its SHA-256 is kept
@@ -188,15 +201,15 @@ def test_an_owner_reset_link_works_once_is_stored_hashed_and_sets_a_password_und
 
 @pytest.mark.slow
 def test_a_reset_link_expires_a_newer_one_voids_it_and_a_post_without_the_form_token_fails(
-    app, db, run_cli
+    app, db, run_cli, tmp_path
 ):
     from sqlalchemy import update
 
     from ashiguard.adapters.db.models import PasswordReset
     from ashiguard.adapters.db.repo import utcnow
 
-    first = _reset_link(run_cli, db, "researcher", "--hours", "1")
-    second = _reset_link(run_cli, db, "researcher")
+    first = _reset_link(run_cli, db, str(tmp_path), "researcher", "--hours", "1")
+    second = _reset_link(run_cli, db, str(tmp_path), "researcher")
     with serving(app) as base, client_from(base) as c:
         assert c.get(f"/reset/{first}").status_code == 404  # replaced by the newer link
         assert c.get("/reset/made-up-token").status_code == 404
@@ -211,5 +224,7 @@ def test_a_reset_link_expires_a_newer_one_voids_it_and_a_post_without_the_form_t
         with db.session() as s:
             s.execute(update(PasswordReset).values(expires_at=utcnow()))
         assert c.get(f"/reset/{second}").status_code == 404
-    bad = run_cli("admin", "reset-link", "nobody", "--database-url", db.url)
+    bad = run_cli(
+        "admin", "reset-link", "nobody", "--database-url", db.url, "--data-dir", str(tmp_path)
+    )
     assert bad.returncode == 2 and bad.stderr.strip() == "ashiguard: error: user 'nobody' not found"

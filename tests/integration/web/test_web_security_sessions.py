@@ -99,3 +99,31 @@ def test_under_https_every_cookie_is_secure_as_well(app, tmp_path):
         assert morsel["secure"] and morsel["httponly"]
         assert morsel["samesite"].lower() == "lax"
         assert c.get("/").status_code == 200
+
+
+def test_a_user_sees_their_logins_and_ends_all_others_with_their_password(app, db):
+    with (
+        serving(app) as base,
+        client_from(base, "127.0.0.1") as desk,
+        client_from(base, "127.0.0.7") as lost,
+    ):
+        log_in(desk, "therapist", PASSWORDS["therapist"])
+        log_in(lost, "therapist", PASSWORDS["therapist"])
+        tok = desk.post(
+            "/api/v1/auth/token",
+            json={"username": "therapist", "password": PASSWORDS["therapist"]},
+        ).json()["token"]
+        page = desk.get("/account/password")
+        assert "127.0.0.7" in page.text and "this browser" in page.text
+        data = {"csrf_token": form_token(page.text), "current_password": "not-my-password"}
+        wrong = desk.post("/account/logins/end-others", data=data)
+        assert wrong.status_code == 400 and "not your current password" in wrong.text
+        assert lost.get("/").status_code == 200
+        data["current_password"] = PASSWORDS["therapist"]
+        r = desk.post("/account/logins/end-others", data=data)
+        assert r.status_code == 303
+        assert "2 logins ended" in desk.get(r.headers["location"]).text  # a browser, a token
+        assert lost.get("/").status_code == 303
+        me = desk.get("/api/v1/me", headers={"Authorization": f"Bearer {tok}"})
+        assert me.status_code == 401
+        assert desk.get("/").status_code == 200  # this browser stays in

@@ -173,21 +173,24 @@ def verify(s: Session) -> ChainReport:
         return ChainReport(checked, head_seq, head_hash, problem)
 
     rows = s.execute(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=500))
-    for e in rows.scalars():
-        if e.seq is None:
-            continue
-        if e.seq > expected:
-            return report(f"entry {expected} is missing: deleted (the next one is {e.seq})")
-        if e.seq < expected:
-            return report(f"{_describe(e)} is there twice: copied or moved")
-        if e.hash != _hash_of(e, e.seq, e.prev_hash or ""):
-            return report(f"{_describe(e)} does not match its hash: edited or moved")
-        if e.prev_hash != prev:
-            return report(
-                f"{_describe(e)} does not follow entry {e.seq - 1}: an entry before it was "
-                "edited, moved or replaced"
-            )
-        prev, expected, checked = e.hash, expected + 1, checked + 1
+    try:  # a server-side cursor on PostgreSQL: closed also when the walk stops early
+        for e in rows.scalars():
+            if e.seq is None:
+                continue
+            if e.seq > expected:
+                return report(f"entry {expected} is missing: deleted (the next one is {e.seq})")
+            if e.seq < expected:
+                return report(f"{_describe(e)} is there twice: copied or moved")
+            if e.hash != _hash_of(e, e.seq, e.prev_hash or ""):
+                return report(f"{_describe(e)} does not match its hash: edited or moved")
+            if e.prev_hash != prev:
+                return report(
+                    f"{_describe(e)} does not follow entry {e.seq - 1}: an entry before it "
+                    "was edited, moved or replaced"
+                )
+            prev, expected, checked = e.hash, expected + 1, checked + 1
+    finally:
+        rows.close()
     if loose is not None:
         return report(f"entry id {loose} has no place in the chain: added outside the app")
     last = expected - 1

@@ -33,15 +33,19 @@ __all__ = [
     "Bar",
     "BarInspection",
     "Base",
+    "Clearance",
     "Client",
     "ClientLink",
     "Consent",
     "Intake",
     "LoginThrottle",
+    "NoteAddendum",
+    "NoteTemplate",
     "PasswordReset",
     "Practitioner",
     "Room",
     "Screening",
+    "SoapNote",
     "TreatmentSession",
     "User",
     "WebSession",
@@ -240,6 +244,36 @@ class ClientLink(Base):
     used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
+class Clearance(Base):
+    """A physician's written clearance of a client for the rules it names, with its letter.
+
+    ``rules`` holds the rule ids of the ``clearance_required`` findings it covers;
+    ``letter_path`` is ``uploads/<random>.<ext>`` under the data directory (the type sniffed
+    from the content), ``letter_name`` the client's file name kept as text only.
+    """
+
+    __tablename__ = "clearances"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    screening_id: Mapped[int | None] = mapped_column(ForeignKey("screenings.id"), nullable=True)
+    physician_name: Mapped[str] = mapped_column(String(200))
+    practice: Mapped[str] = mapped_column(String(200))
+    contact: Mapped[str] = mapped_column(String(200))
+    cleared_on: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    rules: Mapped[list[str]] = mapped_column(JSON)
+    # the facts the physician was shown, for rules covered fact by fact (unknown-code)
+    facts: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    restrictions: Mapped[str] = mapped_column(Text, default="")
+    letter_path: Mapped[str] = mapped_column(String(100))
+    letter_type: Mapped[str] = mapped_column(String(40))
+    letter_name: Mapped[str] = mapped_column(String(200))
+    letter_bytes: Mapped[int] = mapped_column(Integer)
+    letter_sha256: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
 class TreatmentSession(Base):
     __tablename__ = "treatment_sessions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -266,6 +300,64 @@ class TreatmentSession(Base):
     client: Mapped[Client] = relationship(lazy="joined")
     practitioner: Mapped[Practitioner] = relationship(lazy="joined")
     room: Mapped[Room] = relationship(lazy="joined")
+
+
+class SoapNote(Base):
+    """The SOAP note of a treatment session (at most one). Locked once the session is signed;
+    corrections then go to :class:`NoteAddendum`.
+
+    ``objective_measured`` holds the measured facts (one per line) as they stood when the note
+    was last saved or signed; ``objective`` is what the therapist added to them. ``areas``:
+    zone slugs marked on the body chart; ``pain_before`` / ``pain_after``: pain or tension
+    0-10 as the client rates it.
+    """
+
+    __tablename__ = "soap_notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("treatment_sessions.id", ondelete="CASCADE"), unique=True
+    )
+    subjective: Mapped[str] = mapped_column(Text, default="")
+    objective_measured: Mapped[str] = mapped_column(Text, default="")
+    objective: Mapped[str] = mapped_column(Text, default="")
+    assessment: Mapped[str] = mapped_column(Text, default="")
+    plan: Mapped[str] = mapped_column(Text, default="")
+    areas: Mapped[list[str]] = mapped_column(JSON, default=list)
+    pain_before: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pain_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    template_name: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+class NoteAddendum(Base):
+    """A correction or addition to a signed session's note, signed by its author on saving
+    (name, credential and capacity as they stood then). Never changed, never deleted."""
+
+    __tablename__ = "note_addenda"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("treatment_sessions.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    author_name: Mapped[str] = mapped_column(String(200))
+    author_credential: Mapped[str] = mapped_column(String(300))
+    signed_as: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class NoteTemplate(Base):
+    """A clinic's named starting text for the Subjective, Assessment and Plan of a note."""
+
+    __tablename__ = "note_templates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    subjective: Mapped[str] = mapped_column(Text, default="")
+    assessment: Mapped[str] = mapped_column(Text, default="")
+    plan: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class AuditEntry(Base):

@@ -14,6 +14,7 @@ from ashiguard.adapters.db.models import (
     AuditEntry,
     Bar,
     BarInspection,
+    Clearance,
     Client,
     Intake,
     Practitioner,
@@ -21,7 +22,10 @@ from ashiguard.adapters.db.models import (
     Screening,
     TreatmentSession,
 )
+from ashiguard.domain.clearance import Clearance as ClearanceView
+from ashiguard.domain.clearance import clearance_state
 from ashiguard.domain.errors import InputError
+from ashiguard.domain.screening import parse_screening
 
 __all__ = [
     "add_client",
@@ -35,6 +39,7 @@ __all__ = [
     "clients_awaiting_clearance",
     "latest_screening",
     "like_literal",
+    "lock_treatment_session",
     "next_client_ref",
     "search_clients",
     "sessions_on",
@@ -205,6 +210,22 @@ def add_intake_version(s: Session, client: Client, payload: dict[str, Any], user
     return intake
 
 
+def lock_treatment_session(s: Session, session_id: int) -> TreatmentSession | None:
+    """The treatment session, read again under its row lock (None when missing).
+
+    PostgreSQL: a row lock until commit; SQLite: the database's write lock, waited for with
+    the busy timeout. Signing and writing the note take it first, so a note saved while the
+    session is being signed waits, then sees it signed (never changes it afterwards).
+    """
+    s.execute(
+        update(TreatmentSession)
+        .where(TreatmentSession.id == session_id)
+        .values(id=TreatmentSession.id)
+        .execution_options(synchronize_session=False)
+    )
+    return s.get(TreatmentSession, session_id, populate_existing=True)
+
+
 def latest_screening(s: Session, client_id: int) -> Screening | None:
     return s.scalars(
         select(Screening)
@@ -214,8 +235,11 @@ def latest_screening(s: Session, client_id: int) -> Screening | None:
     ).first()
 
 
-def clients_awaiting_clearance(s: Session) -> list[tuple[Client, Screening]]:
-    """Clients whose latest screening says ``clearance_required``."""
+def clients_awaiting_clearance(
+    s: Session, on: date | None = None
+) -> list[tuple[Client, Screening]]:
+    """Clients whose latest screening says ``clearance_required`` and whose physician
+    clearances current on ``on`` (today) do not yet cover every such finding."""
     latest = (
         select(Screening.client_id, func.max(Screening.id).label("sid"))
         .group_by(Screening.client_id)
@@ -228,7 +252,26 @@ def clients_awaiting_clearance(s: Session) -> list[tuple[Client, Screening]]:
         .where(Screening.decision == "clearance_required")
         .order_by(Client.name)
     ).all()
-    return [(c, sc) for c, sc in rows]
+    ids = [c.id for c, _ in rows]
+    on_file: dict[int, list[ClearanceView]] = {}
+    if ids:
+        for cl in s.scalars(select(Clearance).where(Clearance.client_id.in_(ids))):
+            on_file.setdefault(cl.client_id, []).append(
+                ClearanceView(
+                    cl.id,
+                    frozenset(cl.rules or ()),
+                    cl.cleared_on,
+                    cl.valid_until,
+                    facts={k: frozenset(v) for k, v in (cl.facts or {}).items()},
+                )
+            )
+    day = on or date.today()
+    return [
+        (c, sc)
+        for c, sc in rows
+        if c.id not in on_file
+        or not clearance_state(parse_screening(sc.payload), on_file[c.id], day).cleared_by_physician
+    ]
 
 
 def _last_passed(bar: Bar) -> date | None:

@@ -12,6 +12,7 @@ from ashiguard.adapters.fhir.questionnaire import (
 )
 from ashiguard.adapters.fhir.records import ImportResult, intake_from_bundle
 from ashiguard.adapters.fhir.screening_export import check_reference, screening_to_fhir
+from ashiguard.adapters.fhir.session_export import session_to_fhir
 
 __all__ = [
     "QUESTIONNAIRE_URL",
@@ -23,4 +24,5 @@ __all__ = [
     "questionnaire",
     "questionnaire_response_to_intake",
     "screening_to_fhir",
+    "session_to_fhir",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -84,6 +85,47 @@ def _export_screening(
     with refusing_bad_input():
         bundle = screening_to_fhir(parse_screening(text), patient, basis)
     print_json(bundle)
+
+
+@fhir_app.command("export-session")
+def _export_session(
+    recording: Path = typer.Argument(..., help="The session's recording (ashiguard.recording/1)."),
+    patient: str = typer.Option(..., "--patient", help="The client in the EHR: Patient/123."),
+    session_json: str | None = typer.Option(
+        None,
+        "--session-json",
+        help="The session as GET /api/v1/sessions/{id} gives it (times, notes, signature, "
+        "alarms, summary), or - for stdin.",
+    ),
+    screening: str | None = typer.Option(
+        None, "--screening", help="ashiguard.screening/1 JSON the session was started under."
+    ),
+    no_report: bool = typer.Option(
+        False, "--no-report", help="Leave out the report PDF (DocumentReference)."
+    ),
+) -> None:
+    """Print a session as a FHIR Bundle (Procedure, Observations, report PDF)."""
+    from ashiguard.services.exports import recording_fhir
+
+    with refusing_bad_input():
+        session = _json_object(read_text_arg(session_json), "session") if session_json else None
+        sc = _json_object(read_text_arg(screening), "screening") if screening else None
+        bundle = recording_fhir(
+            recording, patient, session=session, screening=sc, with_report=not no_report
+        )
+    print_json(bundle)
+
+
+def _json_object(text: str, where: str) -> dict[str, Any]:
+    from ashiguard.domain.errors import InputError
+
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{where}: not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: must be a JSON object")
+    return data
 
 
 @fhir_app.command("qr-to-intake")

@@ -49,11 +49,13 @@ from ashiguard.entrypoints.web.security import (
     issue_api_token,
 )
 from ashiguard.entrypoints.web.text_guard import proper_query
-from ashiguard.services import clinic, clinic_admin, consent, research, treatments
+from ashiguard.services import clinic, clinic_admin, consent, research, soap_notes, treatments
 
 __all__ = [
     "AckIn",
     "AckOut",
+    "AddendumIn",
+    "AddendumOut",
     "AuditEntryOut",
     "AuditPage",
     "BarIn",
@@ -77,6 +79,9 @@ __all__ = [
     "MarkerIn",
     "MarkerOut",
     "MeOut",
+    "NoteIn",
+    "NoteOut",
+    "NoteTemplateOut",
     "PractitionerIn",
     "PractitionerOut",
     "RefusalOut",
@@ -203,6 +208,49 @@ class AckIn(BaseModel):
     all: bool = False
 
 
+class NoteIn(BaseModel):
+    """The whole SOAP note of a session (every part is replaced; a signed session answers 409).
+
+    ``objective`` is what the therapist adds to the measured facts, which are filled in by the
+    clinic from the session's recording and never sent.
+    """
+
+    subjective: str = Field(
+        default="", max_length=soap_notes.MAX_TEXT, description="The client's words"
+    )
+    objective: str = Field(
+        default="",
+        max_length=soap_notes.MAX_TEXT,
+        description="What the therapist adds to the measured facts",
+    )
+    assessment: str = Field(default="", max_length=soap_notes.MAX_TEXT)
+    plan: str = Field(default="", max_length=soap_notes.MAX_TEXT)
+    areas: list[str] = Field(
+        default_factory=list, max_length=64, description="Zones treated (contract zone slugs)"
+    )
+    pain_before: int | None = Field(
+        default=None, ge=0, le=10, description="Pain or tension before, 0 (none) to 10 (worst)"
+    )
+    pain_after: int | None = Field(
+        default=None, ge=0, le=10, description="Pain or tension after, 0 (none) to 10 (worst)"
+    )
+    notes: str | None = Field(
+        default=None,
+        max_length=treatments.MAX_NOTES,
+        description="The session's other notes (the plain notes field); absent: unchanged",
+    )
+    template_id: RecordId | None = Field(
+        default=None,
+        description="Started from this clinic template: its text fills the parts left empty",
+    )
+
+
+class AddendumIn(BaseModel):
+    """A correction or addition to a signed session's note, signed on saving."""
+
+    text: str = Field(min_length=1, max_length=soap_notes.MAX_ADDENDUM)
+
+
 # ------------------------------------------------------------------------------ responses
 
 
@@ -214,6 +262,48 @@ class MarkerOut(BaseModel):
 
 class AckOut(BaseModel):
     acknowledged: list[int]
+
+
+class AddendumOut(BaseModel):
+    id: int
+    text: str
+    signed_by: str = Field(description="Name of who wrote and signed it")
+    signed_as: str = Field(description="therapist (the session's own) or owner")
+    signer_credential: str = Field(description="Their certificate as it stood then")
+    signed_at: str
+
+
+class NoteOut(BaseModel):
+    session_id: int
+    status: str = Field(description="The session's: live, ended or signed")
+    locked: bool = Field(description="Signed: the note cannot change; add addenda instead")
+    started: bool = Field(description="A note has been saved (or the session signed)")
+    subjective: str
+    objective_measured: list[str] = Field(
+        description="The measured facts of the session, one sentence each (as signed, once signed)"
+    )
+    objective: str = Field(description="What the therapist added to the measured facts")
+    assessment: str
+    plan: str
+    areas: list[str] = Field(description="Zones treated (contract zone slugs)")
+    pain_before: int | None
+    pain_after: int | None
+    template: str | None = Field(description="Name of the clinic template it started from")
+    notes: str = Field(description="The session's other notes (the plain notes field)")
+    updated_at: str | None
+    signed_at: str | None
+    signed_by: str | None
+    signed_as: str | None
+    signer_credential: str | None
+    addenda: list[AddendumOut]
+
+
+class NoteTemplateOut(BaseModel):
+    id: int
+    name: str
+    subjective: str
+    assessment: str
+    plan: str
 
 
 class ErrorOut(BaseModel):
@@ -997,6 +1087,93 @@ def session_ack(
             uow, session_id, body.alarm_id, live.acknowledge, p.user, client_ip(request)
         )
     return {"acknowledged": [body.alarm_id]}
+
+
+@router.get(
+    "/sessions/{session_id}/note",
+    response_model=NoteOut,
+    responses=_E404,
+    summary="The SOAP note of a session, with its measured facts and addenda",
+)
+def session_note(
+    session_id: RecordId,
+    request: Request,
+    p: Principal = Depends(CLINICAL),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> dict[str, Any]:
+    with uow:
+        t = treatments.read_session(uow, session_id, p.user, client_ip(request), "api note")
+        return soap_notes.note_view(uow, t)
+
+
+@router.put(
+    "/sessions/{session_id}/note",
+    response_model=NoteOut,
+    responses={**_E404, **_E409, 422: {"model": ErrorOut}},
+    summary="Write the SOAP note of a session (409 once the session is signed)",
+)
+def session_note_put(
+    session_id: RecordId,
+    body: NoteIn,
+    request: Request,
+    p: Principal = Depends(CLINICAL),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> dict[str, Any]:
+    _csrf(request, p)
+    note = soap_notes.NoteInput(
+        subjective=body.subjective,
+        objective=body.objective,
+        assessment=body.assessment,
+        plan=body.plan,
+        areas=tuple(body.areas),
+        pain_before=body.pain_before,
+        pain_after=body.pain_after,
+        notes=body.notes,
+    )
+    with uow:
+        return soap_notes.save_note(
+            uow, session_id, note, p.user, client_ip(request), template_id=body.template_id
+        )
+
+
+@router.post(
+    "/sessions/{session_id}/addenda",
+    status_code=201,
+    response_model=AddendumOut,
+    responses={**_E404, **_E409, 422: {"model": ErrorOut}},
+    summary="Add a signed addendum to a signed session's note (409 before signing)",
+)
+def session_addendum(
+    session_id: RecordId,
+    body: AddendumIn,
+    request: Request,
+    p: Principal = Depends(CLINICAL),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> dict[str, Any]:
+    _csrf(request, p)
+    with uow:
+        return soap_notes.add_addendum(uow, session_id, body.text, p.user, client_ip(request))
+
+
+@router.get(
+    "/note-templates",
+    response_model=list[NoteTemplateOut],
+    summary="The clinic's note templates (pick one as template_id when writing a note)",
+)
+def note_templates(
+    p: Principal = Depends(CLINICAL), uow: SqlUnitOfWork = Depends(unit_of_work)
+) -> list[dict[str, Any]]:
+    with uow:
+        return [
+            {
+                "id": tpl.id,
+                "name": tpl.name,
+                "subjective": tpl.subjective,
+                "assessment": tpl.assessment,
+                "plan": tpl.plan,
+            }
+            for tpl in soap_notes.list_templates(uow)
+        ]
 
 
 @router.get(

@@ -23,6 +23,7 @@ from ashiguard.domain.errors import Conflict, Forbidden, InputError, NotFound, R
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import NotAuthenticated
 from ashiguard.entrypoints.web.text_guard import ProperText
+from ashiguard.entrypoints.web.upload_limit import UploadLimit
 from ashiguard.services.live_sessions import LiveSessions
 from ashiguard.settings import Settings
 
@@ -35,6 +36,11 @@ __all__ = [
 
 _HERE = Path(__file__).parent
 _UNPARSED_BODY = "There was an error parsing the body"  # FastAPI's 400 for undecodable bytes
+# starlette's own words for an unknown page or method, as the clinic's pages say them
+_PAGE_WORDS = {
+    (404, "Not Found"): "There is no page {path} here.",
+    (405, "Method Not Allowed"): "This page cannot be used that way.",
+}
 
 
 def validation_message(exc: RequestValidationError) -> str:
@@ -74,13 +80,19 @@ def _install_handlers(app: FastAPI) -> None:
             # bytes that are not UTF-8 text: bad input like any other body that is not JSON
             return JSONResponse({"detail": "body: not JSON text (UTF-8)"}, status_code=422)
         if _is_api(request):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
-        return render(
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+            )
+        words = _PAGE_WORDS.get((exc.status_code, exc.detail))
+        message = words.format(path=request.url.path) if words else exc.detail
+        page = render(
             request,
             "error.html",
-            {"status": exc.status_code, "message": exc.detail},
+            {"status": exc.status_code, "message": message},
             status_code=exc.status_code,
         )
+        page.headers.update(exc.headers or {})
+        return page
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -219,11 +231,14 @@ def create_app(settings: Settings, db: Database, live: LiveSessions) -> FastAPI:
     """Build the app over an opened, migrated database and the clinic's live sessions."""
     from ashiguard.entrypoints.web import (
         api,
+        api_clearances,
         pages_account,
         pages_admin,
         pages_auth,
+        pages_clearances,
         pages_clients,
         pages_consent,
+        pages_exports,
         pages_sessions,
     )
 
@@ -246,11 +261,21 @@ def create_app(settings: Settings, db: Database, live: LiveSessions) -> FastAPI:
     app.state.live = live
     app.state.live.recover()
     _install_handlers(app)
+    app.add_middleware(UploadLimit)  # upload routes: the body is capped before it is read
     app.add_middleware(ProperText)  # inside SecurityHeaders: its 422 gets the headers too
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
-    pages = (pages_auth, pages_account, pages_clients, pages_consent, pages_sessions, pages_admin)
-    for module in (*pages, api):
+    pages = (
+        pages_auth,
+        pages_account,
+        pages_clients,
+        pages_consent,
+        pages_clearances,
+        pages_sessions,
+        pages_exports,
+        pages_admin,
+    )
+    for module in (*pages, api, api_clearances):
         app.router.routes.extend(module.router.routes)
 
     return app

@@ -19,17 +19,19 @@ from ashiguard.adapters.db.models import (
     Client,
     Practitioner,
     Room,
+    SoapNote,
     TreatmentSession,
     User,
 )
 from ashiguard.entrypoints.web.security import create_user
+from ashiguard.services import soap_notes
 from ashiguard.services.clinic import store_intake
 from ashiguard.services.consent import sign_consent
 from ashiguard.services.treatments import create_session
 from ashiguard.services.uow import Actor, UnitOfWork
 from ashiguard.settings import Settings
 
-__all__ = ["DEMO_USERS", "seed_demo", "start_demo_session"]
+__all__ = ["DEMO_NOTE_TEMPLATES", "DEMO_USERS", "seed_demo", "start_demo_session"]
 
 DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
     ("owner", "demo-owner-2026", "owner", "Olivia Owens"),
@@ -272,6 +274,55 @@ def _past_session(
         )
         t.signed_by = signed_by
         t.signed_at = t.ended_at + timedelta(minutes=5)
+        signer = s.get(User, signed_by)
+        own = pr.user_id == signed_by
+        t.signer_name = (signer.display_name or signer.username) if signer else "clinic"
+        t.signed_as = "therapist" if own else "owner"
+        t.signer_credential = soap_notes.credential_words(pr if own else None)
+        s.add(
+            SoapNote(
+                session_id=t.id,
+                subjective="Lower back stiff after a week of long drives.",
+                objective_measured="\n".join(soap_notes.session_facts(t)),
+                objective="Skin intact, no bruising; lower back warm after the work.",
+                assessment="Tight lower-back muscles and hamstrings; eased during the session.",
+                plan="Again in a week; hamstring stretches at home.",
+                areas=[
+                    "erector_lumbar_left",
+                    "erector_lumbar_right",
+                    "hamstring_left",
+                    "hamstring_right",
+                ],
+                pain_before=6,
+                pain_after=3,
+                template_name=DEMO_NOTE_TEMPLATES[0][0],
+                created_at=t.signed_at,
+                updated_at=t.signed_at,
+                updated_by=signed_by,
+            )
+        )
+
+
+DEMO_NOTE_TEMPLATES: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "Lower back, first visit",
+        "Client reports lower-back stiffness; worse after sitting.",
+        "Tight lower-back muscles; no sign against barefoot work today.",
+        "Weekly sessions for four weeks; stretches at home; review after the fourth.",
+    ),
+    (
+        "Shoulders and upper back",
+        "Client reports tension between the shoulder blades from desk work.",
+        "Tight upper-back and shoulder muscles.",
+        "Every two weeks; posture breaks at work.",
+    ),
+    (
+        "Maintenance",
+        "Client feels well; comes for upkeep.",
+        "No new complaints.",
+        "Monthly.",
+    ),
+)
 
 
 def seed_demo(settings: Settings, db: Database) -> list[tuple[str, str, str]]:
@@ -284,6 +335,17 @@ def seed_demo(settings: Settings, db: Database) -> list[tuple[str, str, str]]:
             return logins
         owner, ids = _people(s, today)
         clients = _clients(uow, owner, today)
+        for name, subjective, assessment, plan in DEMO_NOTE_TEMPLATES:
+            soap_notes.save_template(
+                uow,
+                None,
+                name=name,
+                subjective=subjective,
+                assessment=assessment,
+                plan=plan,
+                actor=owner,
+                ip="",
+            )
         now = repo.utcnow()
         for k, (name, seed) in enumerate(
             (("Anna Lindqvist", 11), ("Carla Mendes", 12), ("Ben Okafor", 13))
@@ -299,7 +361,10 @@ def seed_demo(settings: Settings, db: Database) -> list[tuple[str, str, str]]:
                 ids["studio_a"],
                 seed,
                 started,
-                signed_by=s.scalar(select(User.id).where(User.username == "mia"))
+                # signed by the session's own therapist (only they, or an owner, may sign)
+                signed_by=s.scalar(
+                    select(User.id).where(User.username == ("mia" if k != 1 else "noah"))
+                )
                 if k != 2
                 else None,
             )

@@ -17,6 +17,7 @@ from ashiguard.entrypoints.web.forms import error_field
 from ashiguard.entrypoints.web.pages_auth import set_session_cookie
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import (
+    COOKIE,
     Principal,
     checked_form,
     client_ip,
@@ -24,6 +25,7 @@ from ashiguard.entrypoints.web.security import (
     hash_password,
     html_user,
     start_session,
+    token_id,
     verify_password,
 )
 from ashiguard.entrypoints.web.text_guard import proper_query
@@ -37,19 +39,60 @@ _FIELDS = ("current_password", "new_password", "repeat_password")
 
 
 def _password_page(
-    request: Request, error: str = "", status: int = 200, done: bool = False
+    request: Request,
+    uow: SqlUnitOfWork,
+    p: Principal,
+    error: str = "",
+    status: int = 200,
+    *,
+    logins_error: str = "",
 ) -> Response:
     return render(
         request,
         "account_password.html",
-        {"error": error, "field": error_field(error) if error else "", "done": done},
+        {
+            "error": error,
+            "field": error_field(error) if error else "",
+            "done": request.query_params.get("changed") == "1",
+            "ended": request.query_params.get("ended", ""),
+            "logins": accounts.list_logins(uow, p.user),
+            "this_login": token_id(request.cookies.get(COOKIE, "")),
+            "logins_error": logins_error,
+        },
         status_code=status,
     )
 
 
 @router.get("/account/password", include_in_schema=False)
-def password_form(request: Request, p: Principal = Depends(html_user())) -> Response:
-    return _password_page(request, done=request.query_params.get("changed") == "1")
+def password_form(
+    request: Request,
+    p: Principal = Depends(html_user()),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> Response:
+    return _password_page(request, uow, p)
+
+
+@router.post("/account/logins/end-others", include_in_schema=False)
+async def end_other_logins(
+    request: Request,
+    p: Principal = Depends(html_user()),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> Response:
+    form = await checked_form(request, p)
+    try:
+        with uow:
+            n = accounts.end_other_logins(
+                uow,
+                p.user,
+                str(form.get("current_password", "")),
+                token_id(request.cookies.get(COOKIE, "")),
+                ip=client_ip(request),
+                verify_password=verify_password,
+            )
+    except InputError as exc:
+        msg = str(exc).split(":", 1)[1].strip()
+        return _password_page(request, uow, p, status=400, logins_error=msg)
+    return RedirectResponse(f"/account/password?ended={n}", status_code=303)
 
 
 @router.post("/account/password", include_in_schema=False)
@@ -77,7 +120,7 @@ async def password_change(
             settings = request.app.state.settings
             token = start_session(uow.session, user, settings.session_hours, client_ip(request))
     except InputError as exc:
-        return _password_page(request, str(exc), 400)
+        return _password_page(request, uow, p, str(exc), 400)
     resp = RedirectResponse("/account/password?changed=1", status_code=303)
     set_session_cookie(request, resp, token)
     return resp

@@ -1,4 +1,5 @@
-"""Owner pages: users, practitioners, rooms with their bars and inspections, the audit log."""
+"""Owner pages: users, practitioners, rooms with their bars and inspections, note templates,
+the audit log."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from ashiguard.entrypoints.web.security import (
     html_user,
 )
 from ashiguard.entrypoints.web.text_guard import proper_query
-from ashiguard.services import clinic_admin
+from ashiguard.services import clinic_admin, soap_notes
 from ashiguard.services.uow import parse_record_id
 
 __all__ = ["AUDIT_PER_PAGE", "router"]
@@ -249,6 +250,88 @@ async def inspection_create(
     return RedirectResponse("/admin/rooms", status_code=303)
 
 
+def _templates_page(
+    request: Request,
+    s: Session,
+    values: dict[str, Any],
+    error: str = "",
+    status: int = 200,
+    target: str = "",
+) -> Response:
+    templates = soap_notes.list_templates(SqlUnitOfWork(session=s))
+    return render(
+        request,
+        "admin_note_templates.html",
+        {
+            "templates": templates,
+            "values": values,
+            "error": error,
+            "field": error_field(error) if error else "",
+            "target": target,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/note-templates", include_in_schema=False)
+def note_templates(
+    request: Request, p: Principal = Depends(OWNER), s: Session = Depends(db_session)
+) -> Response:
+    return _templates_page(request, s, {})
+
+
+async def _save_template(
+    request: Request, p: Principal, uow: SqlUnitOfWork, template_id: int | None
+) -> Response:
+    data = await _form(request, p)
+    try:
+        with uow:
+            soap_notes.save_template(
+                uow,
+                template_id,
+                name=data.get("name", ""),
+                subjective=data.get("subjective", ""),
+                assessment=data.get("assessment", ""),
+                plan=data.get("plan", ""),
+                actor=p.user,
+                ip=client_ip(request),
+            )
+    except InputError as exc:
+        target = "new" if template_id is None else f"template-{template_id}"
+        return _templates_page(request, uow.session, data, str(exc), 400, target)
+    return RedirectResponse("/admin/note-templates", status_code=303)
+
+
+@router.post("/note-templates", include_in_schema=False)
+async def note_template_create(
+    request: Request, p: Principal = Depends(OWNER), uow: SqlUnitOfWork = Depends(unit_of_work)
+) -> Response:
+    return await _save_template(request, p, uow, None)
+
+
+@router.post("/note-templates/{template_id}", include_in_schema=False)
+async def note_template_update(
+    request: Request,
+    template_id: RecordId,
+    p: Principal = Depends(OWNER),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> Response:
+    return await _save_template(request, p, uow, template_id)
+
+
+@router.post("/note-templates/{template_id}/delete", include_in_schema=False)
+async def note_template_delete(
+    request: Request,
+    template_id: RecordId,
+    p: Principal = Depends(OWNER),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> Response:
+    await _form(request, p)
+    with uow:
+        soap_notes.delete_template(uow, template_id, p.user, client_ip(request))
+    return RedirectResponse("/admin/note-templates", status_code=303)
+
+
 AUDIT_PER_PAGE = 50
 
 
@@ -306,3 +389,12 @@ def audit_log(
         },
         status_code=400 if error else 200,
     )
+
+
+@router.get("/audit/check", include_in_schema=False)
+def audit_check(
+    request: Request, p: Principal = Depends(OWNER), uow: SqlUnitOfWork = Depends(unit_of_work)
+) -> Response:
+    with uow:
+        report = clinic_admin.check_audit_log(uow, p.user, client_ip(request))
+    return render(request, "admin_audit_check.html", {"report": report})

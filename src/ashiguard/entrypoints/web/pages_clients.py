@@ -23,6 +23,7 @@ from ashiguard.domain.errors import InputError
 from ashiguard.domain.zone_names import ZONE_SLUGS
 from ashiguard.entrypoints.web import forms
 from ashiguard.entrypoints.web.deps import RecordId, unit_of_work
+from ashiguard.entrypoints.web.pages_clearances import clearance_context
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import (
     Principal,
@@ -32,11 +33,11 @@ from ashiguard.entrypoints.web.security import (
     html_user,
 )
 from ashiguard.entrypoints.web.text_guard import proper_query
-from ashiguard.services import clinic, consent
+from ashiguard.services import clinic, consent, history
 from ashiguard.services.comfort import client_comfort
 from ashiguard.services.uow import fetch
 
-__all__ = ["PER_PAGE", "router"]
+__all__ = ["PER_PAGE", "intake_form_context", "router"]
 
 router = APIRouter(dependencies=[Depends(proper_query)])
 PER_PAGE = 25
@@ -114,6 +115,7 @@ def client_page(
         request,
         "client.html",
         {
+            "history": history.client_history(uow, client.id),
             "consent": consent.consent_for(s, latest.id) if latest is not None else None,
             "client": client,
             "intakes": clinic.intakes_of(uow, client.id),
@@ -125,6 +127,10 @@ def client_page(
                 if sessions
                 else None
             ),
+            **clearance_context(uow, client),
+            "v": {"rules": []},
+            "error": "",
+            "field": "",
         },
     )
 
@@ -136,13 +142,13 @@ def _row(key: str) -> int:
     return int(row) if row.isascii() and row.isdigit() and len(row) <= 2 else -1
 
 
-def _intake_page(
-    request: Request, client: Client, values: dict[str, object], error: str = "", status: int = 200
-) -> Response:
+def intake_form_context(values: dict[str, object], error: str = "") -> dict[str, object]:
+    """What the intake form template needs besides the client: the values, the error, enough
+    rows for every condition, procedure and medication given, and the code lists."""
     n = {
         kind: max(
             base,
-            1 + max((_row(k) for k in values if k.startswith(kind + ".")), default=-1),
+            1 + max((int(k.split(".")[1]) for k in values if k.startswith(kind + ".")), default=-1),
         )
         for kind, base in (
             ("conditions", forms.CONDITION_ROWS),
@@ -150,21 +156,26 @@ def _intake_page(
             ("medications", forms.MEDICATION_ROWS),
         )
     }
+    return {
+        "v": values,
+        "error": error,
+        "field": forms.error_field(error) if error else "",
+        "rows": n,
+        "conditions": CONDITION_CODES,
+        "procedures": PROCEDURE_CODES,
+        "medications": MEDICATION_CODES,
+        "symptom_codes": SYMPTOM_CODES,
+        "zones": ZONE_SLUGS,
+    }
+
+
+def _intake_page(
+    request: Request, client: Client, values: dict[str, object], error: str = "", status: int = 200
+) -> Response:
     return render(
         request,
         "intake.html",
-        {
-            "client": client,
-            "v": values,
-            "error": error,
-            "field": forms.error_field(error) if error else "",
-            "rows": n,
-            "conditions": CONDITION_CODES,
-            "procedures": PROCEDURE_CODES,
-            "medications": MEDICATION_CODES,
-            "symptom_codes": SYMPTOM_CODES,
-            "zones": ZONE_SLUGS,
-        },
+        {"client": client, **intake_form_context(values, error)},
         status_code=status,
     )
 
@@ -235,13 +246,16 @@ def screening_page(
     chosen = next((x for x in practitioners if x.id == practitioner_id), None)
     chosen = chosen or next((x for x in practitioners if x.user_id == p.user.id), None)
     chosen = chosen or (practitioners[0] if practitioners else None)
+    cleared = clearance_context(uow, client, sc)
+    state = cleared["clearance_state"]
     plan = None
     if chosen is not None:
         from ashiguard.domain.plan import make_plan
         from ashiguard.domain.screening import parse_screening
         from ashiguard.domain.zones import ZONES
 
-        result = make_plan(parse_screening(sc.payload), chosen.mass_kg).to_json()
+        seen = state.screening if state.cleared_by_physician else parse_screening(sc.payload)
+        result = make_plan(seen, chosen.mass_kg).to_json()
         plan = {
             "summary": result["summary"],
             "barefoot": result["barefoot_work"],
@@ -259,5 +273,24 @@ def screening_page(
             "plan": plan,
             "chosen": chosen,
             "practitioners": practitioners,
+            **cleared,
+            "v": {"rules": []},
+            "error": "",
+            "field": "",
         },
     )
+
+
+@router.get("/clients/{client_id}/plots/trends.png", include_in_schema=False)
+def client_trends_png(
+    request: Request,
+    client_id: RecordId,
+    p: Principal = Depends(html_user("owner", "therapist")),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> Response:
+    from ashiguard.entrypoints.web.plots import render_trends
+
+    with uow:
+        client = clinic.read_client(uow, client_id, p.user, client_ip(request), "trend plots")
+    png = render_trends(history.visit_trends(uow, client.id))
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})

@@ -11,13 +11,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from ashiguard.adapters.db.models import Client
 from ashiguard.adapters.db.uow import SqlUnitOfWork
-from ashiguard.domain.codes import CONDITION_CODES, MEDICATION_CODES, PROCEDURE_CODES, SYMPTOM_CODES
 from ashiguard.domain.consent import CONSENT_TITLE, CONSENT_VERSION, RISKS
 from ashiguard.domain.errors import InputError
-from ashiguard.domain.zone_names import ZONE_SLUGS
 from ashiguard.entrypoints.web import forms
 from ashiguard.entrypoints.web.deps import RecordId, unit_of_work
 from ashiguard.entrypoints.web.forms import error_field
+from ashiguard.entrypoints.web.pages_clients import intake_form_context
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import (
     COOKIE,
@@ -142,20 +141,8 @@ def _client_page(
             "form_action": f"/welcome/{token}",
             "consent_title": CONSENT_TITLE,
             "risks": RISKS,
-            "v": values,
-            "error": error,
-            "field": error_field(error) if error else "",
-            "rows": {
-                "conditions": forms.CONDITION_ROWS,
-                "procedures": forms.PROCEDURE_ROWS,
-                "medications": forms.MEDICATION_ROWS,
-            },
-            "conditions": CONDITION_CODES,
-            "procedures": PROCEDURE_CODES,
-            "medications": MEDICATION_CODES,
-            "symptom_codes": SYMPTOM_CODES,
-            "zones": ZONE_SLUGS,
             "user": None,  # no menu: the client sees this page and nothing else
+            **intake_form_context(values, error),
         },
         status_code=status,
     )

@@ -1,4 +1,5 @@
-"""Treatment sessions: the readiness gate, start, live view, review, notes, signing; research."""
+"""Treatment sessions: the readiness gate, start, live view, review, notes and their addenda,
+signing; research."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from ashiguard.entrypoints.web.security import (
     principal_from_request,
 )
 from ashiguard.entrypoints.web.text_guard import proper_query
-from ashiguard.services import clinic, research, treatments
+from ashiguard.services import clearances, clinic, research, soap_notes, treatments
 from ashiguard.services.uow import fetch, parse_record_id
 
 __all__ = ["router"]
@@ -137,6 +138,7 @@ async def session_start(
 def session_page(
     request: Request,
     session_id: RecordId,
+    template: RecordId | None = None,
     p: Principal = Depends(CLINICAL),
     uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
@@ -149,18 +151,150 @@ def session_page(
         return render(
             request, "session_live.html", {"t": t, "sc": sc, "colour_stops": pressure_stops()}
         )
+    return _review_page(request, uow, t, p, template_id=template)
+
+
+def _review_page(
+    request: Request,
+    uow: SqlUnitOfWork,
+    t: TreatmentSession,
+    p: Principal,
+    *,
+    values: dict[str, Any] | None = None,
+    note_error: str = "",
+    template_id: int | None = None,
+    addendum_error: str = "",
+    addendum_text: str = "",
+    status: int = 200,
+) -> Response:
+    """The review page of an ended or signed session, with its note (``values``: the form as
+    typed, shown again with ``note_error`` next to its field)."""
     from ashiguard.domain.zone_names import zone_words
+    from ashiguard.entrypoints.web.forms import error_field
     from ashiguard.entrypoints.web.plots import review_data
     from ashiguard.services.comfort import client_comfort
 
+    sc = uow.session.get(Screening, t.screening_id)
     settings = request.app.state.settings
-    review = review_data(t, sc, settings)
+    treated = (
+        clearances.screening_as_treated(uow.session, sc, t.started_at.date())
+        if sc is not None
+        else None
+    )
+    review = review_data(t, treated, settings)
     comfort = client_comfort(uow, t.client_id, settings.data_dir)
+    note = soap_notes.note_view(uow, t)
+    templates = soap_notes.list_templates(uow) if not note["locked"] else []
+    if values is None:
+        values = {k: note[k] for k in (*soap_notes.NOTE_PARTS, "areas", "pain_before")}
+        values |= {"pain_after": note["pain_after"], "template": note["template"]}
+        values["notes"] = note["notes"]
+        picked = next((x for x in templates if x.id == template_id), None)
+        if picked is not None and not note["started"]:
+            for part in ("subjective", "assessment", "plan"):
+                values[part] = values[part] or getattr(picked, part)
+            values["template"] = picked.name
+        else:
+            template_id = None
+    elif template_id is not None:  # shown again after an error: still from that template
+        picked = next((x for x in templates if x.id == template_id), None)
+        values = {**values, "template": picked.name if picked else None}
+    pr = t.practitioner
+    can_add = p.user.role == "owner" or (pr is not None and pr.user_id == p.user.id)
     return render(
         request,
         "session_review.html",
-        {"t": t, "sc": sc, "zone_words": zone_words, "comfort": comfort, **review},
+        {
+            "t": t,
+            "sc": sc,
+            "zone_words": zone_words,
+            "comfort": comfort,
+            "note": note,
+            "v": values,
+            "templates": templates,
+            "template_id": template_id,
+            "note_error": note_error,
+            "note_field": error_field(note_error) if note_error else "",
+            "can_add": can_add,
+            "addendum_error": addendum_error,
+            "addendum_text": addendum_text,
+            **review,
+        },
+        status_code=status,
     )
+
+
+def _note_form(form: Any) -> tuple[soap_notes.NoteInput, dict[str, Any], int | None]:
+    """The note form's fields as a :class:`NoteInput`, the values to show again, and the
+    template it was started from."""
+    text = {k: str(form.get(k, "")) for k in (*soap_notes.NOTE_PARTS, "notes")}
+    areas = [str(a) for a in form.getlist("areas")]
+    scores = {k: str(form.get(k, "")).strip() for k in ("pain_before", "pain_after")}
+    raw_template = str(form.get("template_id", "")).strip()
+    template_id = int(raw_template) if raw_template.isdigit() else None
+    values: dict[str, Any] = {**text, **scores, "areas": areas}
+    note = soap_notes.NoteInput(
+        subjective=text["subjective"],
+        objective=text["objective"],
+        assessment=text["assessment"],
+        plan=text["plan"],
+        areas=tuple(areas),
+        pain_before=scores["pain_before"],
+        pain_after=scores["pain_after"],
+        notes=text["notes"] if "notes" in form else None,
+    )
+    return note, values, template_id
+
+
+@router.post("/sessions/{session_id}/note", include_in_schema=False)
+async def session_note(
+    request: Request,
+    session_id: RecordId,
+    p: Principal = Depends(CLINICAL),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> Response:
+    """Save the session's note (409 once the session is signed)."""
+    form = await checked_form(request, p)
+    note, values, template_id = _note_form(form)
+    try:
+        with uow:
+            soap_notes.save_note(
+                uow, session_id, note, p.user, client_ip(request), template_id=template_id
+            )
+    except InputError as exc:
+        t = treatments.get_session(uow, session_id)
+        return _review_page(
+            request,
+            uow,
+            t,
+            p,
+            values=values,
+            note_error=str(exc),
+            template_id=template_id,
+            status=400,
+        )
+    return RedirectResponse(f"/sessions/{session_id}#soap-note", status_code=303)
+
+
+@router.post("/sessions/{session_id}/addenda", include_in_schema=False)
+async def session_addendum(
+    request: Request,
+    session_id: RecordId,
+    p: Principal = Depends(CLINICAL),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> Response:
+    """Add a signed addendum to a signed session's note (409 before signing)."""
+    form = await checked_form(request, p)
+    text = str(form.get("text", ""))
+    try:
+        with uow:
+            soap_notes.add_addendum(uow, session_id, text, p.user, client_ip(request))
+    except InputError as exc:
+        t = treatments.get_session(uow, session_id)
+        return _review_page(
+            request, uow, t, p, addendum_error=str(exc), addendum_text=text, status=400
+        )
+    return RedirectResponse(f"/sessions/{session_id}#addenda", status_code=303)
 
 
 @router.get("/sessions/{session_id}/client", include_in_schema=False)
@@ -281,10 +415,33 @@ async def session_sign(
     p: Principal = Depends(CLINICAL),
     uow: SqlUnitOfWork = Depends(unit_of_work),
 ) -> Response:
+    """Sign the session; from the note form, its note is saved first (in the same unit)."""
     form = await checked_form(request, p)
     notes = str(form.get("notes", "")) if "notes" in form else None
-    with uow:
-        t = treatments.sign_session(uow, session_id, notes, p.user, client_ip(request))
+    with_note = "subjective" in form
+    note, values, template_id = _note_form(form)
+    try:
+        with uow:
+            if with_note:
+                soap_notes.save_note(
+                    uow, session_id, note, p.user, client_ip(request), template_id=template_id
+                )
+                notes = None  # saved with the note
+            t = treatments.sign_session(uow, session_id, notes, p.user, client_ip(request))
+    except InputError as exc:
+        if not with_note:
+            raise
+        t = treatments.get_session(uow, session_id)
+        return _review_page(
+            request,
+            uow,
+            t,
+            p,
+            values=values,
+            note_error=str(exc),
+            template_id=template_id,
+            status=400,
+        )
     return RedirectResponse(f"/sessions/{t.id}", status_code=303)
 
 

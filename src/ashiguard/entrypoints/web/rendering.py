@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from ashiguard.domain.screening import rules_version_label
-from ashiguard.domain.zone_names import zone_words
+from ashiguard.domain.zone_names import ZONE_SLUGS, zone_words
 from ashiguard.entrypoints.web.body_svg import OUTLINE, ZONE_SHAPES
 
 __all__ = ["DECISION_GUIDANCE", "DECISION_LABELS", "TREATABLE", "render", "templates"]
@@ -65,6 +65,8 @@ templates.env.globals["TREATABLE"] = TREATABLE
 templates.env.filters["zone_words"] = zone_words
 templates.env.globals["BODY_OUTLINE"] = OUTLINE
 templates.env.globals["ZONE_SHAPES"] = ZONE_SHAPES
+templates.env.globals["ZONE_SLUGS"] = ZONE_SLUGS
+templates.env.globals["zone_words"] = zone_words
 templates.env.filters["zip_codes"] = lambda codes: [(c, c.replace("_", " ")) for c in codes]
 templates.env.filters["rules_label"] = rules_version_label
 templates.env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, ensure_ascii=False)

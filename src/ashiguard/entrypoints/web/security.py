@@ -342,7 +342,16 @@ def _checker(api: bool, roles: tuple[str, ...]) -> Callable[..., Principal]:
             raise HTTPException(403, f"role {p.user.role!r} may not use this page")
         if request.method not in _SAFE and p.via == "cookie":
             # before the body is even validated: a forged request learns nothing
-            check_csrf(p, await _submitted_token(request))
+            submitted = await _submitted_token(request)
+            try:
+                check_csrf(p, submitted)
+            except HTTPException:
+                read_form = not request.headers.get("x-csrf-token")
+                if read_form and request.headers.get("content-type", "").startswith(
+                    "multipart/form-data"
+                ):  # the form read for its token: close an upload's temporary files
+                    await (await request.form()).close()
+                raise
         request.state.principal = p
         return p
 
