@@ -645,15 +645,18 @@ class RecordingWriter:
                 return
             self._closed = True
             self._stop.set()
+            untold = self._failed is not None and not self._failure_raised
             if self._failed is None:
-                with contextlib.suppress(RecordingWriteError):
+                try:
                     self._guarded(self._finish_file)
+                except RecordingWriteError:
+                    untold = True
             if self._failed is not None:
                 self._ds.clear()
                 with contextlib.suppress(Exception):
                     self._f.close()
         self._thread.join(timeout=2)
-        if self._failed is not None and not self._failure_raised:
+        if untold and self._failed is not None:
             self._failure_raised = True
             raise self._failed
 
@@ -667,6 +670,7 @@ class RecordingWriter:
             for k, v in self._stats.items():
                 f["mat"].attrs[k] = v
         f.attrs["complete"] = True
+        f.flush()  # here, where a failure is raised (closing the handles would only print it)
         self._ds.clear()
         f.close()
 
