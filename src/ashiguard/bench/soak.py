@@ -80,7 +80,8 @@ def _start_sessions(http: Any, client_ids: list[int]) -> list[int]:
     ids = []
     for cid in client_ids:
         token = _csrf(http, f"/sessions/new?client_id={cid}")
-        form = {"csrf_token": token, "client_id": cid, "practitioner_id": 1, "room_id": 1}
+        # live client i runs with therapist i in room i (seed_clinic: no overlapping sessions)
+        form = {"csrf_token": token, "client_id": cid, "practitioner_id": cid, "room_id": cid}
         r = http.post("/sessions/new", data={**form, "source": "sim:mixed"})
         if r.status_code != 303:
             raise RuntimeError(f"bench soak: session start refused ({r.status_code})")
