@@ -24,6 +24,8 @@ mode and keeps every frame whose time was flushed.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import math
 import os
@@ -50,6 +52,7 @@ __all__ = [
     "InsoleData",
     "RecordingMeta",
     "RecordingReader",
+    "RecordingWriteError",
     "RecordingWriter",
     "open_recording",
 ]
@@ -65,6 +68,25 @@ _TRUTH_DTYPE = np.dtype(
 _TIME_BLOCK = 1 << 16
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
+
+
+class RecordingWriteError(OSError):
+    """The recording could not be written (``errno`` ``ENOSPC``: the disk is full); what was
+    flushed before stays readable, and nothing more is written to the file."""
+
+    @property
+    def disk_full(self) -> bool:
+        return self.errno == errno.ENOSPC
+
+
+def _write_error(path: Path, exc: BaseException) -> RecordingWriteError:
+    """HDF5 reports a failed write as RuntimeError or OSError with the C errno in its text."""
+    text = str(exc)
+    full = getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in text
+    if full:
+        return RecordingWriteError(errno.ENOSPC, "the disk is full", str(path))
+    first = text.split("\n", 1)[0].strip()
+    return RecordingWriteError(getattr(exc, "errno", None) or errno.EIO, first, str(path))
 
 
 def _now_iso() -> str:
@@ -164,6 +186,13 @@ class RecordingWriter:
         self._insole_n: dict[str, int] = {}
         self._insole_last: dict[str, float] = {}
         self._stats: dict[str, int] = {}
+        # Open dataset handles, kept: a handle closed after each write would flush its chunks
+        # on close, where HDF5's write errors (a full disk) are printed and lost; kept open,
+        # its chunks are written by the file's flush, which raises them.
+        self._ds: dict[str, h5py.Dataset] = {}
+        self._failed: RecordingWriteError | None = None
+        self._failure_raised = False  # told to a caller (the flusher thread tells no one)
+        self._pending_t: list[F64] = []
         # Built under a temporary name and renamed once in SWMR mode: the final path only ever
         # names a file that opens.
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.creating")
@@ -289,8 +318,15 @@ class RecordingWriter:
             g.attrs["landmarks_mm"] = json.dumps({str(k): float(v) for k, v in lm.items()})
 
     # -- structural changes leave SWMR mode for a moment (new datasets, attrs)
+    def _dataset(self, name: str) -> h5py.Dataset:
+        ds = self._ds.get(name)
+        if ds is None:
+            ds = self._ds[name] = self._f[name]
+        return ds
+
     def _restructure(self) -> h5py.File:
         self._f.flush()
+        self._ds.clear()
         self._f.close()
         self._f = h5py.File(self.path, "a", libver="latest")
         return self._f
@@ -335,7 +371,7 @@ class RecordingWriter:
                 self._buf_c.append(c)
             self._buffered += t.shape[0]
             if self._buffered >= self._chunk * 8:
-                self._write_buffer()
+                self._guarded(self._write_buffer)
             now = _time.monotonic()
             self._last_append = now
             if now - self._last_flush >= self.flush_interval_s:
@@ -361,26 +397,67 @@ class RecordingWriter:
     def _write_buffer(self) -> None:
         if not self._buffered:
             return
-        f = self._f
         p = np.concatenate(self._buf_p) if len(self._buf_p) > 1 else self._buf_p[0]
         t = np.concatenate(self._buf_t) if len(self._buf_t) > 1 else self._buf_t[0]
         n0, n1 = self._n, self._n + t.shape[0]
-        dp, dt = f["mat/pressure"], f["mat/time"]
+        dp = self._dataset("mat/pressure")
         dp.resize(n1, axis=0)
         dp[n0:n1] = p
         if self._counter:
-            dc = f["mat/counter"]
+            dc = self._dataset("mat/counter")
             dc.resize(n1, axis=0)
             dc[n0:n1] = np.concatenate(self._buf_c)
-        dt.resize(n1, axis=0)  # time last: a frame is committed once its time is written
-        dt[n0:n1] = t
+        self._pending_t.append(t)  # the times follow once these frames are on disk
         self._n = n1
         self._buf_t, self._buf_p, self._buf_c = [], [], []
         self._buffered = 0
 
-    def _flush_locked(self) -> None:
+    def _commit_times(self) -> None:
+        """Write the times of the frames already written: a frame counts once its time is
+        in the file, and its time goes in only after its pressure was flushed."""
+        if not self._pending_t:
+            return
+        t = np.concatenate(self._pending_t) if len(self._pending_t) > 1 else self._pending_t[0]
+        dt = self._dataset("mat/time")
+        n0 = self._n - t.shape[0]
+        dt.resize(self._n, axis=0)
+        dt[n0 : self._n] = t
+        self._pending_t = []
+
+    def _guarded(self, write: Any) -> None:
+        """Run a write; a failure becomes :class:`RecordingWriteError` and ends all writing."""
+        try:
+            write()
+        except (OSError, RuntimeError) as exc:
+            self._failed = _write_error(self.path, exc)
+            self._failure_raised = True
+            self._freeze()
+            raise self._failed from None
+
+    def _freeze(self) -> None:
+        """After a failed write, let nothing more reach the file: HDF5 would retry its dirty
+        caches on close and could overwrite what the last good flush left with half-written
+        index blocks. Its descriptor is pointed at /dev/null (the number stays HDF5's until
+        it closes it, so no other file can receive those writes)."""
+        with contextlib.suppress(Exception):
+            fd = int(self._f.id.get_vfd_handle())
+            null = os.open(os.devnull, os.O_RDWR)
+            try:
+                os.dup2(null, fd)
+            finally:
+                os.close(null)
+
+    def _flush_all(self) -> None:
         self._write_buffer()
+        if self._pending_t:
+            # two flushes: a full disk that fails the first leaves no time pointing at
+            # pressure that never reached the file
+            self._f.flush()
+            self._commit_times()
         self._f.flush()
+
+    def _flush_locked(self) -> None:
+        self._guarded(self._flush_all)
         self._last_flush = _time.monotonic()
 
     def flush(self) -> None:
@@ -392,17 +469,24 @@ class RecordingWriter:
     def _flusher(self) -> None:
         while not self._stop.wait(self.flush_interval_s / 2):
             with self._lock:
-                if self._closed:
+                if self._closed or self._failed is not None:
                     return
                 now = _time.monotonic()
                 # While frames keep coming the appending thread flushes; step in when it idles.
                 idle = now - self._last_append >= self.flush_interval_s / 2
                 if idle and now - self._last_flush >= self.flush_interval_s:
-                    self._flush_locked()
+                    try:
+                        self._flush_locked()
+                    except RecordingWriteError:
+                        self._failure_raised = False  # the next append or close reports it
+                        return
 
     def _check_open(self) -> None:
         if self._closed:
             raise InputError(f"{self.path}: recording already closed")
+        if self._failed is not None:
+            self._failure_raised = True
+            raise self._failed
 
     # -- bars, insoles
     def _extendable(self, group: str, name: str, tail: tuple[int, ...], dtype: Any) -> None:
@@ -446,7 +530,7 @@ class RecordingWriter:
     def _append_rows(self, group: str, data: Mapping[str, npt.NDArray[Any]], n0: int) -> None:
         k = next(iter(data.values())).shape[0]
         for name in sorted(data, key=lambda s: s == "time"):  # time last
-            ds = self._f[f"{group}/{name}"]
+            ds = self._dataset(f"{group}/{name}")
             ds.resize(n0 + k, axis=0)
             ds[n0 : n0 + k] = data[name]
 
@@ -595,21 +679,44 @@ class RecordingWriter:
         return self._n + self._buffered
 
     def close(self) -> None:
-        """Write everything, mark the file complete and close it."""
+        """Write everything, mark the file complete and close it.
+
+        After a failed write (:class:`RecordingWriteError`, raised here when closing is what
+        fails) the file is closed without writing more: it stays as its last flush left it
+        (``complete`` false)."""
         with self._lock:
             if self._closed:
                 return
-            if self.rows is not None:
-                self._write_buffer()
             self._closed = True
             self._stop.set()
-            f = self._f  # attrs are written in SWMR mode: no window without a valid file
-            if "mat" in f:
-                for k, v in self._stats.items():
-                    f["mat"].attrs[k] = v
-            f.attrs["complete"] = True
-            f.close()
+            untold = self._failed is not None and not self._failure_raised
+            if self._failed is None:
+                try:
+                    self._guarded(self._finish_file)
+                except RecordingWriteError:
+                    untold = True
+            if self._failed is not None:
+                self._ds.clear()
+                with contextlib.suppress(Exception):
+                    self._f.close()
         self._thread.join(timeout=2)
+        if untold and self._failed is not None:
+            self._failure_raised = True
+            raise self._failed
+
+    def _finish_file(self) -> None:
+        if self.rows is not None:
+            self._write_buffer()
+            self._f.flush()
+            self._commit_times()
+        f = self._f  # attrs are written in SWMR mode: no window without a valid file
+        if "mat" in f:
+            for k, v in self._stats.items():
+                f["mat"].attrs[k] = v
+        f.attrs["complete"] = True
+        f.flush()  # here, where a failure is raised (closing the handles would only print it)
+        self._ds.clear()
+        f.close()
 
     def __enter__(self) -> RecordingWriter:
         return self

@@ -25,6 +25,7 @@ PARTS: tuple[str, ...] = (
     "live",
     "batch",
     "browser",
+    "soak",
 )
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "CONTACT_KPA",
     "KIND_WORDS",
     "MIN_CONTACT_SENSELS",
+    "RECORDING_FAULT_WORDS",
     "TECHNICAL_KINDS",
     "AlarmBook",
     "DeliveryMeter",
@@ -69,6 +70,14 @@ KIND_WORDS: dict[str, str] = {
     "connection_lost": "Connection lost",
 }
 """Each alarm kind in the clinic's words (the live page, the log, the terminal)."""
+
+
+RECORDING_FAULT_WORDS: dict[str, str] = {
+    "recording:disk_full": "Recording stopped: the disk is full",
+    "recording:failed": "Recording stopped: it could not be written",
+}
+"""The technical ``sensor_fault`` alarms about the recording (by rule), in the clinic's words:
+the live view and the alarms go on, the session is no longer recorded."""
 
 
 def check_marker(kind: str, text: str) -> str:

@@ -21,6 +21,7 @@ Notes
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import queue
 import threading
@@ -50,6 +51,7 @@ from ashiguard.domain.live_messages import (
 )
 from ashiguard.domain.live_view import (
     KIND_WORDS,
+    RECORDING_FAULT_WORDS,
     AlarmBook,
     DeliveryMeter,
     check_marker,
@@ -190,8 +192,13 @@ class _Batches:
     # less writer CPU than batches of 50)
     FRAMES = 48
 
-    def __init__(self, sink: RecordingSink) -> None:
+    def __init__(
+        self, sink: RecordingSink, on_error: Callable[[BaseException, float], None] | None = None
+    ) -> None:
         self.sink = sink
+        self.on_error = on_error
+        self.failed = False
+        self.stored_until = 0.0  # stream time, s, of the last frame the writer took
         self._t: list[float] = []
         self._p: list[np.ndarray] = []
         self._c: list[int] = []
@@ -248,13 +255,34 @@ class _Batches:
                         np.asarray(c, dtype=np.int64),
                         np.stack(b).astype(np.float32, copy=False) if len(b) == len(t) else None,
                     )
+                    self.stored_until = float(t[-1])
             except Exception as exc:
-                self.error = f"recording: {type(exc).__name__}: {exc}"
+                self.failed = True
+                kept = self.stored_until
+                if getattr(exc, "errno", None) == errno.ENOSPC:
+                    self.error = f"recording stopped at {kept:.1f} s: the disk is full"
+                else:
+                    self.error = f"recording stopped at {kept:.1f} s: {type(exc).__name__}: {exc}"
+                if self.on_error is not None:
+                    self.on_error(exc, kept)
 
     def close(self) -> None:
         self.flush()
         self._queue.put(None)
         self._thread.join()
+
+
+def _frames_in(path: Path | None) -> int:
+    """Frames a recording holds (0: none, or it cannot be opened)."""
+    from ashiguard.adapters.recording import open_recording
+
+    if path is None or not path.exists():
+        return 0
+    try:
+        with open_recording(path) as rec:
+            return int(rec.meta.frames)
+    except Exception:
+        return 0
 
 
 def plan_targets(
@@ -278,7 +306,9 @@ def plan_targets(
 
 def _log_words(n: AlarmNotice) -> str:
     """One log line for an alarm notice, in the clinic's words."""
-    what = KIND_WORDS.get(n.kind or "", (n.kind or "alarm").replace("_", " "))
+    what = RECORDING_FAULT_WORDS.get(n.rule or "") or KIND_WORDS.get(
+        n.kind or "", (n.kind or "alarm").replace("_", " ")
+    )
     where = f" ({zone_words(n.zone)})" if n.zone else ""
     if n.action == "acknowledged":
         return f"Alarm {n.alarm_id} acknowledged"
@@ -596,7 +626,7 @@ class LiveSession:
         self._publish_status()
         if self._sink_factory is not None:
             self._sink = self._sink_factory(self.source.info, self.therapist_mass_kg)
-            batches = _Batches(self._sink)
+            batches = _Batches(self._sink, on_error=self._recording_failed)
             with self._book_lock:
                 self._batches = batches
         if self.on_ready is not None:
@@ -652,6 +682,17 @@ class LiveSession:
         self.recorded_until = max(float(last_t), 0.0)
         self._last_frame_t = batch[-1].t
         self._view(batch[-1])
+
+    def _recording_failed(self, exc: BaseException, kept_s: float) -> None:
+        """The recording stopped (the writer thread): a technical alarm at once; the live
+        view and the alarms go on, and what was recorded stays readable."""
+        full = getattr(exc, "errno", None) == errno.ENOSPC
+        rule = "recording:disk_full" if full else "recording:failed"
+        self.monitor.raise_technical(
+            rule,
+            t=self._last_frame_t,
+            source=f"recorded up to {kept_s:.1f} s is kept; the live view and alarms go on",
+        )
 
     def _loop(self) -> None:
         source, mon = self.source, self.monitor
@@ -734,6 +775,8 @@ class LiveSession:
     ) -> SessionOutcome:
         frames = batches.written if batches is not None else self.monitor.frames
         path = sink.path if sink is not None else None
+        if batches is not None and batches.failed:
+            frames = _frames_in(path)  # what reached the file before it failed
         size = path.stat().st_size if path is not None and path.exists() else 0
         alarms: tuple[dict[str, Any], ...] = ()
         summary = None

@@ -25,7 +25,7 @@ from ashiguard.services.ports import Broker, SessionLauncher, Subscription
 from ashiguard.services.session_process import SessionSpec, check_source, source_choices
 from ashiguard.services.uow import UnitOfWork
 
-__all__ = ["LiveSessions", "RecordStore", "marker_stream_name"]
+__all__ = ["LiveSessions", "RecordStore", "left_recording_outcome", "marker_stream_name"]
 
 
 def marker_stream_name(room: str) -> str:
@@ -33,6 +33,84 @@ def marker_stream_name(room: str) -> str:
     ``ashiguard-markers-`` and the room's name in lower case, spaces as dashes."""
     slug = re.sub(r"[^a-z0-9]+", "-", room.lower()).strip("-")
     return f"ashiguard-markers-{slug}"
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether a database error means the server cannot be reached for now (connection
+    refused or lost, the server starting or shutting down), not that the request is wrong."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    text = str(exc.orig if exc.orig is not None else exc).lower()
+    return any(
+        s in text
+        for s in (
+            "connection refused",
+            "starting up",
+            "shutting down",
+            "terminating connection",
+            "server closed the connection",
+            "connection is closed",
+            "connection failed",
+            "could not connect",
+            "no such file or directory",
+            "database is locked",
+        )
+    )
+
+
+def left_recording_outcome(
+    path: Path | None,
+    screening: dict[str, Any] | None,
+    error: str,
+    settle_s: float = 5.0,
+    wait_complete: bool = True,
+) -> SessionOutcome:
+    """The outcome of a session whose runner is gone, read from the recording it left.
+
+    The recording is analysed against the client's screening (the limits the live session
+    used); ``error`` says why the session ended. A file still being written (an orphaned
+    session process closing it, or a crashed writer's last flush) is given up to
+    ``settle_s`` s: until it is complete or has not changed for 1 s. A file that cannot be
+    analysed is kept, and the reason added to ``error``.
+
+    Notes
+    -----
+    A killed writer leaves a crash-safe file (docs/recordings.md): everything older than its
+    last flush (at most 0.5 s) is read; the rest of the session is lost.
+    """
+    from ashiguard.adapters.recording import open_recording
+    from ashiguard.services.analyze import analyze_recording, limits_from_files
+
+    if path is None or not path.is_file():
+        return SessionOutcome(error=error)
+    deadline = time.monotonic() + settle_s
+    while True:
+        try:
+            with open_recording(path) as rec:
+                frames, complete = int(rec.meta.frames), bool(rec.meta.complete)
+            quiet = time.time() - path.stat().st_mtime >= 1.0
+            if wait_complete and not complete and not quiet and time.monotonic() < deadline:
+                time.sleep(0.25)  # still being written
+                continue
+            analysis = analyze_recording(path, limits_from_files(screening=screening))
+            return SessionOutcome(
+                frames=frames,
+                alarms=tuple(a.to_json() for a in analysis.alerts),
+                summary=analysis.summary,
+                recording_bytes=path.stat().st_size,
+                error=error,
+            )
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                return SessionOutcome(
+                    recording_bytes=path.stat().st_size if path.is_file() else 0,
+                    error=f"{error}; the recording could not be analysed: {exc}",
+                )
+            time.sleep(0.25)
 
 
 class RecordStore:
@@ -48,6 +126,7 @@ class RecordStore:
         self.new_uow = new_uow
         self.recordings_dir = Path(recordings_dir)
         self.scale_kpa = scale_kpa
+        self.outcome_retry_s = 600.0
 
     def spec(self, session_id: int, *, speed: float, duration_s: float | None) -> SessionSpec:
         """What the session host needs, from the stored session (status must be live)."""
@@ -68,9 +147,21 @@ class RecordStore:
         )
 
     def store_outcome(self, session_id: int, outcome: SessionOutcome) -> None:
-        """Store a finished live session's outcome (status ``ended``)."""
-        with self.new_uow() as uow:
-            treatments.finish_session(uow, session_id, outcome, self.recordings_dir)
+        """Store a finished live session's outcome (status ``ended``).
+
+        A database that cannot be reached (restarting, a lost connection) is tried again every
+        second for up to ``outcome_retry_s`` s: the outcome is stored once it is back. Any
+        other error is raised at once."""
+        deadline = time.monotonic() + self.outcome_retry_s
+        while True:
+            try:
+                with self.new_uow() as uow:
+                    treatments.finish_session(uow, session_id, outcome, self.recordings_dir)
+                return
+            except Exception as exc:
+                if not _unreachable(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(1.0)
 
     def status(self, session_id: int) -> str | None:
         """The treatment session's status (None: no such session)."""
@@ -81,9 +172,14 @@ class RecordStore:
                 return None
 
     def end_orphans(self, is_running: Callable[[int], bool], error: str) -> list[int]:
-        """Mark ``live`` sessions that nothing runs as ended with ``error``."""
+        """Mark ``live`` sessions that nothing runs as ended with ``error``, then analyse the
+        recording each one left and store its alarms and summary (the recording is kept)."""
         with self.new_uow() as uow:
-            return treatments.end_orphaned_sessions(uow, is_running, error)
+            ended = treatments.end_orphaned_sessions(uow, is_running, error)
+            left = {sid: treatments.left_recording(uow, sid, self.recordings_dir) for sid in ended}
+        for sid, (path, screening) in left.items():
+            self.store_outcome(sid, left_recording_outcome(path, screening, error))
+        return ended
 
 
 class LiveSessions:

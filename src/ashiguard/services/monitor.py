@@ -330,6 +330,28 @@ class LiveMonitor:
             self._publish(AlarmNotice(action="acknowledged", alarm_id=alarm_id))
         return ok
 
+    def raise_technical(
+        self, rule: str, t: float, source: str, priority: str = "medium"
+    ) -> AlarmNotice:
+        """Raise a ``sensor_fault`` technical alarm about the equipment rather than the data
+        (e.g. ``recording:disk_full``): it stays active until the session ends, can be
+        acknowledged, and does not make the readings untrusted. Published like any alarm."""
+        with self._lock:
+            ev = self.engine.raise_standing("sensor_fault", priority, t, rule, source)
+            self._seen_events = len(self.engine.events)  # published here, not by a frame
+        notice = AlarmNotice(
+            action="raised",
+            alarm_id=ev.alarm_id,
+            kind=ev.kind,
+            priority=ev.priority,
+            zone=None,
+            t=round(t, 4),
+            rule=rule,
+            source=source,
+        )
+        self._publish(notice)
+        return notice
+
     def acknowledge_all_latched(self) -> int:
         """Acknowledge every latched alarm; returns how many were cleared."""
         with self._lock:

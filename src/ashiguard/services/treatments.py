@@ -62,6 +62,7 @@ __all__ = [
     "end_orphaned_sessions",
     "finish_session",
     "get_session",
+    "left_recording",
     "live_session",
     "mark_moment",
     "read_session",
@@ -498,6 +499,17 @@ def finish_session(
     }
     if not size:
         t.recording_path = None  # nothing was recorded (the source never started)
+
+
+def left_recording(
+    uow: UnitOfWork, session_id: int, recordings_dir: Path
+) -> tuple[Path | None, dict[str, Any] | None]:
+    """The recording a session left (None: it has none) and the screening its limits came
+    from: what analysing it after its runner was lost needs."""
+    t = get_session(uow, session_id)
+    sc = uow.session.get(Screening, t.screening_id)
+    path = Path(recordings_dir) / Path(t.recording_path).name if t.recording_path else None
+    return path, dict(sc.payload) if sc is not None else None
 
 
 def end_orphaned_sessions(uow: UnitOfWork, is_live: Callable[[int], bool], error: str) -> list[int]:

@@ -265,6 +265,13 @@ class AlarmEngine:
         """
         return self._alarms.acknowledge(alarm_id)
 
+    def raise_standing(
+        self, kind: str, priority: str, t: float, rule: str, source: str
+    ) -> AlarmEvent:
+        """Raise an alarm no frame clears (technical: the recording stopped); it stays active
+        until the session ends and can be acknowledged (silenced)."""
+        return self._alarms.raise_standing(kind, priority, t, rule, source)
+
     def note_silence(self, now_t: float) -> bool:
         """Live watchdog: True (signal lost) when no frame came for ``max_frame_gap_s``.
 

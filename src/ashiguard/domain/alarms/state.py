@@ -107,6 +107,19 @@ class AlarmStateMachine:
         self.events.append(replace(ev, action="cleared"))
         self._discrete_fault_until = max(self._discrete_fault_until, t1)
 
+    def raise_standing(
+        self, kind: str, priority: str, t: float, rule: str, source: str
+    ) -> AlarmEvent:
+        """Raise an alarm that no frame clears (a technical one, e.g. the recording stopped):
+        it stays in the active list until the session ends; acknowledging silences it."""
+        aid = self._new_id()
+        self.active[aid] = ActiveAlarm(
+            aid, kind, priority, None, t, t, 0.0, 0.0, 0.0, "", rule, source
+        )
+        ev = AlarmEvent("raised", aid, kind, priority, None, t, 0.0, 0.0, "", rule, source)
+        self.events.append(ev)
+        return ev
+
     def run(self, t: F64, v: F64) -> None:
         """Advance every channel over a chunk: frame times ``t [n]``, values ``v [n, channels]``."""
         on, off = self._on, self._off

@@ -141,7 +141,10 @@ def _install_handlers(app: FastAPI) -> None:
 
 def _is_saturation(exc: OperationalError) -> bool:
     """A locked SQLite database or a PostgreSQL server that refuses connections (too many,
-    starting, shutting down): a passing condition, not a fault of the request."""
+    starting, shutting down) or dropped this one (restarted): a passing condition, not a
+    fault of the request."""
+    if exc.connection_invalidated:  # the server went away (restarted) under this request
+        return True
     text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
     return any(
         s in text
@@ -152,6 +155,8 @@ def _is_saturation(exc: OperationalError) -> bool:
             "starting up",
             "shutting down",
             "terminating connection",
+            "server closed the connection",
+            "the connection is closed",
         )
     )
 

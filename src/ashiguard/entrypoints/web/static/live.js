@@ -43,6 +43,11 @@
   const zoneWords = (z) => (z ? ZONES[z] || z.replace(/_/g, " ") : null);
   const on = (z) => (z ? ` on the ${zoneWords(z)}` : "");
   const depthWhere = (d) => (d == null ? "depth" : d < 60 ? `spinal canal (${Math.round(d)} mm)` : `kidney depth (${Math.round(d)} mm)`);
+  // technical alarms about the recording (domain/live_view.py RECORDING_FAULT_WORDS)
+  const RECORDING_FAULT = {
+    "recording:disk_full": "Recording stopped: the disk is full",
+    "recording:failed": "Recording stopped: it could not be written",
+  };
   const KIND_PHRASE = {
     spine_pressure: (a) => `Pressure${on(a.zone) || " on the spine"}`,
     kidney_pressure: (a) => `Pressure${on(a.zone) || " on the kidney area"}`,
@@ -51,7 +56,7 @@
     unsupported_weight: () => "Too much of the therapist's weight on the client",
     sudden_shift: () => "Sudden shift of weight onto the client",
     uneven_load: () => "Uneven load between left and right",
-    sensor_fault: () => "Sensor problem: readings not trusted",
+    sensor_fault: (a) => RECORDING_FAULT[a.rule] || "Sensor problem: readings not trusted",
     dwell_time: (a) => `Load held too long${on(a.zone)}`,
     zone_dose: (a) => `Pressure dose too high${on(a.zone)}`,
     depth_stress: (a) => `Deep pressure at the ${depthWhere(a.depth_mm)}${a.zone ? ` under the ${zoneWords(a.zone)}` : ""}`,
