@@ -18,11 +18,9 @@ The stream runs 20 s (``--quick``) or 60 s.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ashiguard.bench import BenchResult
-from ashiguard.bench.web import PASSWORD, USERNAME, seed_clinic
+from ashiguard.bench.web import PASSWORD, USERNAME, seed_clinic, start_serve
 
 __all__ = ["CHROMIUM", "SOURCES", "run"]
 
@@ -44,14 +42,6 @@ _ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 SOURCES = ("sim:spine", "sim:mixed")
@@ -121,7 +111,6 @@ def _measure(base: str, session_ids: list[int], seconds: float) -> tuple[list[fl
 
 
 def run(quick: bool) -> list[BenchResult]:
-    import httpx
 
     seconds = 20.0 if quick else 60.0
     if not Path(CHROMIUM).exists():
@@ -133,36 +122,8 @@ def run(quick: bool) -> list[BenchResult]:
     with tempfile.TemporaryDirectory(prefix="ashiguard-bench-browser-") as tmp:
         data = Path(tmp)
         client_ids = seed_clinic(data, 0, n_live=len(SOURCES))
-        port = _free_port()
-        env = {k: v for k, v in os.environ.items() if k != "ASHIGUARD_DATABASE_URL"}
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ashiguard",
-                "serve",
-                "--data-dir",
-                str(data),
-                "--port",
-                str(port),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        base = f"http://127.0.0.1:{port}"
+        proc, base = start_serve(data)
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("bench: the web server did not start")
-                time.sleep(0.2)
             ids = [_start_session(base, c, src) for c, src in zip(client_ids, SOURCES, strict=True)]
             lat, frames = _measure(base, ids, seconds)
         finally:

@@ -26,7 +26,6 @@ import random
 import re
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import date
@@ -50,14 +49,6 @@ def _duration(quick: bool) -> float:
     if value:
         return max(1.0, float(value))
     return 30.0 if quick else 600.0
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _csrf(http: Any, path: str) -> str:
@@ -300,7 +291,7 @@ def _outcome_losses(data: Path, session_ids: list[int]) -> tuple[int, int]:
 def run(quick: bool) -> list[BenchResult]:
     import httpx
 
-    from ashiguard.bench.web import seed_clinic
+    from ashiguard.bench.web import seed_clinic, start_serve
 
     seconds = _duration(quick)
     n_clients = 2000
@@ -308,37 +299,9 @@ def run(quick: bool) -> list[BenchResult]:
         data = Path(tmp)
         live_clients = seed_clinic(data, n_clients, SESSIONS)
         browse_ids = list(range(SESSIONS + 1, SESSIONS + n_clients + 1))
-        port = _free_port()
-        env = {k: v for k, v in os.environ.items() if k != "ASHIGUARD_DATABASE_URL"}
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ashiguard",
-                "serve",
-                "--data-dir",
-                str(data),
-                "--port",
-                str(port),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        base = f"http://127.0.0.1:{port}"
+        proc, base = start_serve(data)
         try:
             with httpx.Client(base_url=base, timeout=60.0) as http:
-                deadline = time.monotonic() + 60
-                while True:
-                    try:
-                        if http.get("/healthz").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        raise RuntimeError("bench soak: the web server did not start")
-                    time.sleep(0.2)
                 _login(http)
                 cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
                 session_ids = _start_sessions(http, live_clients)

@@ -35,7 +35,7 @@ import numpy as np
 
 from ashiguard.bench import BenchResult
 
-__all__ = ["PASSWORD", "SESSIONS", "USERNAME", "run", "seed_clinic"]
+__all__ = ["PASSWORD", "SESSIONS", "USERNAME", "run", "seed_clinic", "start_serve"]
 
 SESSIONS = 8
 USERNAME = "bench"
@@ -118,6 +118,35 @@ def seed_clinic(data: Path, n_clients: int, n_live: int = SESSIONS) -> list[int]
         )
     db.dispose()
     return live_ids
+
+
+def start_serve(data: Path) -> tuple[subprocess.Popen[str], str]:
+    """A real ``ashiguard serve`` on ``data`` (SQLite there, whatever the environment says)
+    on a free loopback port, answering ``/healthz``; returns the process and its base URL.
+    The caller stops it (:func:`stop_serve`). Raises when it does not come up in 60 s."""
+    import httpx
+
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "ASHIGUARD_DATABASE_URL"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ashiguard", "serve", "--data-dir", str(data), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
+                return proc, base
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise RuntimeError(f"bench: the web server on {base} did not start")
+        time.sleep(0.2)
 
 
 def _login(http: Any) -> None:
@@ -243,37 +272,10 @@ def run(quick: bool) -> list[BenchResult]:
     with tempfile.TemporaryDirectory(prefix="ashiguard-bench-web-") as tmp:
         data = Path(tmp)
         live_clients = seed_clinic(data, n_clients)
-        port = _free_port()
-        env = {k: v for k, v in os.environ.items() if k != "ASHIGUARD_DATABASE_URL"}
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ashiguard",
-                "serve",
-                "--data-dir",
-                str(data),
-                "--port",
-                str(port),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        base = f"http://127.0.0.1:{port}"
+        proc, base = start_serve(data)
+        port = int(base.rsplit(":", 1)[1])
         try:
             with httpx.Client(base_url=base, timeout=30.0) as http:
-                deadline = time.monotonic() + 60
-                while True:
-                    try:
-                        if http.get("/healthz").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        raise RuntimeError("bench: the web server did not start")
-                    time.sleep(0.2)
                 _login(http)
                 cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
                 rate, pages = _pages_per_s(port, cookie, n_clients, 3.0 if quick else 10.0)
