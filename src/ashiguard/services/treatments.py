@@ -24,7 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 
 from ashiguard.adapters.db import repo
 from ashiguard.adapters.db.models import (
@@ -205,12 +205,7 @@ def _already_live(uow: UnitOfWork, client: Client, pr: Practitioner, room: Room)
     until commit; SQLite takes its write lock), so two starts at once see each other."""
     s = uow.session
     for model, ident in ((Client, client.id), (Practitioner, pr.id), (Room, room.id)):
-        s.execute(
-            update(model)
-            .where(model.id == ident)
-            .values(id=model.id)
-            .execution_options(synchronize_session=False)
-        )
+        repo.lock_row(s, model, ident)
     live = s.scalars(
         select(TreatmentSession).where(
             TreatmentSession.status == "live",

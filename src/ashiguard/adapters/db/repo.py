@@ -39,6 +39,7 @@ __all__ = [
     "clients_awaiting_clearance",
     "latest_screening",
     "like_literal",
+    "lock_row",
     "lock_treatment_session",
     "next_client_ref",
     "search_clients",
@@ -191,12 +192,7 @@ def add_intake_version(s: Session, client: Client, payload: dict[str, Any], user
     # take the client's row lock first (PostgreSQL: a row lock until commit; SQLite: the
     # database's write lock, waited for with the busy timeout): concurrent intakes of one
     # client then read the newest version one after the other, never the same one
-    s.execute(
-        update(Client)
-        .where(Client.id == client.id)
-        .values(id=Client.id)
-        .execution_options(synchronize_session=False)
-    )
+    lock_row(s, Client, client.id)
     last = s.scalar(select(func.max(Intake.version)).where(Intake.client_id == client.id))
     intake = Intake(
         client_id=client.id,
@@ -217,13 +213,20 @@ def lock_treatment_session(s: Session, session_id: int) -> TreatmentSession | No
     the busy timeout. Signing and writing the note take it first, so a note saved while the
     session is being signed waits, then sees it signed (never changes it afterwards).
     """
+    lock_row(s, TreatmentSession, session_id)
+    return s.get(TreatmentSession, session_id, populate_existing=True)
+
+
+def lock_row(s: Session, model: Any, ident: int) -> None:
+    """Take the row lock of ``model`` row ``ident`` for the rest of the transaction (an
+    ``UPDATE`` that changes nothing). PostgreSQL: a row lock until commit; SQLite: the
+    database's write lock, waited for with the busy timeout."""
     s.execute(
-        update(TreatmentSession)
-        .where(TreatmentSession.id == session_id)
-        .values(id=TreatmentSession.id)
+        update(model)
+        .where(model.id == ident)
+        .values(id=model.id)
         .execution_options(synchronize_session=False)
     )
-    return s.get(TreatmentSession, session_id, populate_existing=True)
 
 
 def latest_screening(s: Session, client_id: int) -> Screening | None:
