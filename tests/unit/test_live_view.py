@@ -42,6 +42,50 @@ def test_without_a_body_frame_contacts_have_no_side():
     assert find_contacts(np.zeros((40, 48)), _layout(), None) == ()
 
 
+def _contacts_over_the_whole_frame(p, layout, origin_x_mm, most=2):
+    """The reference: regions labelled over the whole frame (as before the crop)."""
+    from scipy import ndimage
+
+    from ashiguard.domain.live_view import CONTACT_KPA, MIN_CONTACT_SENSELS
+
+    p = np.nan_to_num(np.asarray(p, dtype=np.float64), nan=0.0)
+    labels, n = ndimage.label(p > CONTACT_KPA, structure=np.ones((3, 3), dtype=bool))
+    counts = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    sums = np.bincount(labels.ravel(), weights=p.ravel(), minlength=n + 1)[1:]
+    keep = [i for i in np.argsort(sums)[::-1] if counts[i] >= MIN_CONTACT_SENSELS][:most]
+    out = []
+    for i in keep:
+        rows, cols = np.nonzero(labels == i + 1)
+        vals = p[rows, cols]
+        w = vals / vals.sum()
+        cx = float(np.dot(w, layout.x_mm[cols]))
+        cy = float(np.dot(w, rows)) * layout.pitch_mm
+        out.append(
+            (
+                round(float(sums[i]) * layout.sensel_area_mm2 * 1e-3, 1),
+                round(cx, 1),
+                round(cy, 1),
+                round(float(vals.max()), 1),
+                round(float(vals.mean()), 1),
+            )
+        )
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_contacts_found_in_the_box_around_them_are_those_of_the_whole_frame(seed):
+    rng = np.random.default_rng(seed)
+    p = np.zeros((40, 48), dtype=np.float32)
+    for _ in range(rng.integers(0, 5)):
+        r, c = rng.integers(0, 40), rng.integers(0, 48)
+        h, w = rng.integers(1, 12), rng.integers(1, 10)
+        p[r : r + h, c : c + w] = rng.uniform(0.5, 90.0, size=p[r : r + h, c : c + w].shape)
+    p[rng.random(p.shape) < 0.02] = np.nan
+    got = find_contacts(p, _layout(), origin_x_mm=-235.0, most=3)
+    want = _contacts_over_the_whole_frame(p, _layout(), -235.0, most=3)
+    assert [(c.load_n, *c.centre_mm, c.peak_kpa, c.mean_kpa) for c in got] == want
+
+
 def test_delivery_tells_under_on_over_and_idle_per_target_zone():
     labels = np.full((40, 48), -1, dtype=np.int16)
     zi = {z: ZONE_SLUGS.index(z) for z in ("erector_lumbar_left", "gluteal_left", "calf_left")}

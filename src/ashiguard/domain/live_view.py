@@ -111,10 +111,20 @@ def find_contacts(
     most : int
         How many regions to report.
     """
-    p = np.nan_to_num(np.asarray(pressure, dtype=np.float64), nan=0.0)
-    mask = p > CONTACT_KPA
-    if not mask.any():
+    frame = np.asarray(pressure)
+    if frame.dtype != np.float32:
+        frame = frame.astype(np.float64)
+    mask = frame > np.float64(CONTACT_KPA)  # NaN (no reading) is never in contact
+    in_rows = np.flatnonzero(mask.any(axis=1))
+    if not in_rows.size:
         return ()
+    # label only the box around the contact (most of a frame is unloaded): the regions,
+    # their raster order and every value are those of the whole frame
+    in_cols = np.flatnonzero(mask.any(axis=0))
+    r0, c0 = int(in_rows[0]), int(in_cols[0])
+    box_all = (slice(r0, int(in_rows[-1]) + 1), slice(c0, int(in_cols[-1]) + 1))
+    mask = mask[box_all]
+    p = frame[box_all].astype(np.float64)
     labels, n = ndimage.label(mask, structure=_STRUCTURE)
     flat_labels = labels.ravel()
     counts = np.bincount(flat_labels, minlength=n + 1)[1:]
@@ -133,8 +143,8 @@ def find_contacts(
         region = labels[box] == (i + 1)
         vals = p[box][region]  # row-major, as over the whole frame
         rows, cols = np.nonzero(region)
-        rows = rows + box[0].start
-        cols = cols + box[1].start
+        rows = rows + (box[0].start + r0)
+        cols = cols + (box[1].start + c0)
         weights = vals / vals.sum()
         side: Literal["left", "right"] | None = None
         centre: tuple[float, float] | None = None

@@ -88,7 +88,7 @@ class SimulatorSource(FrameSource):
         return [e.to_dict() for e in self.simulation.truth]
 
     def _produce(self) -> Iterator[Frame]:
-        for chunk in self.simulation.chunks(max(1, int(self.info.rate_hz // 10))):
+        for chunk in self.simulation.chunks(max(1, int(self.info.rate_hz // 2))):
             for i in range(chunk.times.shape[0]):
                 t = float(chunk.times[i])
                 self._pacer.wait(t)
