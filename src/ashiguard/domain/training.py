@@ -900,9 +900,10 @@ class Criterion:
 
 
 def score_criteria(exercise: Exercise, score: AttemptScore) -> tuple[Criterion, ...]:
-    """The pass/fail of each criterion of a score, in the order of its reasons (the attempt
-    passes when every one is ``ok``: the same tests as :meth:`AttemptScorer.result`, on the
-    score's rounded-or-not values)."""
+    """The pass/fail of each criterion of a score, in the order of its reasons: the tests of
+    :meth:`AttemptScorer.result`, so every one is ``ok`` exactly when the attempt passed
+    (without contact, *reached the band* is not met either, where the reasons only say
+    "no contact")."""
     from ashiguard.domain.zone_names import zone_words
 
     tol = exercise.tolerance
@@ -919,7 +920,7 @@ def score_criteria(exercise: Exercise, score: AttemptScore) -> tuple[Criterion, 
             ", ".join(zone_words(f.zone) for f in score.forbidden) + " loaded"
             if score.forbidden
             else "none loaded",
-            "none of " + ", ".join(zone_words(z) for z in exercise.forbidden_zones),
+            "none loaded",
             not score.forbidden,
         ),
         Criterion(

@@ -28,10 +28,20 @@ from ashiguard.domain.zone_names import zone_words
 from ashiguard.services import training
 from ashiguard.services.uow import Actor, UnitOfWork, fetch, parse_record_id
 
-__all__ = ["MAX_RUNS", "LiveAttempt", "PlannedAttempt", "TrainingRuns", "plan_live_attempt"]
+__all__ = [
+    "MAX_CHANGES",
+    "MAX_RUNS",
+    "LiveAttempt",
+    "PlannedAttempt",
+    "TrainingRuns",
+    "plan_live_attempt",
+]
 
 MAX_RUNS = 4
 """Attempts one web process runs at once (each is one frame loop on a shared machine)."""
+
+MAX_CHANGES = 200
+"""Guidance changes (too light / on target / too heavy / no contact) kept per attempt."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,7 @@ class LiveAttempt:
     attempt_id: int | None = None
     score: dict[str, Any] | None = None
     criteria: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[tuple[float, str]] = field(default_factory=list)
     error: str = ""
     stop: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
@@ -103,6 +114,9 @@ class LiveAttempt:
     def on_frame(self, scorer: AttemptScorer, t: float) -> None:
         """``run_attempt``'s callback: keep the latest view (plain assignments: readers on
         other threads see one frame's values or the next one's)."""
+        if not self.changes or self.changes[-1][1] != scorer.state:
+            self.changes.append((round(t, 2), scorer.state))
+            del self.changes[:-MAX_CHANGES]
         self.status = "running"
         self.t = t
         self.state = scorer.state
@@ -135,6 +149,7 @@ class LiveAttempt:
             "attempt_id": self.attempt_id,
             "passed": None if self.score is None else self.score["passed"],
             "criteria": self.criteria,
+            "changes": [{"t": t, "state": st} for t, st in list(self.changes)],
             "error": self.error,
         }
 

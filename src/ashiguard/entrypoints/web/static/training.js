@@ -108,6 +108,17 @@
     }
   }
 
+  function showChanges(v) {
+    const log = $("guidance-log");
+    const items = (v.changes || []).map((c) => `${c.t.toFixed(1)} s: ${WORDS[c.state] || c.state}`);
+    if (log.childElementCount === items.length) return;
+    log.replaceChildren(...items.map((text) => {
+      const li = document.createElement("li");
+      li.textContent = text;
+      return li;
+    }));
+  }
+
   function showResult(v) {
     overRepeat(false);
     const stop = $("stop-form");
@@ -132,6 +143,9 @@
     if (v.status === "ended") {
       if (v.passed) { tone(660, 160); tone(990, 220, 180); } else tone(260, 400);
     }
+    $("guide-word").textContent = v.status === "error" ? "stopped" : (v.passed ? "finished: passed" : "finished: not passed");
+    $("guide-value").textContent = "";
+    $("result").scrollIntoView({ block: "start" });
     root.dataset.state = v.status;
     done = true;
   }
@@ -144,6 +158,7 @@
       const v = await r.json();
       failures = 0;
       show(v);
+      showChanges(v);
       if (v.status === "ended" || v.status === "error") { showResult(v); return; }
     } catch (e) {
       failures += 1;
