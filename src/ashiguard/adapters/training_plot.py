@@ -65,6 +65,7 @@ def progress_figure(
 
 _A4_IN = (8.27, 11.69)
 _ROWS_PER_PAGE = 30
+_FIRST_PAGE_ROWS = 10
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class PdfTable:
     widths: tuple[float, ...] | None = None
 
 
-def _text_page(pdf: PdfPages, title: str, lines: Sequence[str]) -> None:
+def _text_page(pdf: PdfPages, title: str, lines: Sequence[str], table: PdfTable | None) -> None:
     fig = Figure(figsize=_A4_IN)
     FigureCanvasAgg(fig)
     fig.text(0.07, 0.95, title, fontsize=15, weight="bold", va="top")
@@ -85,34 +86,43 @@ def _text_page(pdf: PdfPages, title: str, lines: Sequence[str]) -> None:
     for line in lines:
         fig.text(0.07, y, line, fontsize=9.5, va="top", wrap=True)
         y -= 0.028
+    if table is not None:
+        _draw_table(fig, table, list(table.rows), table.heading, y - 0.02)
     pdf.savefig(fig)
 
 
+def _draw_table(
+    fig: Figure, table: PdfTable, chunk: Sequence[tuple[str, ...]], heading: str, top: float
+) -> None:
+    rows = list(chunk) or [("none",) + ("",) * (len(table.columns) - 1)]
+    fig.text(0.07, top, heading, fontsize=13, weight="bold", va="top")
+    height = min(top - 0.08, 0.026 * (len(rows) + 1))
+    ax = fig.add_axes((0.05, top - 0.03 - height, 0.9, height))
+    ax.axis("off")
+    t = ax.table(
+        cellText=[list(r) for r in rows],
+        colLabels=list(table.columns),
+        colWidths=list(table.widths) if table.widths else None,
+        loc="upper left",
+        cellLoc="left",
+        bbox=(0.0, 0.0, 1.0, 1.0),
+    )
+    t.auto_set_font_size(False)
+    t.set_fontsize(7.5)
+    for (r, _c), cell in t.get_celld().items():
+        if r == 0:
+            cell.set_text_props(weight="bold")
+            cell.set_facecolor("#eeeeee")
+
+
 def _table_pages(pdf: PdfPages, table: PdfTable) -> None:
-    rows = list(table.rows) or [("none",) + ("",) * (len(table.columns) - 1)]
-    chunks = [rows[i : i + _ROWS_PER_PAGE] for i in range(0, len(rows), _ROWS_PER_PAGE)]
+    rows = list(table.rows)
+    chunks = [rows[i : i + _ROWS_PER_PAGE] for i in range(0, len(rows), _ROWS_PER_PAGE)] or [[]]
     for k, chunk in enumerate(chunks):
         fig = Figure(figsize=_A4_IN)
         FigureCanvasAgg(fig)
         more = f" (continued, {k + 1} of {len(chunks)})" if k else ""
-        fig.text(0.07, 0.95, table.heading + more, fontsize=13, weight="bold", va="top")
-        height = min(0.86, 0.026 * (len(chunk) + 1))
-        ax = fig.add_axes((0.05, 0.92 - height, 0.9, height))
-        ax.axis("off")
-        t = ax.table(
-            cellText=[list(r) for r in chunk],
-            colLabels=list(table.columns),
-            colWidths=list(table.widths) if table.widths else None,
-            loc="upper left",
-            cellLoc="left",
-            bbox=(0.0, 0.0, 1.0, 1.0),
-        )
-        t.auto_set_font_size(False)
-        t.set_fontsize(7.5)
-        for (r, _c), cell in t.get_celld().items():
-            if r == 0:
-                cell.set_text_props(weight="bold")
-                cell.set_facecolor("#eeeeee")
+        _draw_table(fig, table, chunk, table.heading + more, 0.95)
         pdf.savefig(fig)
 
 
@@ -124,12 +134,14 @@ def progress_pdf(
     scores: Sequence[AttemptScore],
     labels: Sequence[str],
 ) -> None:
-    """A student's progress report as an A4 PDF: a first page of ``lines`` under ``title``,
-    then each table (30 rows a page) and the progress plot of :func:`progress_png`."""
+    """A student's progress report as an A4 PDF: a first page of ``lines`` under ``title``
+    (with the first table when it is short), then each table (30 rows a page) and the
+    progress plot of :func:`progress_png`."""
     meta = {"Title": title, "Author": "ashiguard", "Subject": "training progress report"}
     with PdfPages(path, metadata=meta) as pdf:
-        _text_page(pdf, title, lines)
-        for table in tables:
+        first = tables[0] if tables and len(tables[0].rows) <= _FIRST_PAGE_ROWS else None
+        _text_page(pdf, title, lines, first)
+        for table in tables[1:] if first is not None else tables:
             _table_pages(pdf, table)
         if scores:
             fig = Figure(figsize=(_A4_IN[0], _A4_IN[1] * 0.6), layout="constrained")

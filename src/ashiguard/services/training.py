@@ -72,6 +72,7 @@ __all__ = [
     "score_of_attempt",
     "score_recording",
     "sensor_seconds",
+    "sensor_time_words",
     "set_training_policy",
     "store_attempt",
     "store_recorded_attempt",
@@ -363,6 +364,18 @@ def is_self_recorded(attempt: TrainingAttempt, practitioner: Practitioner) -> bo
 def sensor_seconds(attempts: Sequence[TrainingAttempt]) -> float:
     """Time on the sensor: the scored stream time of the attempts summed, s."""
     return float(sum(float(a.score.get("scored_s") or 0.0) for a in attempts))
+
+
+def sensor_time_words(seconds: float) -> str:
+    """Time on the sensor as people read it: hours, and minutes when under 2 hours
+    (``0.05 h (3.0 min)``)."""
+    text = f"{seconds / 3600:.2f} h"
+    minutes = seconds / 60
+    if minutes < 10:
+        text += f" ({minutes:.1f} min)"
+    elif minutes < 120:
+        text += f" ({minutes:.0f} min)"
+    return text
 
 
 def store_attempt(
@@ -793,8 +806,8 @@ def progress_report_pdf(report: ProgressReport) -> bytes:
         f"Practitioner: {who['name']} (record {who['id']})",
         f"Technique: {who['technique']}",
         f"Credentials: {cert}",
-        f"Training hours (declared): {float(who['training_hours']):g} h",
-        f"Hours on the sensor: {report.sensor_s / 3600:.2f} h "
+        f"Training hours on record: {float(who['training_hours']):g} h",
+        f"Hours on the sensor: {sensor_time_words(report.sensor_s)} "
         f"({len(report.attempts)} attempts, {passed} passed)",
         f"Report of {report.on.isoformat()}",
         "",

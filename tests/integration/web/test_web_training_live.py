@@ -105,7 +105,7 @@ def test_an_instructor_runs_a_live_attempt_and_it_is_scored_and_stored_with_its_
     again = training.score_recording(recording)
     assert again.passed and again.in_band_s == pytest.approx(stored.score["in_band_s"], abs=0.01)
     record = c.get("/training").text
-    assert re.search(r"0\.00 h on the sensor|0\.01 h on the sensor", record)
+    assert "0.01 h (0.5 min) on the sensor" in record  # 30 s
     c.__exit__(None, None, None)
 
 
@@ -275,7 +275,7 @@ def test_the_progress_pdf_names_the_student_their_attempts_skills_hours_and_chec
     text = " ".join(text.split())
     assert "Training progress: Mia Trainee" in text
     assert "Credentials: Ashiatsu Guild, certified on 2026-01-05" in text
-    assert "Hours on the sensor: 0.02 h (2 attempts, 1 passed)" in text
+    assert "Hours on the sensor: 0.02 h (1.0 min) (2 attempts, 1 passed)" in text
     assert "ok: heel hold: passed lumbar-heel-hold on" in text
     assert "MISSING: forefoot stroke: no passed assessment within 12 months" in text
     assert "lumbar-heel-hold v1" in text and "failed" in text and "passed" in text
@@ -329,7 +329,7 @@ def test_the_class_overview_shows_each_student_per_skill_against_the_policy(app,
     assert r.status_code == 200
     row = re.search(rf'<tr id="class-{mia}">(.*?)</tr>', r.text, re.S).group(1)
     assert "expiring" in row and "1 failed attempt since" in row and "not attempted" in row
-    assert "0.02 h" in row
+    assert "0.02 h (1.0 min)" in row
     row = re.search(rf'<tr id="class-{tess}">(.*?)</tr>', r.text, re.S).group(1)
     assert "failed" in row and "1 failed attempt" in row and "not attempted" in row
     assert "Heel hold" in r.text and "Whole-foot stroke" in r.text and "heel_hold" not in r.text

@@ -66,7 +66,7 @@ def _page(
                 "practitioner": pr,
                 "attempts": [(a, training.is_self_recorded(a, pr)) for a in attempts[:20]],
                 "count": len(attempts),
-                "hours": training.sensor_seconds(attempts) / 3600,
+                "seconds": training.sensor_seconds(attempts),
                 "checks": training.training_checks(uow, pr.id, today),
                 "can_run": _may_run(p, pr),
             }
@@ -88,6 +88,7 @@ def _page(
             "skill_words": skill_words,
             "plain_words": plain_words,
             "zone_words": zone_words,
+            "sensor_time": training.sensor_time_words,
         },
         status_code=status,
     )
@@ -398,6 +399,7 @@ def class_page(
             "skill_words": skill_words,
             "cell_words": _cell_words,
             "standing_words": _STANDING_WORDS,
+            "sensor_time": training.sensor_time_words,
         },
     )
 

@@ -145,6 +145,8 @@
     }
     $("guide-word").textContent = v.status === "error" ? "stopped" : (v.passed ? "finished: passed" : "finished: not passed");
     $("guide-value").textContent = "";
+    $("value").textContent = "attempt over";
+    needle.hidden = true;
     $("result").scrollIntoView({ block: "start" });
     root.dataset.state = v.status;
     done = true;
