@@ -29,6 +29,7 @@ from ashiguard.services import training
 from ashiguard.services.uow import Actor, UnitOfWork, fetch, parse_record_id
 
 __all__ = [
+    "KEEP_FINISHED",
     "MAX_CHANGES",
     "MAX_RUNS",
     "LiveAttempt",
@@ -39,6 +40,10 @@ __all__ = [
 
 MAX_RUNS = 4
 """Attempts one web process runs at once (each is one frame loop on a shared machine)."""
+
+KEEP_FINISHED = 100
+"""Finished attempts whose view (the result page) this process keeps; older ones are
+forgotten (their stored attempt stays in the record)."""
 
 MAX_CHANGES = 200
 """Guidance changes (too light / on target / too heavy / no contact) kept per attempt."""
@@ -188,6 +193,10 @@ class TrainingRuns:
             running = [r for r in self._runs.values() if not r.done.is_set()]
             if len(running) >= MAX_RUNS:
                 raise Conflict(f"{MAX_RUNS} attempts are running: wait for one to end")
+            finished = [k for k, r in self._runs.items() if r.done.is_set()]
+            for k in finished[: max(0, len(finished) - KEEP_FINISHED)]:  # oldest first
+                del self._runs[k]
+                self._threads.pop(k, None)
             run_id = secrets.token_hex(8)
             self.recordings_dir.mkdir(parents=True, exist_ok=True)
             path = self.recordings_dir / f"training-{secrets.token_hex(12)}.h5"

@@ -335,8 +335,7 @@ async def live_attempt_stop(
 ) -> Response:
     """End the attempt now: it is scored (as cut short) and stored."""
     await checked_form(request, p)
-    run = _run_of(request, p, run_id)
-    run.stop.set()
+    run = request.app.state.training.stop(_run_of(request, p, run_id).id)
     await run_in_threadpool(run.done.wait, 30.0)
     return RedirectResponse(f"/training/live/{run.id}", status_code=303)
 
