@@ -5,6 +5,7 @@ its criteria, on a desktop screen and on a phone."""
 from __future__ import annotations
 
 import os
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -65,7 +66,8 @@ def test_a_live_attempt_of_the_good_student_guides_then_shows_its_passed_score(
     _shot(page, f"training-result-{size}.png")
     page.click("#result-links a:first-child")
     page.wait_for_url(f"{server}/training#practitioner-*")
-    assert "h on the sensor" in page.locator("section[id^=practitioner-]").first.inner_text()
+    card = page.locator("section[id^=practitioner-]").first.inner_text()
+    assert re.search(r"0\.0[12] h \((0\.5|1\.0) min\) on the sensor", card)  # 1 or 2 attempts
     page.goto(f"{server}/training/class")
     assert "heel hold" in page.locator("#class-matrix").inner_text().lower()
     _shot(page, f"training-class-{size}.png")
