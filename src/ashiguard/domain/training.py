@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import calendar
 import math
+import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,25 +53,35 @@ __all__ = [
     "ATTEMPT_CSV_COLUMNS",
     "CONTACT_KINDS",
     "EXERCISE_SCHEMA",
+    "EXPIRING_DAYS",
     "FORBIDDEN_DEFAULT",
     "SHIPPED_EXERCISES",
     "SKILLS",
+    "SKILL_WORDS",
+    "STANDINGS",
     "TECHNIQUE_KINDS",
     "AttemptScore",
     "AttemptScorer",
+    "Criterion",
     "Exercise",
     "ForbiddenLoad",
     "PassedAssessment",
+    "SkillStanding",
     "Tolerance",
     "TrainingPolicy",
     "assessment_checks",
     "attempt_row",
     "level_band",
+    "months_after",
     "months_before",
     "parse_exercise",
     "parse_training_policy",
+    "plain_words",
     "score_attempt",
+    "score_criteria",
     "shipped_exercise",
+    "skill_standing",
+    "skill_words",
     "with_assessments",
 ]
 
@@ -854,3 +865,170 @@ def attempt_row(number: int, exercise: Exercise, score: AttemptScore) -> dict[st
         "forbidden_s": round(sum(f.loaded_s for f in score.forbidden), 2),
         "reasons": "; ".join(score.reasons),
     }
+
+
+# -- words for people, the criteria of a score, a practitioner's standing per skill
+
+SKILL_WORDS: dict[str, str] = {
+    "heel_hold": "heel hold",
+    "heel_stroke": "heel stroke",
+    "forefoot_hold": "forefoot hold",
+    "forefoot_stroke": "forefoot stroke",
+    "whole_foot_hold": "whole-foot hold",
+    "whole_foot_stroke": "whole-foot stroke",
+}
+"""Each skill of :data:`SKILLS` in the clinic's words (pages and reports)."""
+
+
+def skill_words(skill: str) -> str:
+    """A skill in plain words (``heel_hold`` -> ``heel hold``); unknown ones as given."""
+    return SKILL_WORDS.get(skill, skill.replace("_", " "))
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One thing an attempt is judged on: what (``name``), what was measured (``measured``),
+    what was asked (``asked``) and whether it was met (``ok``), all in plain words."""
+
+    name: str
+    measured: str
+    asked: str
+    ok: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "measured": self.measured, "asked": self.asked, "ok": self.ok}
+
+
+def score_criteria(exercise: Exercise, score: AttemptScore) -> tuple[Criterion, ...]:
+    """The pass/fail of each criterion of a score, in the order of its reasons: the tests of
+    :meth:`AttemptScorer.result`, so every one is ``ok`` exactly when the attempt passed
+    (without contact, *reached the band* is not met either, where the reasons only say
+    "no contact")."""
+    from ashiguard.domain.zone_names import zone_words
+
+    tol = exercise.tolerance
+    full = score.scored_s >= exercise.duration_s - 2 * MAX_GAP_S
+    out = [
+        Criterion(
+            "Full length",
+            f"{score.scored_s:.1f} s",
+            f"{exercise.duration_s:g} s",
+            full,
+        ),
+        Criterion(
+            "Stayed off the forbidden zones",
+            ", ".join(zone_words(f.zone) for f in score.forbidden) + " loaded"
+            if score.forbidden
+            else "none loaded",
+            "none loaded",
+            not score.forbidden,
+        ),
+        Criterion(
+            "Time in the target band",
+            f"{100 * score.in_band_fraction:.0f} % ({score.in_band_s:.1f} s)",
+            f"at least {100 * tol.min_in_band_fraction:.0f} %",
+            score.in_band_fraction >= tol.min_in_band_fraction,
+        ),
+        Criterion(
+            "Too heavy (overshoot)",
+            f"{score.overshoot_kpa_s:.0f} kPa·s",
+            f"at most {tol.max_overshoot_kpa_s:g} kPa·s",
+            score.overshoot_kpa_s <= tol.max_overshoot_kpa_s,
+        ),
+        Criterion(
+            "Steady pressure (variation)",
+            "no contact" if score.cv is None else f"{score.cv:.2f}",
+            f"at most {tol.max_cv:g}",
+            score.cv is not None and score.cv <= tol.max_cv,
+        ),
+        Criterion(
+            "Reached the band in time",
+            "never" if score.onset_s is None else f"after {score.onset_s:.1f} s",
+            f"within {tol.max_onset_s:g} s",
+            score.onset_s is not None and score.onset_s <= tol.max_onset_s,
+        ),
+    ]
+    return tuple(out)
+
+
+def months_after(day: date, months: int) -> date:
+    """The same day ``months`` calendar months later (clamped to the month's last day)."""
+    return months_before(day, -months)
+
+
+EXPIRING_DAYS = 30
+"""A required skill's pass is *expiring* when it lapses within this many days."""
+
+STANDINGS: tuple[str, ...] = ("passed", "expiring", "expired", "failed", "not_attempted")
+"""A practitioner's standing in one skill (:class:`SkillStanding`)."""
+
+
+@dataclass(frozen=True)
+class SkillStanding:
+    """Where a practitioner stands in one skill on a day.
+
+    Attributes
+    ----------
+    skill : str
+        One of :data:`SKILLS`.
+    state : str
+        ``passed`` (a pass; within the policy's months when the policy asks for the skill),
+        ``expiring`` (a required pass that lapses within :data:`EXPIRING_DAYS`), ``expired``
+        (a required skill whose last pass is older than the policy's months), ``failed``
+        (attempts, none passed), ``not_attempted``.
+    required : bool
+        Whether the clinic's policy asks for the skill.
+    last_passed : date or None
+        Day of the latest pass, and its exercise (``exercise_id``).
+    valid_until : date or None
+        Last day the latest pass counts (required skills only).
+    failed : int
+        Failed attempts since the latest pass (all of them when never passed).
+    """
+
+    skill: str
+    state: str
+    required: bool
+    last_passed: date | None
+    exercise_id: str | None
+    valid_until: date | None
+    failed: int
+
+
+def skill_standing(
+    skill: str,
+    passed: Iterable[PassedAssessment],
+    failed_on: Iterable[date],
+    policy: TrainingPolicy | None,
+    on: date,
+) -> SkillStanding:
+    """A practitioner's standing in ``skill`` on ``on`` from their passes and the days of
+    their failed attempts (of that skill); the same counting as :func:`assessment_checks`
+    (a pass counts up to the same day ``months`` later; attempts after ``on`` do not count)."""
+    passes = sorted((p for p in passed if p.skill == skill and p.on <= on), key=lambda p: p.on)
+    required = policy is not None and skill in policy.skills
+    last = passes[-1] if passes else None
+    fails = [d for d in failed_on if d <= on and (last is None or d > last.on)]
+    if last is None:
+        state = "failed" if fails else "not_attempted"
+        return SkillStanding(skill, state, required, None, None, None, len(fails))
+    until = months_after(last.on, policy.months) if policy is not None and required else None
+    if until is None:
+        state = "passed"
+    elif until < on:
+        state = "expired"
+    elif (until - on).days <= EXPIRING_DAYS:
+        state = "expiring"
+    else:
+        state = "passed"
+    return SkillStanding(skill, state, required, last.on, last.exercise_id, until, len(fails))
+
+
+def plain_words(text: str) -> str:
+    """A reason or check in the clinic's words: zone slugs (``spine_lumbar``) and skill
+    names (``heel_hold``) replaced by words (``lower-back spine``, ``heel hold``)."""
+    from ashiguard.domain.zone_names import ZONE_WORDS
+
+    words = {**ZONE_WORDS, **SKILL_WORDS}
+    pattern = r"(?<![\w-])(" + "|".join(sorted(words, key=len, reverse=True)) + r")(?![\w-])"
+    return re.sub(pattern, lambda m: words[m.group(1)], text)

@@ -27,37 +27,52 @@ from ashiguard.adapters.db.models import (
     TrainingExercise,
     TrainingPolicyRow,
 )
-from ashiguard.domain.errors import Conflict, InputError
+from ashiguard.domain.errors import Conflict, Forbidden, InputError
 from ashiguard.domain.practice import Check
 from ashiguard.domain.training import (
     AttemptScore,
     AttemptScorer,
     Exercise,
     PassedAssessment,
+    SkillStanding,
     TrainingPolicy,
     assessment_checks,
     attempt_row,
     parse_exercise,
     parse_training_policy,
+    skill_standing,
 )
 from ashiguard.services.uow import Actor, UnitOfWork, fetch, parse_record_id, require_role
 
 __all__ = [
     "INSTRUCTOR_ROLES",
+    "PARQUET_TYPES",
     "RECORD_ROLES",
     "AttemptRun",
+    "ClassOverview",
+    "ClassRow",
     "Progress",
+    "ProgressReport",
     "attempts_of",
+    "attempts_parquet",
     "attempts_progress",
+    "check_recorder",
+    "class_overview",
     "exercise_for_attempt",
     "exercise_of_recording",
     "exercise_of_row",
+    "is_self_recorded",
     "list_exercises",
+    "progress_report",
+    "progress_report_pdf",
     "research_attempt_rows",
     "run_attempt",
     "save_exercise",
+    "score_from_json",
     "score_of_attempt",
     "score_recording",
+    "sensor_seconds",
+    "sensor_time_words",
     "set_training_policy",
     "store_attempt",
     "store_recorded_attempt",
@@ -99,19 +114,29 @@ def run_attempt(
     seed: int = 1,
     timeout_s: float | None = None,
     on_frame: Callable[[AttemptScorer, float], None] | None = None,
+    recordings_dir: Path | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> AttemptRun:
     """Run an attempt from a frame source spec (``sim:good_student``, ``replay:FILE``,
     ``lsl:NAME``) for the exercise's duration; record it to ``output`` when given.
 
     ``on_frame(scorer, t)`` is called after every frame (``t`` s since the first frame): the
     live view reads the scorer's ``value_kpa``, ``state``, ``in_band_s``, ``forbidden_now``.
+    ``replay:NAME`` names a recording in ``recordings_dir`` when one is given (the clinic's
+    sources), else a path. ``should_stop()`` is asked after every frame: True ends the
+    attempt there (a Stop button; the score then says it was cut short).
     """
     from ashiguard.adapters.recording import RecordingWriter
     from ashiguard.domain.zones import ZONES
     from ashiguard.services.session_process import open_live_source
 
     src = open_live_source(
-        source, speed=speed, seed=seed, duration_s=exercise.duration_s, timeout_s=timeout_s
+        source,
+        speed=speed,
+        seed=seed,
+        duration_s=exercise.duration_s,
+        timeout_s=timeout_s,
+        recordings_dir=recordings_dir,
     )
     info = src.info
     if info.placement != "on_client":
@@ -160,6 +185,8 @@ def run_attempt(
             frames += 1
             if on_frame is not None:
                 on_frame(scorer, t)
+            if should_stop is not None and should_stop():
+                break
     finally:
         stop = getattr(src, "stop", None)
         if callable(stop):
@@ -315,6 +342,42 @@ def exercise_of_row(row: TrainingExercise) -> Exercise:
     return parse_exercise(row.definition)
 
 
+def check_recorder(actor: Actor | None, practitioner: Practitioner) -> None:
+    """Who may record an attempt for ``practitioner``: an owner or instructor for anyone, a
+    therapist for their own practitioner record only (practice: :func:`is_self_recorded`);
+    :class:`Forbidden` otherwise."""
+    if actor is None or actor.role in INSTRUCTOR_ROLES:
+        return
+    if actor.role == "therapist" and practitioner.user_id == actor.id:
+        return
+    if actor.role == "therapist":
+        raise Forbidden("role 'therapist' may record training attempts for themselves only")
+    require_role(actor, INSTRUCTOR_ROLES, "record training attempts")
+
+
+def is_self_recorded(attempt: TrainingAttempt, practitioner: Practitioner) -> bool:
+    """Whether the practitioner recorded this attempt themselves (logged in as their own
+    user): practice, shown in the record but never an assessment for the clinic's policy."""
+    return attempt.recorded_by is not None and attempt.recorded_by == practitioner.user_id
+
+
+def sensor_seconds(attempts: Sequence[TrainingAttempt]) -> float:
+    """Time on the sensor: the scored stream time of the attempts summed, s."""
+    return float(sum(float(a.score.get("scored_s") or 0.0) for a in attempts))
+
+
+def sensor_time_words(seconds: float) -> str:
+    """Time on the sensor as people read it: hours, and minutes when under 2 hours
+    (``0.05 h (3.0 min)``)."""
+    text = f"{seconds / 3600:.2f} h"
+    minutes = seconds / 60
+    if minutes < 10:
+        text += f" ({minutes:.1f} min)"
+    elif minutes < 120:
+        text += f" ({minutes:.0f} min)"
+    return text
+
+
 def store_attempt(
     uow: UnitOfWork,
     practitioner_id: object,
@@ -329,8 +392,8 @@ def store_attempt(
 ) -> TrainingAttempt:
     """Store a practitioner's scored attempt at a stored exercise (the score must be of that
     exercise id and version: :class:`InputError` ``exercise_id`` otherwise)."""
-    require_role(actor, INSTRUCTOR_ROLES, "record training attempts")
     pr: Practitioner = fetch(uow, Practitioner, parse_record_id(practitioner_id, "practitioner_id"))
+    check_recorder(actor, pr)
     ex: TrainingExercise = fetch(uow, TrainingExercise, parse_record_id(exercise_id, "exercise_id"))
     if (score.exercise_id, score.exercise_version) != (ex.slug, ex.version):
         raise InputError(
@@ -377,9 +440,8 @@ def store_recorded_attempt(
     """Score a recorded attempt (``ashiguard train -o``) against the exercise it carries and
     store it for a practitioner. The exercise must be stored under its id and version with the
     same content (:class:`InputError` ``recording`` otherwise: store the exercise first)."""
-    require_role(actor, INSTRUCTOR_ROLES, "record training attempts")
     pid = parse_record_id(practitioner_id, "practitioner_id")
-    fetch(uow, Practitioner, pid)
+    check_recorder(actor, fetch(uow, Practitioner, pid))
     try:
         ex = exercise_of_recording(path)
         score = score_recording(path, ex)
@@ -448,14 +510,23 @@ def training_checks(uow: UnitOfWork, practitioner_id: int, on: date) -> tuple[Ch
     policy = training_policy(uow)
     if policy is None:
         return ()
+    return assessment_checks(policy, _passes(uow, practitioner_id), on)
+
+
+def _passes(uow: UnitOfWork, practitioner_id: int) -> list[PassedAssessment]:
+    """The practitioner's passed assessments (self-recorded practice left out)."""
+    pr = uow.session.get(Practitioner, practitioner_id)
     rows = uow.session.scalars(
         select(TrainingAttempt).where(
             TrainingAttempt.practitioner_id == practitioner_id,
             TrainingAttempt.passed.is_(True),
         )
     )
-    passes = [PassedAssessment(r.exercise.skill, r.exercise.slug, r.taken_on) for r in rows]
-    return assessment_checks(policy, passes, on)
+    return [
+        PassedAssessment(r.exercise.skill, r.exercise.slug, r.taken_on)
+        for r in rows
+        if pr is None or not is_self_recorded(r, pr)
+    ]
 
 
 def research_attempt_rows(uow: UnitOfWork, actor: Actor | None, ip: str) -> list[dict[str, Any]]:
@@ -478,9 +549,13 @@ def research_attempt_rows(uow: UnitOfWork, actor: Actor | None, ip: str) -> list
 
 def score_of_attempt(attempt: TrainingAttempt) -> AttemptScore:
     """The stored attempt's score (from its JSON)."""
+    return score_from_json(attempt.score)
+
+
+def score_from_json(data: dict[str, Any]) -> AttemptScore:
+    """A score from its JSON (:meth:`AttemptScore.to_json`)."""
     from ashiguard.domain.training import ForbiddenLoad
 
-    data = attempt.score
     return AttemptScore(
         exercise_id=data["exercise"],
         exercise_version=data["exercise_version"],
@@ -505,3 +580,329 @@ def score_of_attempt(attempt: TrainingAttempt) -> AttemptScore:
         ),
         frames=data["frames"],
     )
+
+
+# -- a student's progress report, the instructor's class overview, the researchers' Parquet
+
+
+@dataclass(frozen=True)
+class ProgressReport:
+    """What a student's progress report shows (:func:`progress_report`).
+
+    ``attempts`` are oldest first, each a dict: ``day``, ``exercise``, ``version``, ``title``,
+    ``skill``, ``passed``, ``practice`` (self-recorded), ``score`` (the score's JSON);
+    ``scores`` the same attempts' :class:`AttemptScore` (for the plot); ``standings`` one per
+    skill tried or asked for; ``checks`` the policy's checks on ``on``; ``sensor_s`` the time on
+    the sensor (s).
+    """
+
+    practitioner: dict[str, Any]
+    on: date
+    policy: TrainingPolicy | None
+    attempts: tuple[dict[str, Any], ...]
+    scores: tuple[AttemptScore, ...]
+    standings: tuple[SkillStanding, ...]
+    checks: tuple[Check, ...]
+    sensor_s: float
+
+
+def _standings(
+    attempts: Sequence[TrainingAttempt],
+    pr: Practitioner,
+    skills: Sequence[str],
+    policy: TrainingPolicy | None,
+    on: date,
+) -> dict[str, SkillStanding]:
+    out = {}
+    for skill in skills:
+        mine = [a for a in attempts if a.exercise.skill == skill and not is_self_recorded(a, pr)]
+        passes = [PassedAssessment(skill, a.exercise.slug, a.taken_on) for a in mine if a.passed]
+        fails = [a.taken_on for a in mine if not a.passed]
+        out[skill] = skill_standing(skill, passes, fails, policy, on)
+    return out
+
+
+def _skills(policy: TrainingPolicy | None, more: Sequence[str]) -> tuple[str, ...]:
+    from ashiguard.domain.training import SKILLS
+
+    asked = policy.skills if policy is not None else ()
+    rest = [k for k in SKILLS if k in set(more) and k not in asked]
+    return (*asked, *rest)
+
+
+def progress_report(
+    uow: UnitOfWork, practitioner_id: object, actor: Actor | None, on: date | None = None
+) -> ProgressReport:
+    """A student's progress report: who, every attempt, the standing per skill, the time on
+    the sensor and the policy's checks (read by owner, instructor, therapist)."""
+    require_role(actor, RECORD_ROLES, "read training records")
+    pr: Practitioner = fetch(uow, Practitioner, parse_record_id(practitioner_id, "practitioner_id"))
+    day = on or date.today()
+    attempts = list(reversed(attempts_of(uow, pr.id, actor)))
+    policy = training_policy(uow)
+    skills = _skills(policy, [a.exercise.skill for a in attempts])
+    standings = _standings(attempts, pr, skills, policy, day)
+    rows = tuple(
+        {
+            "day": a.taken_on,
+            "exercise": a.exercise.slug,
+            "version": a.exercise.version,
+            "title": a.exercise.title,
+            "skill": a.exercise.skill,
+            "passed": a.passed,
+            "practice": is_self_recorded(a, pr),
+            "score": a.score,
+        }
+        for a in attempts
+    )
+    who = {
+        "id": pr.id,
+        "name": pr.name,
+        "technique": pr.technique,
+        "certification": pr.certification,
+        "certified_on": pr.certified_on,
+        "certified_until": pr.certified_until,
+        "training_hours": pr.training_hours,
+    }
+    return ProgressReport(
+        practitioner=who,
+        on=day,
+        policy=policy,
+        attempts=rows,
+        scores=tuple(score_of_attempt(a) for a in attempts),
+        standings=tuple(standings.values()),
+        checks=training_checks(uow, pr.id, day),
+        sensor_s=sensor_seconds(attempts),
+    )
+
+
+@dataclass(frozen=True)
+class ClassRow:
+    """One practitioner of the class overview: their standing per skill of the overview,
+    their attempts (count) and time on the sensor (s)."""
+
+    practitioner_id: int
+    name: str
+    standings: dict[str, SkillStanding]
+    attempts: int
+    sensor_s: float
+
+
+@dataclass(frozen=True)
+class ClassOverview:
+    """The class on a day: ``skills`` (the policy's first, then every other skill of a stored
+    exercise), one :class:`ClassRow` per active practitioner, by name."""
+
+    on: date
+    policy: TrainingPolicy | None
+    skills: tuple[str, ...]
+    rows: tuple[ClassRow, ...]
+
+
+def class_overview(uow: UnitOfWork, actor: Actor | None, on: date | None = None) -> ClassOverview:
+    """Every active practitioner x skill: passed (day), expiring or expired against the
+    clinic's policy, failed attempts, not attempted; plus hours on the sensor. Owner and
+    instructor (the class's teachers)."""
+    require_role(actor, INSTRUCTOR_ROLES, "see the class overview")
+    day = on or date.today()
+    policy = training_policy(uow)
+    skills = _skills(policy, [e.skill for e in list_exercises(uow)])
+    rows = []
+    people = uow.session.scalars(
+        select(Practitioner).where(Practitioner.active.is_(True)).order_by(Practitioner.name)
+    )
+    for pr in people:
+        attempts = attempts_of(uow, pr.id, actor)
+        rows.append(
+            ClassRow(
+                pr.id,
+                pr.name,
+                _standings(attempts, pr, skills, policy, day),
+                len(attempts),
+                sensor_seconds(attempts),
+            )
+        )
+    return ClassOverview(day, policy, skills, tuple(rows))
+
+
+PARQUET_TYPES: dict[str, str] = {
+    "attempt": "int64",
+    "exercise": "string",
+    "exercise_version": "int64",
+    "skill": "string",
+    "technique": "string",
+    "contact": "string",
+    "low_kpa": "float64",
+    "high_kpa": "float64",
+    "duration_s": "float64",
+    "passed": "bool",
+    "in_band_s": "float64",
+    "in_band_fraction": "float64",
+    "overshoot_kpa_s": "float64",
+    "cv": "float64",
+    "onset_s": "float64",
+    "mean_kpa": "float64",
+    "peak_kpa": "float64",
+    "forbidden_zones": "string",
+    "forbidden_s": "float64",
+    "reasons": "string",
+}
+"""Column types of the de-identified attempts as Parquet (the CSV's columns; ``passed`` a
+boolean, empty numbers null)."""
+
+
+def attempts_parquet(rows: Sequence[dict[str, Any]]) -> bytes:
+    """The de-identified attempt rows (:func:`research_attempt_rows`) as a Parquet file."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ashiguard.domain.training import ATTEMPT_CSV_COLUMNS
+
+    def value(col: str, v: Any) -> Any:
+        if col == "passed":
+            return v == "yes"
+        if v == "" and PARQUET_TYPES[col] != "string":
+            return None
+        return v
+
+    arrays = {
+        col: pa.array(
+            [value(col, r[col]) for r in rows], type=pa.type_for_alias(PARQUET_TYPES[col])
+        )
+        for col in ATTEMPT_CSV_COLUMNS
+    }
+    buf = io.BytesIO()
+    pq.write_table(pa.table(arrays), buf)
+    return buf.getvalue()
+
+
+def _pct(v: Any) -> str:
+    return "-" if v is None else f"{100 * float(v):.0f} %"
+
+
+def _num(v: Any, unit: str = "", spec: str = ".1f") -> str:
+    return "-" if v is None else f"{format(float(v), spec)}{unit}"
+
+
+def progress_report_pdf(report: ProgressReport) -> bytes:
+    """The student's progress report as a PDF (``adapters/training_plot.py``): name,
+    credentials, the policy and its checks, the standing per skill, the hours on the sensor,
+    every attempt with its scores, and the progress plot; in the clinic's words."""
+    import io
+
+    from ashiguard.adapters.training_plot import PdfTable, progress_pdf
+    from ashiguard.domain.training import plain_words, skill_words
+
+    who = report.practitioner
+    cert = who["certification"] or "no certification recorded"
+    if who["certified_on"] is not None:
+        cert += f", certified on {who['certified_on'].isoformat()}"
+    if who["certified_until"] is not None:
+        cert += f", valid until {who['certified_until'].isoformat()}"
+    passed = sum(1 for a in report.attempts if a["passed"])
+    lines = [
+        f"Practitioner: {who['name']} (record {who['id']})",
+        f"Technique: {who['technique']}",
+        f"Credentials: {cert}",
+        f"Training hours on record: {float(who['training_hours']):g} h",
+        f"Hours on the sensor: {sensor_time_words(report.sensor_s)} "
+        f"({len(report.attempts)} attempts, {passed} passed)",
+        f"Report of {report.on.isoformat()}",
+        "",
+    ]
+    if report.policy is None:
+        lines.append("Clinic policy: none (the readiness gate asks nothing of training).")
+    else:
+        asked = ", ".join(skill_words(k) for k in report.policy.skills)
+        lines.append(
+            f"Clinic policy: a passed assessment within {report.policy.months} months "
+            f"for each of: {asked}."
+        )
+        lines.append("Training checks against the policy today:")
+        for c in report.checks:
+            lines.append(f"    {'ok' if c.ok else 'MISSING'}: {plain_words(c.detail)}")
+    lines.append("")
+    lines.append("Attempts the practitioner recorded alone are practice: they never count")
+    lines.append("as an assessment for the policy.")
+    states = {
+        "passed": "passed",
+        "expiring": "passed, expiring soon",
+        "expired": "expired",
+        "failed": "failed so far",
+        "not_attempted": "not attempted",
+    }
+    skill_rows = []
+    for st in report.standings:
+        attempts = [a for a in report.attempts if a["skill"] == st.skill]
+        skill_rows.append(
+            (
+                skill_words(st.skill),
+                "yes" if st.required else "no",
+                states[st.state],
+                str(sum(1 for a in attempts if a["passed"] and not a["practice"])),
+                str(sum(1 for a in attempts if not a["passed"])),
+                "-" if st.last_passed is None else st.last_passed.isoformat(),
+                "-" if st.valid_until is None else st.valid_until.isoformat(),
+            )
+        )
+    skills = PdfTable(
+        "Passes per skill",
+        ("Skill", "Policy asks", "Standing", "Passes", "Failed", "Last passed", "Valid until"),
+        tuple(skill_rows),
+    )
+    attempt_rows = []
+    reason_rows = []
+    for n, a in enumerate(report.attempts, start=1):
+        sc = a["score"]
+        verdict = "passed" if a["passed"] else "failed"
+        for reason in sc.get("reasons") or []:
+            reason_rows.append((str(n), a["day"].isoformat(), plain_words(reason)))
+        attempt_rows.append(
+            (
+                str(n),
+                a["day"].isoformat(),
+                f"{a['exercise']} v{a['version']}",
+                skill_words(a["skill"]),
+                verdict + (" (practice)" if a["practice"] else ""),
+                _pct(sc.get("in_band_fraction")),
+                _num(sc.get("overshoot_kpa_s"), " kPa·s", ".0f"),
+                _num(sc.get("cv"), "", ".2f"),
+                _num(sc.get("onset_s"), " s"),
+                _num(sc.get("scored_s"), " s"),
+            )
+        )
+    attempts = PdfTable(
+        "Attempts, oldest first",
+        (
+            "#",
+            "Date",
+            "Exercise",
+            "Skill",
+            "Result",
+            "In band",
+            "Overshoot",
+            "Variation",
+            "Onset",
+            "Length",
+        ),
+        tuple(attempt_rows),
+        (0.05, 0.11, 0.2, 0.13, 0.15, 0.07, 0.09, 0.07, 0.06, 0.07),
+    )
+    reasons = PdfTable(
+        "Why attempts failed (by attempt #)",
+        ("#", "Date", "Reason"),
+        tuple(reason_rows),
+        (0.05, 0.12, 0.83),
+    )
+    buf = io.BytesIO()
+    progress_pdf(
+        buf,
+        f"Training progress: {who['name']}",
+        lines,
+        (skills, attempts, reasons),
+        report.scores,
+        [a["day"].isoformat() for a in report.attempts],
+    )
+    return buf.getvalue()

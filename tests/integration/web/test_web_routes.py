@@ -149,6 +149,15 @@ EXPECTED.update(
         ("POST", "/training/policy"): OWNER,
         ("GET", "/training/practitioners/{practitioner_id}/progress.png"): TRAINING,
         ("GET", "/training/attempts.csv"): RESEARCH,
+        ("GET", "/training/attempts.parquet"): RESEARCH,
+        ("GET", "/training/practitioners/{practitioner_id}/progress.pdf"): TRAINING,
+        ("GET", "/training/live"): TRAINING,
+        ("POST", "/training/live"): TRAINING,
+        ("GET", "/training/live/{run_id}"): TRAINING,
+        ("GET", "/training/live/{run_id}/view.json"): TRAINING,
+        ("POST", "/training/live/{run_id}/stop"): TRAINING,
+        ("GET", "/training/class"): INSTRUCTORS,
+        ("GET", "/training/class.csv"): INSTRUCTORS,
     }
 )
 WEBSOCKETS = {"/sessions/{session_id}/ws": CLINICAL}
@@ -221,6 +230,7 @@ def _records(db):
             "template_id": tpl.id,
             "clearance_id": 1,  # none stored: the roles that may ask get 404
             "practitioner_id": pr.id,
+            "run_id": "0123456789abcdef",  # no such live attempt: the roles that may ask get 404
             "name": "load",
         }
 

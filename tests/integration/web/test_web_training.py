@@ -72,10 +72,10 @@ def test_the_owner_sets_the_policy_and_sees_who_is_missing_an_assessment(app, db
         r = c.post("/training/policy", data={"csrf_token": token, "policy": "12:heel_hold"})
         assert r.status_code == 303
         page = c.get("/training").text
-        assert "heel_hold: no passed assessment within 12 months" in page
+        assert "heel hold: no passed assessment within 12 months" in page  # in words
         _passed_attempt(db, pid)
         page = c.get("/training").text
-        assert "heel_hold: passed lumbar-heel-hold on" in page
+        assert "heel hold: passed lumbar-heel-hold on" in page
         assert f'src="/training/practitioners/{pid}/progress.png"' in page
         png = c.get(f"/training/practitioners/{pid}/progress.png")
         assert png.status_code == 200 and png.content.startswith(b"\x89PNG")

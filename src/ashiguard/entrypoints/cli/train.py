@@ -115,6 +115,29 @@ def progress(
     typer.echo(f"{passed} of {len(result.scores)} attempts passed")
 
 
+@train_app.command("report")
+def report(
+    practitioner: int = typer.Option(..., "--practitioner", help="The student (practitioner id)."),
+    output: Path = typer.Option(..., "-o", "--output", help="PDF to write."),
+    data_dir: Path = typer.Option(Path("data"), "--data-dir", help="The clinic's data directory."),
+) -> None:
+    """Write a student's training progress report (PDF) from the clinic's record."""
+    from ashiguard.adapters.db import SqlUnitOfWork
+    from ashiguard.bootstrap import open_database
+    from ashiguard.services.training import progress_report, progress_report_pdf
+    from ashiguard.settings import Settings
+
+    with refusing_bad_input(OSError):
+        db = open_database(Settings.from_env(data_dir))
+        try:
+            with SqlUnitOfWork(db) as uow:
+                data = progress_report(uow, practitioner, None)
+        finally:
+            db.dispose()
+        output.write_bytes(progress_report_pdf(data))
+    typer.echo(f"wrote the progress report of {data.practitioner['name']} to {output}")
+
+
 @train_app.callback()
 def _train(
     ctx: typer.Context,

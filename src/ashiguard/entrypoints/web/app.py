@@ -227,6 +227,18 @@ def _secret(settings: Settings) -> str:
     return path.read_text().strip()
 
 
+def _training_runs(app: FastAPI, settings: Settings, db: Database) -> Any:
+    """The live training attempts of this process, paced like its live sessions."""
+    from ashiguard.adapters.db.uow import SqlUnitOfWork
+    from ashiguard.services.training_live import TrainingRuns
+
+    return TrainingRuns(
+        lambda: SqlUnitOfWork(db),
+        settings.recordings_dir,
+        speed=lambda: float(app.state.live.speed),
+    )
+
+
 def create_app(settings: Settings, db: Database, live: LiveSessions) -> FastAPI:
     """Build the app over an opened, migrated database and the clinic's live sessions."""
     from ashiguard.entrypoints.web import (
@@ -246,6 +258,7 @@ def create_app(settings: Settings, db: Database, live: LiveSessions) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.training.close()
         app.state.live.stop_all()
 
     app = FastAPI(
@@ -261,6 +274,7 @@ def create_app(settings: Settings, db: Database, live: LiveSessions) -> FastAPI:
     app.state.pseudonym_secret = _secret(settings)
     app.state.live = live
     app.state.live.recover()
+    app.state.training = _training_runs(app, settings, db)
     _install_handlers(app)
     app.add_middleware(UploadLimit)  # upload routes: the body is capped before it is read
     app.add_middleware(ProperText)  # inside SecurityHeaders: its 422 gets the headers too
