@@ -66,15 +66,11 @@ def test_record_refuses_a_loaded_window_in_one_line(tmp_path, run_cli):
     assert line.startswith("ashiguard: error: --tare-first: sensel [2, 2] changes by 60")
 
 
-def test_record_calibrates_raw_counts_into_kpa_and_refuses_a_calibration_for_kpa(
-    tmp_path, run_cli
-):
+def test_record_calibrates_raw_counts_into_kpa_and_refuses_a_calibration_for_kpa(tmp_path, run_cli):
     raw = _stream(tmp_path / "raw.h5", np.full((6, 5), 10.0, np.float32), units="raw")
     cal = tmp_path / "mat.json"
     cal.write_text(
-        json.dumps(
-            {"schema": "ashiguard.calibration/1", "kpa_per_count": 0.5, "source": "lab"}
-        )
+        json.dumps({"schema": "ashiguard.calibration/1", "kpa_per_count": 0.5, "source": "lab"})
     )
     out = tmp_path / "cal.h5"
     done = run_cli(

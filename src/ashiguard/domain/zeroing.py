@@ -40,6 +40,8 @@ from ashiguard.domain.errors import InputError
 
 __all__ = [
     "CALIBRATION_SCHEMA",
+    "TARE_CONTACT_KPA",
+    "TARE_MAX_CHANGE",
     "TARE_MAX_LOAD_N",
     "TARE_MAX_OFFSET_KPA",
     "Calibration",
@@ -60,10 +62,19 @@ F32 = npt.NDArray[np.float32]
 TARE_MAX_OFFSET_KPA = 20.0
 """Most a sensel may read on average in a tare window, kPa: more is load, not an offset."""
 
-TARE_MAX_LOAD_N = 100.0
-"""Most force the offsets of a live tare may add up to, N (about 10 kg): more is a body or a
-foot resting on the sheet. A client lying on an under-client mat reads hundreds of newtons
-with no sensel above 20 kPa, so the per-sensel rule alone would let it be zeroed away."""
+TARE_MAX_LOAD_N = 50.0
+"""Most force the sensels at or above :data:`TARE_CONTACT_KPA` may carry in a live tare, N
+(about 5 kg): more is a body or a foot resting on the sheet. A client lying on an
+under-client mat reads hundreds of newtons with no sensel above 20 kPa, so the per-sensel
+rule alone would let it be zeroed away; an offset spread thinly over the whole sheet (drift)
+stays below the contact level and is not counted."""
+
+TARE_CONTACT_KPA = 2.0
+"""A sensel at or above this reads contact (as the live view's contact level), kPa."""
+
+TARE_MAX_CHANGE = 10.0
+"""Most a sensel may change within a live tare window (kPa, or counts): a foot that comes down
+slowly changes more than that within a second or two; noise does not."""
 
 
 @dataclass(frozen=True)
@@ -402,10 +413,10 @@ class LiveZeroing:
     -----
     Safety: a tare subtracts whatever the sheet carried in its window from every later frame,
     so a load zeroed away would be hidden from the alarm engine. A window is therefore refused
-    when a sensel changed by more than ``max_change`` in it, read more than
-    :data:`TARE_MAX_OFFSET_KPA` on average, or the offsets add up to more than
-    :data:`TARE_MAX_LOAD_N`; a request is refused at once when the latest frame shows load by
-    the same rules. Raw counts without a calibration have no scale: only the change is checked.
+    when a sensel changed by more than ``max_change`` (:data:`TARE_MAX_CHANGE`) in it, read
+    more than :data:`TARE_MAX_OFFSET_KPA` on average, or the sensels at contact level carry
+    more than :data:`TARE_MAX_LOAD_N` between them; a request is refused at once when the
+    latest frame shows load by the last two rules. Raw counts without a calibration have no scale: only the change is checked.
     A refused zeroing changes nothing (the previous offsets, or none, stay).
     """
 
@@ -419,7 +430,7 @@ class LiveZeroing:
         calibration: Calibration | None = None,
         first_s: float | None = None,
         what: str = "zeroing",
-        max_change: float = 20.0,
+        max_change: float = TARE_MAX_CHANGE,
         max_offset_kpa: float = TARE_MAX_OFFSET_KPA,
         max_load_n: float = TARE_MAX_LOAD_N,
     ) -> None:
@@ -511,9 +522,18 @@ class LiveZeroing:
         return ""
 
     def _force_n(self, pressure: F32) -> float | None:
+        """Force of the sensels at or above the contact level, N (None: no scale)."""
         if self.sensel_area_m2 is None or not self.in_kpa:
             return None
-        return float(np.nansum(pressure, dtype=np.float64)) * 1000.0 * self.sensel_area_m2
+        p = np.asarray(pressure, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            touching = p >= TARE_CONTACT_KPA
+        return float(p[touching].sum()) * 1000.0 * self.sensel_area_m2
+
+    def note(self, t: float, pressure: F32) -> None:
+        """The latest frame as the engine got it, when it did not come through :meth:`take`
+        (a session that starts zeroing only now): what "zero now" judges the load by."""
+        self._last, self._last_t = pressure, t
 
     def request(self, duration_s: float, who: str) -> TareEvent | None:
         """Zero again on the next ``duration_s`` seconds ("zero now"); returns the refusal
@@ -597,9 +617,9 @@ class LiveZeroing:
         if force is not None and force > self.max_load_n:
             return self._refused(
                 w,
-                f"{self.what}: the offsets add up to {force:.0f} N (more than "
-                f"{self.max_load_n:g} N is load, not an offset): the sheet was loaded, take "
-                "all load off the sheet and zero again",
+                f"{self.what}: the sheet carried {force:.0f} N in the window (more than "
+                f"{self.max_load_n:g} N is load, not an offset): take all load off the sheet "
+                "and zero again",
             )
         self._window = None
         off = tare.offsets

@@ -472,6 +472,7 @@ class LiveSession:
         self.tare_window_s = float(tare_first_s) if tare_first_s else TARE_WINDOW_S
         self._zero_lock = threading.Lock()
         self._held: list[Frame] = []
+        self._latest: tuple[float, np.ndarray] | None = None
         self._tare_error: str | None = None
         self._calibration_file = calibration[0] if calibration is not None else None
         self.zeroing: LiveZeroing | None = None
@@ -520,6 +521,8 @@ class LiveSession:
         with self._zero_lock:
             if self.zeroing is None:
                 self.zeroing = self._new_zeroing(None, None)
+                if self._latest is not None:
+                    self.zeroing.note(*self._latest)
             refused = self.zeroing.request(
                 duration_s or self.tare_window_s, str(who)[:64] or "unknown"
             )
@@ -804,6 +807,8 @@ class LiveSession:
         done: list[TareEvent] = []
         if self.zeroing is not None:
             batch = self._zeroed(batch, done)
+        elif batch:
+            self._latest = (batch[-1].t, batch[-1].pressure)  # for a first "zero now"
         if batch:
             self.monitor.process_frames(batch)
         for ev in done:
