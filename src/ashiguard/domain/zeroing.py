@@ -416,8 +416,9 @@ class LiveZeroing:
     when a sensel changed by more than ``max_change`` (:data:`TARE_MAX_CHANGE`) in it, read
     more than :data:`TARE_MAX_OFFSET_KPA` on average, or the sensels at contact level carry
     more than :data:`TARE_MAX_LOAD_N` between them; a request is refused at once when the
-    latest frame shows load by the last two rules. Raw counts without a calibration have no scale: only the change is checked.
-    A refused zeroing changes nothing (the previous offsets, or none, stay).
+    latest frame shows load by the last two rules. Raw counts without a calibration have no
+    scale: only the change is checked. A refused zeroing changes nothing (the previous
+    offsets, or none, stay).
     """
 
     def __init__(

@@ -196,11 +196,13 @@ def test_the_api_takes_the_zeroing_fields_names_a_bad_one_and_zeroes_a_live_sess
         _read_until(ws, lambda m: m["type"] == "status" and m["tare"]["state"] == "zeroed")
         z = client.post(f"/api/v1/sessions/{sid}/tare", headers=h)
         assert z.status_code == 202 and z.json() == {"requested": True, "who": "Therapist"}
-        done, _ = _read_until(
+        _read_until(
             ws,
-            lambda m: m["type"] == "status"
-            and m["tare"]["state"] == "zeroed"
-            and m["tare"]["zeroed"]["who"] == "Therapist",
+            lambda m: (
+                m["type"] == "status"
+                and m["tare"]["state"] == "zeroed"
+                and m["tare"]["zeroed"]["who"] == "Therapist"
+            ),
         )
     assert client.post(f"/api/v1/sessions/{sid}/stop", headers=h).status_code == 200
     again = client.post(f"/api/v1/sessions/{sid}/tare", headers=h)
