@@ -84,13 +84,15 @@ def test_zero_now_reaches_a_hosted_session_and_its_result_or_refusal_comes_back(
             _spec(tmp_path, 2, tare_first_s=0.5, sim_options={"unloaded_s": 0.0}), timeout=60
         )
         _wait(lambda: broker.peaks(1))
-        assert broker.peaks(1)[-1] == pytest.approx(3.0, abs=0.1)  # the offset, not zeroed
+        assert broker.peaks(1)[-1] == pytest.approx(3.0, abs=0.5)  # the offset, not zeroed
         assert hosts.command(1, "tare", "Tess", 0.5)
         zeroed = _wait(lambda: [t for t in broker.tare_states(1) if t and t["state"] == "zeroed"])[
             0
         ]
-        assert zeroed["zeroed"]["who"] == "Tess" and zeroed["zeroed"]["offset_max"] == 3.0
-        _wait(lambda: broker.peaks(1)[-1] == 0.0)  # the offset is gone from the view
+        assert zeroed["zeroed"]["who"] == "Tess" and zeroed["zeroed"][
+            "offset_max"
+        ] == pytest.approx(3.0, abs=0.05)
+        _wait(lambda: broker.peaks(1)[-1] < 0.5)  # the offset is gone (noise is left)
         refused_start = _wait(lambda: [t for t in broker.tare_states(2) if t and t["refused"]])[0]
         assert refused_start["state"] == "not_zeroed"
         assert refused_start["refused"]["reason"].startswith("zeroing: sensel")
@@ -117,5 +119,7 @@ def test_zero_now_reaches_a_hosted_session_and_its_result_or_refusal_comes_back(
     with open_recording(tmp_path / "session-1.h5") as rec:
         s = rec.summary()
         _, last = rec.read(rec.meta.frames - 1)
-    assert s["tare_events"][0]["who"] == "Tess" and s["tare"]["offset_max"] == 3.0
-    assert float(np.nanmax(last)) == 0.0  # recorded with the offset removed
+    assert s["tare_events"][0]["who"] == "Tess" and s["tare"]["offset_max"] == pytest.approx(
+        3.0, abs=0.05
+    )
+    assert float(np.nanmax(last)) < 0.5  # recorded with the offset removed

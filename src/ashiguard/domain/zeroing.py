@@ -548,7 +548,7 @@ class LiveZeroing:
             if loaded:
                 reason = (
                     f"{loaded}: zeroing now would hide that pressure from the alarms; take "
-                    "the client off the table and every load off the sheet, then zero again"
+                    "every load off the sheet, then zero again"
                 )
         if reason:
             ev = TareEvent("refused", t, who, reason=reason, units=self.units)

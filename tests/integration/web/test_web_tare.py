@@ -108,9 +108,9 @@ def test_zero_now_on_the_live_page_removes_the_sheets_offset_and_is_audited_and_
             ws, lambda m: m["type"] == "status" and m["tare"]["state"] == "zeroed"
         )
         assert zeroed["tare"]["zeroed"]["who"] == "start"
-        assert zeroed["tare"]["zeroed"]["offset_max"] == 3.0
+        assert zeroed["tare"]["zeroed"]["offset_max"] == pytest.approx(3.0, abs=0.05)
         frame, _ = _read_until(ws, lambda m: m["type"] == "frame")
-        assert frame["peak_kpa"] == 0.0  # the offset is gone
+        assert frame["peak_kpa"] < 0.5  # the offset is gone (its noise is left)
         assert c.post(f"/sessions/{sid}/tare", json={}).status_code == 403  # no CSRF token
         token = csrf_of(c, f"/sessions/{sid}")
         r = c.post(f"/sessions/{sid}/tare", json={}, headers={"X-CSRF-Token": token})
@@ -214,3 +214,58 @@ def test_the_api_takes_the_zeroing_fields_names_a_bad_one_and_zeroes_a_live_sess
         ("start", "zeroed"),
         ("Therapist", "zeroed"),
     ]
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_zero_now_reaches_a_session_on_a_worker_over_redis_like_an_acknowledgement(
+    settings, db, users, redis_url
+):
+    from test_web_cluster import _stop, _worker
+    from webhelpers import login, make_client
+
+    from ashiguard.bootstrap import make_app
+    from ashiguard.settings import Settings
+
+    broker_settings = Settings(
+        data_dir=settings.data_dir, database_url=settings.url, broker_url=redis_url
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    a, b = make_app(broker_settings, db), make_app(broker_settings, db)
+    for x in (a, b):
+        x.state.live.speed = 4.0
+        x.state.live.sim_options = {"offset_kpa": 3.0, "unloaded_s": 600.0}
+    worker = _worker(broker_settings, redis_url, "w-tare")
+    try:
+        ids = _clinic(db)
+        with make_client(a) as ca, make_client(b) as cb:
+            assert login(ca, "therapist").status_code == 303
+            assert login(cb, "therapist").status_code == 303
+            _intake(ca, ids["client_id"])
+            r = _start(ca, ids, tare_first_s="0")
+            assert r.status_code == 303, r.text
+            sid = int(re.fullmatch(r"/sessions/(\d+)", r.headers["location"]).group(1))
+            with cb.websocket_connect(
+                f"/sessions/{sid}/ws", headers={"origin": "http://testserver"}
+            ) as ws:
+                frame, _ = _read_until(ws, lambda m: m["type"] == "frame", limit_s=60)
+                assert frame["peak_kpa"] == pytest.approx(3.0, abs=0.5)  # not zeroed
+                token = csrf_of(cb, f"/sessions/{sid}")
+                z = cb.post(f"/sessions/{sid}/tare", json={}, headers={"X-CSRF-Token": token})
+                assert z.status_code == 202, z.text
+                _read_until(
+                    ws,
+                    lambda m: m["type"] == "status" and m["tare"]["state"] == "zeroed",
+                    limit_s=60,
+                )
+                _read_until(ws, lambda m: m["type"] == "frame" and m["peak_kpa"] < 0.5)
+            token = csrf_of(ca, f"/sessions/{sid}")
+            assert ca.post(f"/sessions/{sid}/stop", data={"csrf_token": token}).status_code == 303
+        with db.session() as s:
+            events = s.get(TreatmentSession, sid).recording_meta["tare"]["events"]
+        assert [(e["who"], e["status"]) for e in events] == [("Therapist", "zeroed")]
+    finally:
+        _stop(worker)
+        for x in (a, b):
+            x.state.live.stop_all()
+            x.state.live.broker.close()

@@ -31,8 +31,8 @@ class SimulatorSource(FrameSource):
         Nothing on the sheet for this long before the simulated session starts (the
         therapist waits for the zeroing); the session's frames and ground truth come after.
     offset_kpa : float, kPa
-        A sensor offset: about 1 % of the sensels (chosen by the seed) read a constant
-        0.5-1 x this much more than the load, the largest exactly this (zeroing removes it).
+        A sensor offset: about 1 % of the sensels (chosen by the seed) read 0.5-1 x this much
+        more than the load (the largest this much), with 3 % noise; zeroing removes it.
     **config : Any
         Fields of :class:`SimulationConfig` (``duration_s``, ``seed``, ``scenario``, ...).
 
@@ -121,18 +121,34 @@ class SimulatorSource(FrameSource):
                 ev["t_end"] += shift
         return events
 
+    def _offset_noise(self) -> Iterator[np.ndarray]:
+        """The offsets of each frame: constant plus 3 % sensor noise (as loaded sensels have;
+        identical frames would read as a frozen stream)."""
+        off = self._offsets
+        assert off is not None
+        idx = np.flatnonzero(off)
+        base = off.reshape(-1)[idx]
+        rng = np.random.default_rng([self.simulation.config.seed, 104729])
+        while True:
+            frame = np.zeros_like(off)
+            frame.reshape(-1)[idx] = base * (1.0 + 0.03 * rng.standard_normal(idx.size))
+            yield frame
+
     def _produce(self) -> Iterator[Frame]:
-        rate, n0, off = self.info.rate_hz, self._unloaded, self._offsets
+        rate, n0 = self.info.rate_hz, self._unloaded
+        offsets = self._offset_noise() if self._offsets is not None else None
         empty = np.zeros((self.info.rows, self.info.cols), dtype=np.float32)
         for k in range(n0):  # the sheet unloaded: only its offsets, the bars free
             self._pacer.wait(k / rate)
-            p = empty.copy() if off is None else off.copy()
+            p = empty.copy() if offsets is None else next(offsets)
             yield Frame(k, k / rate, p, np.zeros(2, dtype=np.float32))
             if self._stop.is_set():
                 return
         shift = n0 / rate
         for chunk in self.simulation.chunks(max(1, int(rate // 10))):
-            pressure = chunk.pressure if off is None else chunk.pressure + off
+            pressure = chunk.pressure
+            if offsets is not None:
+                pressure = pressure + np.stack([next(offsets) for _ in chunk.times])
             for i in range(chunk.times.shape[0]):
                 t = float(chunk.times[i]) + shift
                 self._pacer.wait(t)

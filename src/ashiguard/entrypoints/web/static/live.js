@@ -426,7 +426,7 @@
       const c = t.calibration, k = c.kpa_per_count;
       notes.push(`Calibrated from counts: ${typeof k === "number" ? `${k} kPa per count` : "a factor per sensel"}${c.source ? ` (${c.source})` : ""}.`);
     }
-    if (!notes.length) notes.push("Zero now: take the client off the table and every load off the sheet first. The sheet is measured for a few seconds; a loaded sheet is never zeroed.");
+    if (!notes.length) notes.push("Before Zero now, take every load off the sheet (for a mat under the client: the client off the table). The sheet is measured for a few seconds; a loaded sheet is never zeroed.");
     note.textContent = notes.join(" ");
     btn.disabled = ended || state === "zeroing" || zeroAsked;
     banner();
