@@ -141,3 +141,33 @@ def test_zero_now_mid_session_is_refused_while_loaded_and_stored_with_the_offset
         s = rec.summary()
     assert [e["who"] for e in s["tare_events"]] == ["start", "Tess", "Tess"]
     assert s["tare"]["window_s"] == pytest.approx([4.2, 4.68])  # the latest zeroing
+
+
+def test_a_clinic_session_goes_on_not_zeroed_with_an_alarm_that_a_later_zeroing_clears(tmp_path):
+    offsets = _offsets()
+    path = _stream(tmp_path / "s.h5", offsets, load_from_s=0.1, load_until_s=1.0, n=200)
+    src = open_source(f"replay:{path}", speed=0)
+    notices = []
+    session = LiveSession(
+        src,
+        analyze=False,
+        tare_first_s=0.5,
+        tare_refused="alarm",
+        tare_label="zeroing",
+        on_notice=notices.append,
+    )
+    frames = list(src.frames())
+    session.begin()
+    for i in range(0, 100, 10):
+        session.feed(frames[i : i + 10])
+    (raised,) = [n for n in notices if n.rule == "tare:refused"]
+    assert raised.action == "raised" and raised.priority == "low"
+    assert session.tare_state()["state"] == "not_zeroed"
+    assert any(a.rule == "tare:refused" for a in session.monitor.active_alarms())
+    assert session.request_tare("Tess", 0.5) is None  # unloaded again from 1.0 s
+    for i in range(100, 200, 10):
+        session.feed(frames[i : i + 10])
+    assert session.tare_state()["state"] == "zeroed"
+    assert [n.action for n in notices if n.rule == "tare:refused"] == ["raised", "cleared"]
+    assert not any(a.rule == "tare:refused" for a in session.monitor.active_alarms())
+    assert session.finish().error is None

@@ -572,10 +572,12 @@ class LiveSession:
             if self._batches is not None:
                 self._batches.set_attrs(attrs)
 
-    def _tare_done(self, ev: TareEvent) -> None:
+    def _tare_done(self, ev: TareEvent, t: float) -> None:
         """What a finished zeroing does: stored, shown; a refused first window stops the
         session or raises its alarm (``tare_refused``)."""
         self._store_tare(ev)
+        if ev.status == "zeroed":  # a refused first zeroing's alarm: its cause is gone
+            self.monitor.clear_technical("tare:refused", t)
         if ev.status == "refused" and ev.who == "start":
             if self.tare_refused == "stop":
                 self._tare_error = ev.reason
@@ -583,7 +585,7 @@ class LiveSession:
             else:
                 self.monitor.raise_technical(
                     "tare:refused",
-                    t=self._last_frame_t,
+                    t=t,
                     source=f"{ev.reason}; readings include the sheet's offsets",
                     priority="low",
                 )
@@ -812,7 +814,7 @@ class LiveSession:
         if batch:
             self.monitor.process_frames(batch)
         for ev in done:
-            self._tare_done(ev)
+            self._tare_done(ev, batch[-1].t)
         return batch, ended
 
     def _zeroed(self, frames: list[Frame], done: list[TareEvent]) -> list[Frame]:

@@ -131,7 +131,7 @@ def test_zero_now_on_the_live_page_removes_the_sheets_offset_and_is_audited_and_
     assert "Sheet zeroing" in review.text
     assert "Zeroed at 00:00 (50 frames, largest offset 3.0 kPa)" in review.text
     assert re.search(
-        r"Zeroed at 00:0\d \(50 frames, largest offset 3.0 kPa, asked by ", review.text
+        r"Zeroed at \d\d:\d\d \(50 frames, largest offset 3.0 kPa, asked by ", review.text
     )
     with db.session() as s:
         details = s.scalars(
