@@ -665,6 +665,17 @@ class RecordingWriter:
             g["events"].attrs["format"] = "JSON Lines: one JSON object per element"
             self._resume_swmr()
 
+    def set_mat_attrs(self, attrs: Mapping[str, Any]) -> None:
+        """Set ``/mat`` attrs now (a live tare: ``tare_*``), lists and dicts as JSON text;
+        written at once, so a file whose writer is killed keeps them."""
+        with self._lock:
+            self._check_open()
+            f = self._restructure()
+            g = f.require_group("mat")
+            for k, v in attrs.items():
+                g.attrs[k] = v if isinstance(v, str | int | float) else json.dumps(v)
+            self._resume_swmr()
+
     def set_stream_stats(self, *, dropped_frames: int, reordered_frames: int) -> None:
         """Record stream statistics (counted from the frame counter); written on close."""
         self._stats = {
@@ -1062,6 +1073,7 @@ class RecordingReader:
             "missing_fraction": None,
             "sensel_faults": None,
             "tare": None,
+            "tare_events": [],
             "calibration": None,
             "drift": None,
             "drift_corrected": None,
@@ -1165,6 +1177,7 @@ class RecordingReader:
         a = self.mat_attrs()
         out: dict[str, Any] = {
             "tare": None,
+            "tare_events": [],
             "calibration": None,
             "drift_corrected": None,
             "sensel_faults_on_import": self.sensel_faults() if "mat" in self._f else None,
@@ -1190,6 +1203,14 @@ class RecordingReader:
                 "offset_max": round(float(np.nanmax(off)), 4) if off.size else None,
                 "offset_mean": round(float(np.nanmean(off)), 4) if off.size else None,
             }
+        if "tare_events" in a:
+            try:
+                events = json.loads(str(a["tare_events"]))
+            except json.JSONDecodeError:
+                raise self._err("/mat", "tare_events is not JSON") from None
+            if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+                raise self._err("/mat", "tare_events is not a JSON list of objects")
+            out["tare_events"] = events
         if "calibration" in a:
             try:
                 out["calibration"] = json.loads(str(a["calibration"]))

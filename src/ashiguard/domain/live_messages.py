@@ -311,12 +311,16 @@ class AlarmMessage:
 class StatusMessage:
     """The session's alarm state now: the engine's active list, one :class:`AlarmGroup` per
     condition and zone (cleared ones too, so a fleeting alarm stays visible), the event log
-    and the markers. A viewer that joins late (or reloads the page) gets it after ``init``."""
+    and the markers; ``tare`` the zeroing now (``LiveZeroing.state()``: state ``zeroing``,
+    ``zeroed`` or ``not_zeroed``, the tare in use, the latest refusal, the calibration; None
+    for a session that neither zeroes nor calibrates). A viewer that joins late (or reloads
+    the page) gets it after ``init``."""
 
     active: tuple[ActiveAlarm, ...]
     groups: tuple[AlarmGroup, ...] = ()
     log: tuple[LogEntry, ...] = ()
     markers: tuple[Marker, ...] = ()
+    tare: dict[str, Any] | None = None
     type: Literal["status"] = "status"
 
     def to_json(self) -> dict[str, Any]:
@@ -326,6 +330,7 @@ class StatusMessage:
             "groups": [g.to_json() for g in self.groups],
             "log": [e.to_json() for e in self.log],
             "markers": [m.to_json() for m in self.markers],
+            "tare": self.tare,
         }
 
 
@@ -366,7 +371,8 @@ class SessionOutcome:
     time, s), ``dropped`` the frames the source lost (counter gaps), ``overflowed`` the frames
     this system lost because the live session fell behind its source, ``skipped_late`` the
     reordered frames that could not go into the time-ordered recording, ``error`` the reason
-    when the session did not end normally (its recording is kept all the same).
+    when the session did not end normally (its recording is kept all the same), ``tare`` its
+    zeroings (``events``: ``TareEvent.to_json()`` each) and ``calibration`` (None: neither).
     """
 
     frames: int = 0
@@ -379,6 +385,7 @@ class SessionOutcome:
     recording_bytes: int = 0
     error: str | None = None
     markers: tuple[Marker, ...] = ()
+    tare: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

@@ -75,6 +75,7 @@ KIND_WORDS: dict[str, str] = {
 RECORDING_FAULT_WORDS: dict[str, str] = {
     "recording:disk_full": "Recording stopped: the disk is full",
     "recording:failed": "Recording stopped: it could not be written",
+    "tare:refused": "Not zeroed: the sheet was loaded while zeroing",
 }
 """The technical ``sensor_fault`` alarms about the recording (by rule), in the clinic's words:
 the live view and the alarms go on, the session is no longer recorded."""

@@ -21,6 +21,7 @@ Notes
 from __future__ import annotations
 
 import base64
+import dataclasses
 import errno
 import json
 import queue
@@ -57,10 +58,12 @@ from ashiguard.domain.live_view import (
     check_marker,
     find_contacts,
 )
+from ashiguard.domain.zeroing import LiveZeroing, TareEvent, parse_calibration
 from ashiguard.domain.zone_names import ZONE_WORDS, zone_words
 from ashiguard.services.monitor import LiveMonitor
 
 __all__ = [
+    "TARE_WINDOW_S",
     "VIEW_HZ",
     "LiveSession",
     "NullPublisher",
@@ -71,6 +74,9 @@ __all__ = [
     "plan_targets",
     "quantize",
 ]
+
+TARE_WINDOW_S = 2.0
+"""Seconds a "zero now" measures when the session set no window of its own."""
 
 VIEW_HZ = 20.0
 """View frames a live session publishes per second of stream time (alarms are never thinned)."""
@@ -144,6 +150,10 @@ class _Hdf5Sink:
     def annotate(self, notes: list[dict[str, Any]]) -> None:
         """Store the session's markers so far in ``/annotations`` (rewritten each time)."""
         self._writer.write_annotations(notes)
+
+    def set_attrs(self, attrs: dict[str, Any]) -> None:
+        """Set ``/mat`` attrs now (the tare in use and the tare events)."""
+        self._writer.set_mat_attrs(attrs)
 
     def finish(self, truth: list[dict[str, Any]] | None, dropped: int, reordered: int) -> None:
         if truth is not None:  # a source with ground truth: its events, even none
@@ -237,6 +247,11 @@ class _Batches:
         self.flush()
         self._queue.put(("annotate", notes))
 
+    def set_attrs(self, attrs: dict[str, Any]) -> None:
+        """Queue ``/mat`` attrs for the writer thread (in order with the frames)."""
+        self.flush()
+        self._queue.put(("attrs", attrs))
+
     def _write(self) -> None:
         while True:
             batch = self._queue.get()
@@ -247,6 +262,8 @@ class _Batches:
             try:
                 if batch[0] == "annotate":
                     self.sink.annotate(batch[1])
+                elif batch[0] == "attrs":
+                    self.sink.set_attrs(batch[1])
                 else:
                     _, t, p, c, b = batch
                     self.sink.append(
@@ -360,6 +377,24 @@ class LiveSession:
         The planned band of each zone (the view shows under / on / over).
     scale_kpa : float, kPa
         Top of the viewers' fixed colour scale.
+    tare_first_s : float or None, s
+        Zero the sheet on the first seconds of the stream (nothing on it): those frames are
+        held back until the window is judged, then go on tared (or as they came when it is
+        refused).
+    calibration : (name, text) or None
+        A calibration file (``ashiguard.calibration/1``) for a raw-count source: counts ->
+        kPa before the tare; parsed for the source's grid.
+    tare_refused : ``stop`` or ``alarm``
+        A refused first window ends the session with the reason (the command line), or raises
+        a low-priority ``sensor_fault`` alarm ``tare:refused`` and goes on not zeroed (the
+        clinic, where "zero now" can try again).
+    tare_label : str
+        How refusals name the zeroing (``--tare-first`` on the command line).
+
+    Notes
+    -----
+    Zeroing never hides load: a window in which the sheet was loaded is refused, and "zero
+    now" is refused at once while the sheet is loaded (``domain.zeroing.LiveZeroing``).
     """
 
     def __init__(
@@ -381,6 +416,10 @@ class LiveSession:
         view_hz: float = VIEW_HZ,
         targets: Sequence[ZoneTarget] = (),
         scale_kpa: float = 100.0,
+        tare_first_s: float | None = None,
+        calibration: tuple[str, str] | None = None,
+        tare_refused: str = "stop",
+        tare_label: str = "--tare-first",
     ) -> None:
         self.source = source
         self.config = config or AlarmConfig()
@@ -428,6 +467,33 @@ class LiveSession:
         )
         origin = source.info.origin_mm
         self._origin_x = origin[0] if origin is not None and layout is not None else None
+        self.tare_refused = tare_refused
+        self.tare_label = tare_label
+        self.tare_window_s = float(tare_first_s) if tare_first_s else TARE_WINDOW_S
+        self._zero_lock = threading.Lock()
+        self._held: list[Frame] = []
+        self._latest: tuple[float, np.ndarray] | None = None
+        self._tare_error: str | None = None
+        self._calibration_file = calibration[0] if calibration is not None else None
+        self.zeroing: LiveZeroing | None = None
+        if tare_first_s is not None or calibration is not None:
+            info = source.info
+            cal = None
+            if calibration is not None:
+                cal = parse_calibration(calibration[1], calibration[0], info.rows, info.cols)
+            self.zeroing = self._new_zeroing(cal, tare_first_s)
+
+    def _new_zeroing(self, cal: Any, first_s: float | None) -> LiveZeroing:
+        info = self.source.info
+        return LiveZeroing(
+            info.rows,
+            info.cols,
+            units=str(info.extra.get("units", "kPa")),
+            sensel_area_m2=(info.pitch_mm / 1000.0) ** 2 if info.pitch_mm else None,
+            calibration=cal,
+            first_s=first_s,
+            what=self.tare_label,
+        )
 
     # ------------------------------------------------------------------ control
     def request_stop(self) -> None:
@@ -446,6 +512,84 @@ class LiveSession:
         """Acknowledge every active alarm not yet acknowledged; returns their ids."""
         ids = [a.alarm_id for a in self.monitor.active_alarms() if not a.acknowledged]
         return [i for i in ids if self.monitor.acknowledge(i)]
+
+    def request_tare(self, who: str = "", duration_s: float | None = None) -> TareEvent | None:
+        """Zero the sheet again on the next ``duration_s`` seconds (the session's own window
+        by default), frames going on with the offsets in use meanwhile. Returns the refusal
+        when the sheet is loaded now or a zeroing is running (None: started); every viewer
+        sees the zeroing's state in the next ``status`` message, its result when it ends."""
+        with self._zero_lock:
+            if self.zeroing is None:
+                self.zeroing = self._new_zeroing(None, None)
+                if self._latest is not None:
+                    self.zeroing.note(*self._latest)
+            refused = self.zeroing.request(
+                duration_s or self.tare_window_s, str(who)[:64] or "unknown"
+            )
+        if refused is not None:
+            self._store_tare(refused)
+        self._publish_status()
+        return refused
+
+    def tare_state(self) -> dict[str, Any] | None:
+        """The zeroing now (``LiveZeroing.state()``), None without zeroing or calibration."""
+        with self._zero_lock:
+            return None if self.zeroing is None else self.zeroing.state()
+
+    def _sink_info(self) -> SourceInfo:
+        """The source's description for the recording, with the calibration it applies."""
+        info = self.source.info
+        z = self.zeroing
+        if z is None or z.calibration is None:
+            return info
+        cal = z.calibration
+        extra: dict[str, Any] = {
+            **info.extra,
+            "units": "kPa",
+            "source_units": str(info.extra.get("units", "raw")),
+            "calibration": cal.to_json(),
+            "calibration_file": self._calibration_file or "",
+            "calibration_kpa_per_count": cal.kpa_per_count.tolist(),
+        }
+        if cal.is_global:
+            extra["scale_to_kpa"] = float(cal.kpa_per_count.flat[0])
+        return dataclasses.replace(info, extra=extra)
+
+    def _store_tare(self, ev: TareEvent) -> None:
+        """A zeroing ended (or was refused): into the recording's ``/mat`` attrs at once."""
+        z = self.zeroing
+        if z is None:
+            return
+        attrs: dict[str, Any] = {"tare_events": [e.to_json() for e in z.events]}
+        if ev.status == "zeroed" and z.offsets is not None and ev.window_s is not None:
+            attrs |= {
+                "tare_window_s": list(ev.window_s),
+                "tare_offsets": z.offsets.tolist(),
+                "tare_units": z.units,
+                "tare_frames": ev.frames,
+            }
+        with self._book_lock:
+            if self._batches is not None:
+                self._batches.set_attrs(attrs)
+
+    def _tare_done(self, ev: TareEvent, t: float) -> None:
+        """What a finished zeroing does: stored, shown; a refused first window stops the
+        session or raises its alarm (``tare_refused``)."""
+        self._store_tare(ev)
+        if ev.status == "zeroed":  # a refused first zeroing's alarm: its cause is gone
+            self.monitor.clear_technical("tare:refused", t)
+        if ev.status == "refused" and ev.who == "start":
+            if self.tare_refused == "stop":
+                self._tare_error = ev.reason
+                self.request_stop()
+            else:
+                self.monitor.raise_technical(
+                    "tare:refused",
+                    t=t,
+                    source=f"{ev.reason}; readings include the sheet's offsets",
+                    priority="low",
+                )
+        self._publish_status()
 
     def add_marker(self, kind: str, text: str = "", who: str = "") -> Marker:
         """Mark this moment (the client's "too much", a technique change, a label).
@@ -563,6 +707,7 @@ class LiveSession:
                 groups=self.book.groups(active),
                 log=self.book.log(),
                 markers=self.book.marker_list(),
+                tare=self.tare_state(),
             )
 
     def _publish_status(self) -> None:
@@ -625,7 +770,7 @@ class LiveSession:
         self.publisher.publish(self.init_message())
         self._publish_status()
         if self._sink_factory is not None:
-            self._sink = self._sink_factory(self.source.info, self.therapist_mass_kg)
+            self._sink = self._sink_factory(self._sink_info(), self.therapist_mass_kg)
             batches = _Batches(self._sink, on_error=self._recording_failed)
             with self._book_lock:
                 self._batches = batches
@@ -661,9 +806,56 @@ class LiveSession:
         if self.duration_s is not None and batch[-1].t >= self.duration_s:
             batch = [f for f in batch if f.t < self.duration_s]
             ended = True
+        done: list[TareEvent] = []
+        if self.zeroing is not None:
+            batch = self._zeroed(batch, done)
+        elif batch:
+            self._latest = (batch[-1].t, batch[-1].pressure)  # for a first "zero now"
         if batch:
             self.monitor.process_frames(batch)
+        for ev in done:
+            self._tare_done(ev, batch[-1].t)
         return batch, ended
+
+    def _zeroed(self, frames: list[Frame], done: list[TareEvent]) -> list[Frame]:
+        """Frames through the calibration and the tare (the first window's are held back
+        until it is judged); ``done`` gets the zeroings that ended."""
+        out: list[Frame] = []
+        with self._zero_lock:
+            z = self.zeroing
+            assert z is not None
+            for f in frames:
+                got, ev = z.take(f.t, f.pressure)
+                if not got:
+                    self._held.append(f)
+                    continue
+                sources = [*self._held, f] if len(got) > 1 else [f]
+                self._held = []
+                out.extend(
+                    Frame(s.counter, t, p, s.bars, s.arrived)
+                    for s, (t, p) in zip(sources, got, strict=True)
+                )
+                if ev is not None:
+                    done.append(ev)
+        return out
+
+    def _release_held(self) -> None:
+        """The session ends inside the first tare window: its frames go into the recording
+        as they came (not zeroed), and the refusal is stored."""
+        with self._zero_lock:
+            z = self.zeroing
+            if z is None or not z.holding:
+                return
+            got = z.release()
+            sources, self._held = self._held, []
+            ev = z.events[-1] if z.events else None
+        frames = [
+            Frame(s.counter, t, p, s.bars, s.arrived)
+            for s, (t, p) in zip(sources, got, strict=True)
+        ]
+        self.record_and_view(frames)
+        if ev is not None:
+            self._store_tare(ev)
 
     def record_and_view(self, batch: list[Frame]) -> None:
         """Hand the frames of :meth:`process` to the recording and publish the view."""
@@ -727,6 +919,13 @@ class LiveSession:
     def finish(self, error: str | None = None) -> SessionOutcome:
         """Close the recording (with the ground truth and stream counts), analyse it, publish
         ``ended``; ``error`` says why the session ended early (never raises)."""
+        if self.zeroing is not None:
+            try:
+                self._release_held()
+            except Exception as exc:
+                error = error or f"{type(exc).__name__}: {exc}"
+        if error is None and self._tare_error is not None:
+            error = self._tare_error
         batches, sink = self._batches, self._sink
         truth: list[dict[str, Any]] | None = None
         if error is None:
@@ -821,4 +1020,16 @@ class LiveSession:
             overflowed=self.source.stats.overflowed,
             recording_bytes=size,
             error=error,
+            tare=self._tare_outcome(),
         )
+
+    def _tare_outcome(self) -> dict[str, Any] | None:
+        with self._zero_lock:
+            z = self.zeroing
+            if z is None:
+                return None
+            return {
+                "events": [e.to_json() for e in z.events],
+                "calibration": None if z.calibration is None else z.calibration.to_json(),
+                "calibration_file": self._calibration_file,
+            }

@@ -20,12 +20,25 @@ from typing import Any
 from ashiguard.domain.errors import InputError, NotFound
 from ashiguard.domain.live_messages import SessionOutcome
 from ashiguard.domain.live_view import check_marker
-from ashiguard.services import treatments
+from ashiguard.services import calibrations, treatments
 from ashiguard.services.ports import Broker, SessionLauncher, Subscription
 from ashiguard.services.session_process import SessionSpec, check_source, source_choices
 from ashiguard.services.uow import UnitOfWork
 
-__all__ = ["LiveSessions", "RecordStore", "left_recording_outcome", "marker_stream_name"]
+__all__ = [
+    "DEFAULT_TARE_S",
+    "MAX_TARE_S",
+    "LiveSessions",
+    "RecordStore",
+    "left_recording_outcome",
+    "marker_stream_name",
+]
+
+DEFAULT_TARE_S = 2.0
+"""Zeroing window of a session on a sensor when the form or request gives none, s."""
+
+MAX_TARE_S = 30.0
+"""Longest zeroing window, s."""
 
 
 def marker_stream_name(room: str) -> str:
@@ -128,7 +141,16 @@ class RecordStore:
         self.scale_kpa = scale_kpa
         self.outcome_retry_s = 600.0
 
-    def spec(self, session_id: int, *, speed: float, duration_s: float | None) -> SessionSpec:
+    def spec(
+        self,
+        session_id: int,
+        *,
+        speed: float,
+        duration_s: float | None,
+        tare_first_s: float | None = None,
+        calibration: tuple[str, str] | None = None,
+        sim_options: dict[str, Any] | None = None,
+    ) -> SessionSpec:
         """What the session host needs, from the stored session (status must be live)."""
         with self.new_uow() as uow:
             ctx = treatments.session_context(uow, session_id, self.recordings_dir)
@@ -144,6 +166,11 @@ class RecordStore:
             duration_s=duration_s,
             scale_kpa=self.scale_kpa,
             marker_stream=marker_stream_name(ctx.room) if ctx.room else None,
+            tare_first_s=tare_first_s,
+            calibration=(
+                None if calibration is None else {"name": calibration[0], "text": calibration[1]}
+            ),
+            sim_options=dict(sim_options or {}),
         )
 
     def store_outcome(self, session_id: int, outcome: SessionOutcome) -> None:
@@ -195,6 +222,11 @@ class LiveSessions:
         Runs the sessions (child processes or workers).
     speed : float
         Pacing of simulator and replay sources (1 = real time; tests run faster).
+
+    Attributes
+    ----------
+    sim_options : dict
+        Options of simulated sources (``offset_kpa``, ``unloaded_s``; the demo and tests).
     """
 
     def __init__(
@@ -209,6 +241,7 @@ class LiveSessions:
         self.broker = broker
         self.launcher = launcher
         self.speed = speed
+        self.sim_options: dict[str, Any] = {}
         self._closing = threading.Event()
         self._reaper_thread: threading.Thread | None = None
         if reaper is not None:  # sessions of lost workers are ended here too (broker mode)
@@ -230,14 +263,67 @@ class LiveSessions:
         """Validate a source: ``sim[:SCENARIO]``, ``replay:FILE``, ``lsl:NAME``."""
         return check_source(spec, self.store.recordings_dir)
 
+    @property
+    def calibrations_dir(self) -> Path:
+        """Where the clinic keeps its calibration files (``DATA_DIR/calibrations``)."""
+        return calibrations.calibrations_dir(self.store.recordings_dir)
+
+    def calibration_choices(self) -> list[tuple[str, str]]:
+        """(file name, label) of the clinic's calibration files."""
+        return calibrations.calibration_choices(self.calibrations_dir)
+
+    def zeroing_options(
+        self, source: str, tare_first_s: float | str | None = "", calibration: str = ""
+    ) -> tuple[float | None, tuple[str, str] | None]:
+        """The zeroing window and the calibration file of a session about to start, checked.
+
+        ``tare_first_s``: seconds (0: no zeroing); ``""`` or None picks the default,
+        :data:`DEFAULT_TARE_S` for a sensor (``lsl:``), none for the simulator (it has no
+        offsets unless asked) or a replay (a recording keeps the zeroing it was made with).
+        ``calibration``: a file name in :attr:`calibrations_dir` (``""``: none).
+        """
+        if tare_first_s is None or (isinstance(tare_first_s, str) and not tare_first_s.strip()):
+            window = DEFAULT_TARE_S if source.startswith("lsl:") else None
+        else:
+            try:
+                value = float(tare_first_s)
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"tare_first_s: must be a number of seconds, got {str(tare_first_s)[:20]!r}"
+                ) from None
+            if not (value == 0 or 0.2 <= value <= MAX_TARE_S):
+                raise InputError(
+                    f"tare_first_s: must be 0 (no zeroing) or between 0.2 and "
+                    f"{MAX_TARE_S:g} s, got {value:g}"
+                )
+            window = value or None
+        cal = None
+        if calibration and calibration.strip():
+            cal = calibrations.read_calibration(self.calibrations_dir, calibration.strip())
+        return window, cal
+
     # ------------------------------------------------------------------ control
     def start(
-        self, session_id: int, duration_s: float | None = None, timeout: float = 30.0
+        self,
+        session_id: int,
+        duration_s: float | None = None,
+        timeout: float = 30.0,
+        *,
+        tare_first_s: float | None = None,
+        calibration: tuple[str, str] | None = None,
     ) -> bool:
-        """Start the live session of a stored ``live`` treatment session; True once it runs."""
+        """Start the live session of a stored ``live`` treatment session; True once it runs.
+        ``tare_first_s`` and ``calibration`` as :meth:`zeroing_options` gives them."""
         if duration_s is not None and not (0 < duration_s <= 24 * 3600):
             raise InputError(f"duration_s: must be between 0 and 86400 s, got {duration_s}")
-        spec = self.store.spec(session_id, speed=self.speed, duration_s=duration_s)
+        spec = self.store.spec(
+            session_id,
+            speed=self.speed,
+            duration_s=duration_s,
+            tare_first_s=tare_first_s,
+            calibration=calibration,
+            sim_options=self.sim_options,
+        )
         return self.launcher.launch(spec, timeout)
 
     def stop(self, session_id: int, timeout: float = 30.0) -> None:
@@ -268,6 +354,16 @@ class LiveSessions:
         """Mark this moment of a running session (False: it is not running)."""
         text = check_marker(kind, text)
         return self.launcher.command(session_id, "marker", kind, text, who)
+
+    def zero(self, session_id: int, who: str, duration_s: float | None = None) -> bool:
+        """Ask a running session to zero its sheet again ("zero now") on the next
+        ``duration_s`` s (its own window by default); False: it is not running. The session
+        refuses while the sheet is loaded: its viewers see the reason (``status.tare``)."""
+        if duration_s is not None and not (0.2 <= duration_s <= MAX_TARE_S):
+            raise InputError(
+                f"duration_s: must be between 0.2 and {MAX_TARE_S:g} s, got {duration_s:g}"
+            )
+        return self.launcher.command(session_id, "tare", str(who)[:64], duration_s)
 
     def is_live(self, session_id: int) -> bool:
         return self.launcher.running(session_id)

@@ -352,6 +352,28 @@ class LiveMonitor:
         self._publish(notice)
         return notice
 
+    def clear_technical(self, rule: str, t: float) -> list[int]:
+        """Clear the standing technical alarms of ``rule`` (``tare:refused`` once the sheet is
+        zeroed); returns their ids. Published like any cleared alarm."""
+        with self._lock:
+            ids = [a.alarm_id for a in self.engine.active.values() if a.rule == rule]
+            events = [e for e in (self.engine.clear_standing(i, t) for i in ids) if e]
+            self._seen_events = len(self.engine.events)
+        for ev in events:
+            self._publish(
+                AlarmNotice(
+                    action="cleared",
+                    alarm_id=ev.alarm_id,
+                    kind=ev.kind,
+                    priority=ev.priority,
+                    zone=None,
+                    t=round(t, 4),
+                    rule=rule,
+                    source=ev.source,
+                )
+            )
+        return [ev.alarm_id for ev in events]
+
     def acknowledge_all_latched(self) -> int:
         """Acknowledge every latched alarm; returns how many were cleared."""
         with self._lock:

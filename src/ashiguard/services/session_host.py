@@ -460,6 +460,7 @@ def _hosted(spec: SessionSpec, outbox: _Outbox, send: Callable[[Any], None]) -> 
         client=spec.client,
         recordings_dir=spec.recordings_dir,
         sim_options=spec.sim_options,
+        tare_first_s=spec.tare_first_s,
     )
     outlet = _alarm_outlet(spec) if spec.alarm_outlet else None
     session = LiveSession(
@@ -475,6 +476,12 @@ def _hosted(spec: SessionSpec, outbox: _Outbox, send: Callable[[Any], None]) -> 
         on_notice=outlet.push if outlet is not None else None,
         targets=plan_targets(spec.screening, spec.therapist_mass_kg),
         scale_kpa=spec.scale_kpa,
+        tare_first_s=spec.tare_first_s,
+        calibration=(
+            (spec.calibration["name"], spec.calibration["text"]) if spec.calibration else None
+        ),
+        tare_refused="alarm",  # the clinic's page can zero again ("Zero now")
+        tare_label="zeroing",
     )
     closers: list[Callable[[], None]] = []
     if outlet is not None and hasattr(outlet, "close"):
@@ -498,7 +505,8 @@ def _hosted(spec: SessionSpec, outbox: _Outbox, send: Callable[[Any], None]) -> 
 
 def session_host_main(conn: Any) -> None:
     """Entry point of a session host process: ``("start", spec)`` starts a session,
-    ``("cmd", session_id, ...)`` passes ``stop``, ``ack``, ``ack_all``, ``marker`` to it,
+    ``("cmd", session_id, ...)`` passes ``stop``, ``ack``, ``ack_all``, ``marker``, ``tare``
+    (zero now: who, window s) to it,
     ``("close",)`` (or the parent going away) ends them all."""
     import signal
 
@@ -572,6 +580,9 @@ def session_host_main(conn: Any) -> None:
         elif what == "marker":
             with contextlib.suppress(InputError):  # checked by the web app already
                 s.add_marker(str(cmd[3]), str(cmd[4]), str(cmd[5]))
+        elif what == "tare":  # the refusal, if any, reaches the viewers in ``status``
+            with contextlib.suppress(InputError):
+                s.request_tare(str(cmd[3]), float(cmd[4]) if cmd[4] else None)
     for t in starting:
         t.join()
     host.close()

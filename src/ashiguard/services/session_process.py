@@ -33,7 +33,9 @@ class SessionSpec:
     session by itself after that much stream time; ``scale_kpa`` tops the viewers' colour
     scale; ``marker_stream`` names an LSL marker stream whose samples become markers (the
     client's button); ``alarm_outlet`` publishes every alarm on the LSL stream
-    ``ashiguard-alarms``.
+    ``ashiguard-alarms``; ``tare_first_s`` zeroes the sheet on the first seconds of the
+    stream; ``calibration`` is a calibration file (``{"name", "text"}``) for a raw-count
+    source (its text travels with the spec: a worker needs no copy of the file).
     """
 
     session_id: int
@@ -49,6 +51,8 @@ class SessionSpec:
     scale_kpa: float = 100.0
     marker_stream: str | None = None
     alarm_outlet: bool = True
+    tare_first_s: float | None = None
+    calibration: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +69,8 @@ class SessionSpec:
             "scale_kpa": self.scale_kpa,
             "marker_stream": self.marker_stream,
             "alarm_outlet": self.alarm_outlet,
+            "tare_first_s": self.tare_first_s,
+            "calibration": self.calibration,
         }
 
     @classmethod
@@ -83,6 +89,8 @@ class SessionSpec:
             scale_kpa=float(d.get("scale_kpa", 100.0)),
             marker_stream=d.get("marker_stream"),
             alarm_outlet=bool(d.get("alarm_outlet", True)),
+            tare_first_s=None if d.get("tare_first_s") is None else float(d["tare_first_s"]),
+            calibration=dict(d["calibration"]) if d.get("calibration") else None,
         )
 
 
@@ -133,12 +141,15 @@ def open_live_source(
     recordings_dir: Path | None = None,
     timeout_s: float | None = None,
     sim_options: dict[str, Any] | None = None,
+    tare_first_s: float | None = None,
 ) -> Any:
     """Open the frame source of a live session, the same way for the CLI and the clinic.
 
     A simulated session is simulated one second longer than ``duration_s`` (so that a
     recording is never cut short) or for an hour when it has no set length; ``replay:NAME``
-    names a recording in ``recordings_dir`` when one is given, else a path.
+    names a recording in ``recordings_dir`` when one is given, else a path. With
+    ``tare_first_s`` the simulated therapist waits for the zeroing: the sheet stays unloaded
+    for ``tare_first_s + 1`` s (unless ``sim_options`` say ``unloaded_s``).
     """
     from ashiguard.adapters.sources import open_source
 
@@ -156,6 +167,8 @@ def open_live_source(
             opts["client_height_cm"] = float(c["height_cm"])
         if c.get("weight_kg"):
             opts["client_weight_kg"] = float(c["weight_kg"])
+        if tare_first_s:
+            opts["unloaded_s"] = float(tare_first_s) + 1.0
         opts.update(sim_options or {})
         return open_source(spec if arg else "sim:mixed", **opts)
     if kind == "replay":

@@ -71,6 +71,7 @@ __all__ = [
     "set_notes",
     "sign_session",
     "start_session",
+    "zero_sheet",
 ]
 
 CLINICAL_ROLES: tuple[str, ...] = ("owner", "therapist")
@@ -376,6 +377,30 @@ def mark_moment(
     return who
 
 
+def zero_sheet(
+    uow: UnitOfWork,
+    session_id: int,
+    zero: Callable[[int, str], bool],
+    actor: Actor | None,
+    ip: str,
+) -> str:
+    """Ask a running session to zero its sheet again ("zero now") through
+    ``zero(session_id, who)`` (the live sessions') and audit the request; returns who it is
+    recorded as. The session itself refuses while the sheet is loaded (its viewers see why).
+
+    :class:`Conflict` when the session is not running.
+    """
+    require_role(actor, CLINICAL_ROLES, "zero the sheet")
+    t = get_session(uow, session_id)
+    if t.status != "live":
+        raise Conflict(f"session {t.id} is not live (status {t.status})")
+    who = actor.display_name or actor.username if actor else "clinic"
+    if not zero(t.id, who):
+        raise Conflict(f"session {t.id}: its live session is not running")
+    repo.audit(uow.session, actor, "zero", "session", t.id, ip=ip, detail=f"zero now by {who}")
+    return who
+
+
 def set_notes(
     uow: UnitOfWork, session_id: int, notes: str, actor: Actor | None, ip: str
 ) -> TreatmentSession:
@@ -492,6 +517,8 @@ def finish_session(
         "error": outcome.error,
         "markers": [m.to_json() for m in outcome.markers],
     }
+    if outcome.tare is not None:
+        t.recording_meta["tare"] = outcome.tare
     if not size:
         t.recording_path = None  # nothing was recorded (the source never started)
 

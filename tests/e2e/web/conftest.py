@@ -79,8 +79,15 @@ def _seed(db: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app in a real uvicorn server (SQLite in a temp data dir); yields its base URL."""
+def server(served: tuple[str, Any]) -> str:
+    """The base URL of the module's app in a real uvicorn server."""
+    return served[0]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
+    """The app in a real uvicorn server (SQLite in a temp data dir); yields its base URL and
+    the app (tests may set ``app.state.live`` options, e.g. the simulator's)."""
     import uvicorn
 
     data = tmp_path_factory.mktemp("browser-data")
@@ -98,7 +105,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("uvicorn did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    yield f"http://127.0.0.1:{port}", app
     srv.should_exit = True
     thread.join(30)
     db.dispose()

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
+
 from ashiguard.adapters.sources.base import Frame, FrameSource, Pacer, SourceInfo
 from ashiguard.domain.errors import InputError
 from ashiguard.domain.simulation import Simulation, SimulationConfig
@@ -25,6 +27,12 @@ class SimulatorSource(FrameSource):
         1 = real time, 0 = as fast as possible.
     clock, sleep : callable
         Pacing clock and sleep (injected in tests).
+    unloaded_s : float, s
+        Nothing on the sheet for this long before the simulated session starts (the
+        therapist waits for the zeroing); the session's frames and ground truth come after.
+    offset_kpa : float, kPa
+        A sensor offset: about 1 % of the sensels (chosen by the seed) read 0.5-1 x this much
+        more than the load (the largest this much), with 3 % noise; zeroing removes it.
     **config : Any
         Fields of :class:`SimulationConfig` (``duration_s``, ``seed``, ``scenario``, ...).
 
@@ -42,8 +50,13 @@ class SimulatorSource(FrameSource):
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        unloaded_s: float = 0.0,
+        offset_kpa: float = 0.0,
         **config_fields: Any,
     ) -> None:
+        for name, value, hi in (("unloaded_s", unloaded_s, 3600.0), ("offset_kpa", offset_kpa, 50)):
+            if not (isinstance(value, int | float) and 0 <= value <= hi):
+                raise InputError(f"sim: {name} must be between 0 and {hi:g}, got {value!r}")
         if config is None:
             try:
                 config = SimulationConfig(**config_fields)
@@ -54,6 +67,20 @@ class SimulatorSource(FrameSource):
         self._pacer = Pacer(speed, clock=clock, sleep=sleep)
         self.simulation = Simulation(config)
         c = config
+        self._unloaded = round(float(unloaded_s) * c.rate_hz)
+        self._offsets: np.ndarray | None = None
+        if offset_kpa > 0:
+            rng = np.random.default_rng([c.seed, 7919])
+            shape = (c.rows, c.cols)
+            on = rng.random(shape) < 0.01
+            off = np.where(on, offset_kpa * rng.uniform(0.5, 1.0, shape), 0.0)
+            off.flat[int(rng.integers(off.size))] = offset_kpa
+            self._offsets = off.astype(np.float32)
+        sim_extra: dict[str, Any] = {}
+        if unloaded_s:
+            sim_extra["sim_unloaded_s"] = float(unloaded_s)
+        if offset_kpa:
+            sim_extra["sim_offset_kpa"] = float(offset_kpa)
         info = SourceInfo(
             rows=c.rows,
             cols=c.cols,
@@ -74,6 +101,7 @@ class SimulatorSource(FrameSource):
                     if self.simulation.attempt_truth is not None
                     else {}
                 ),
+                **sim_extra,
             },
         )
         super().__init__(info)
@@ -85,13 +113,45 @@ class SimulatorSource(FrameSource):
 
     def truth_events(self) -> list[dict[str, Any]]:
         """The simulation's ground-truth events as dicts (times in stream seconds)."""
-        return [e.to_dict() for e in self.simulation.truth]
+        shift = self._unloaded / self.info.rate_hz
+        events = [e.to_dict() for e in self.simulation.truth]
+        if shift:
+            for ev in events:
+                ev["t_start"] += shift
+                ev["t_end"] += shift
+        return events
+
+    def _offset_noise(self) -> Iterator[np.ndarray]:
+        """The offsets of each frame: constant plus 3 % sensor noise (as loaded sensels have;
+        identical frames would read as a frozen stream)."""
+        off = self._offsets
+        assert off is not None
+        idx = np.flatnonzero(off)
+        base = off.reshape(-1)[idx]
+        rng = np.random.default_rng([self.simulation.config.seed, 104729])
+        while True:
+            frame = np.zeros_like(off)
+            frame.reshape(-1)[idx] = base * (1.0 + 0.03 * rng.standard_normal(idx.size))
+            yield frame
 
     def _produce(self) -> Iterator[Frame]:
-        for chunk in self.simulation.chunks(max(1, int(self.info.rate_hz // 2))):
+        rate, n0 = self.info.rate_hz, self._unloaded
+        offsets = self._offset_noise() if self._offsets is not None else None
+        empty = np.zeros((self.info.rows, self.info.cols), dtype=np.float32)
+        for k in range(n0):  # the sheet unloaded: only its offsets, the bars free
+            self._pacer.wait(k / rate)
+            p = empty.copy() if offsets is None else next(offsets)
+            yield Frame(k, k / rate, p, np.zeros(2, dtype=np.float32))
+            if self._stop.is_set():
+                return
+        shift = n0 / rate
+        for chunk in self.simulation.chunks(max(1, int(rate // 2))):
+            pressure = chunk.pressure
+            if offsets is not None:
+                pressure = pressure + np.stack([next(offsets) for _ in chunk.times])
             for i in range(chunk.times.shape[0]):
-                t = float(chunk.times[i])
+                t = float(chunk.times[i]) + shift
                 self._pacer.wait(t)
-                yield Frame(int(chunk.counters[i]), t, chunk.pressure[i], chunk.bars[i])
+                yield Frame(int(chunk.counters[i]) + n0, t, pressure[i], chunk.bars[i])
                 if self._stop.is_set():
                     return

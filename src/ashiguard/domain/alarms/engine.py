@@ -272,6 +272,11 @@ class AlarmEngine:
         until the session ends and can be acknowledged (silenced)."""
         return self._alarms.raise_standing(kind, priority, t, rule, source)
 
+    def clear_standing(self, alarm_id: int, t: float) -> AlarmEvent | None:
+        """End a standing alarm whose cause is gone (``tare:`` rules only: a refused zeroing
+        once the sheet is zeroed); None when there is no such active alarm."""
+        return self._alarms.clear_standing(alarm_id, t)
+
     def note_silence(self, now_t: float) -> bool:
         """Live watchdog: True (signal lost) when no frame came for ``max_frame_gap_s``.
 

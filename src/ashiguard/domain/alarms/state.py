@@ -120,6 +120,19 @@ class AlarmStateMachine:
         self.events.append(ev)
         return ev
 
+    def clear_standing(self, alarm_id: int, t: float) -> AlarmEvent | None:
+        """End a standing alarm whose cause is gone (the sheet zeroed after a refused
+        zeroing); None when it is not an active standing alarm."""
+        a = self.active.get(alarm_id)
+        if a is None or a.rule.split(":")[0] not in ("tare",):
+            return None
+        del self.active[alarm_id]
+        ev = AlarmEvent(
+            "cleared", alarm_id, a.kind, a.priority, None, t, 0.0, 0.0, "", a.rule, a.source
+        )
+        self.events.append(ev)
+        return ev
+
     def run(self, t: F64, v: F64) -> None:
         """Advance every channel over a chunk: frame times ``t [n]``, values ``v [n, channels]``."""
         on, off = self._on, self._off

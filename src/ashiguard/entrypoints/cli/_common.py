@@ -20,6 +20,7 @@ __all__ = [
     "read_json_object",
     "read_text_arg",
     "refusing_bad_input",
+    "tare_words",
 ]
 
 EXIT_BAD_INPUT = 2
@@ -71,3 +72,28 @@ def read_json_object(path: str, what: str) -> dict[str, Any]:
 def print_json(obj: Any, *, default: Callable[[Any], Any] | None = None) -> None:
     """Print ``obj`` as JSON on stdout."""
     typer.echo(json.dumps(obj, ensure_ascii=False, default=default))
+
+
+def tare_words(state: dict[str, Any] | None, sep: str = ", ") -> str:
+    """A live session's zeroing in a few words (``LiveSession.tare_state()``): "" when it
+    neither zeroes nor calibrates."""
+    if not state:
+        return ""
+    z = state.get("zeroed")
+    if state["state"] == "zeroing":
+        words = f"zeroing until {state['until_t']:.1f} s: keep the sheet unloaded"
+    elif z:
+        w = z["window_s"]
+        words = (
+            f"zeroed on {w[0]:.2f}-{w[1]:.2f} s ({z['frames']} frames, largest offset "
+            f"{z['offset_max']:.3g} {z['units']})"
+        )
+    else:
+        words = "not zeroed"
+    refused = state.get("refused")
+    if refused and state["state"] != "zeroing":
+        words += f"; zeroing refused: {refused['reason']}"
+    if state.get("calibration"):
+        c = state["calibration"]
+        words += f"; calibrated, kPa per count {c['kpa_per_count']}"
+    return sep + words

@@ -81,6 +81,17 @@ def info(
             f"tare        {t['window_s'][0]:g} to {t['window_s'][1]:g} s, {t['frames']} frames, "
             f"offset mean {_fmt(t['offset_mean'])} max {_fmt(t['offset_max'])} {t['units']}",
         )
+    for ev in s.get("tare_events") or []:
+        when = f"{float(ev.get('t_request') or 0):.2f} s by {ev.get('who') or '-'}"
+        if ev.get("status") == "zeroed":
+            w = ev.get("window_s") or [0, 0]
+            what = (
+                f"zeroed at {when} on {w[0]:g} to {w[1]:g} s, {ev.get('frames')} frames, "
+                f"largest offset {ev.get('offset_max')} {ev.get('units')}"
+            )
+        else:
+            what = f"refused at {when}: {ev.get('reason')}"
+        lines.insert(-1, f"zeroing     {what}")
     if s["calibration"]:
         c = s["calibration"]
         lines.insert(

@@ -15,6 +15,7 @@ from ashiguard.entrypoints.cli._common import (
     read_json_object,
     read_text_arg,
     refusing_bad_input,
+    tare_words,
 )
 
 __all__ = ["register"]
@@ -38,8 +39,18 @@ def monitor(
     output: Path | None = typer.Option(
         None, "-o", "--output", help="Also record the session to this file (.h5)."
     ),
+    tare_first: float | None = typer.Option(
+        None,
+        "--tare-first",
+        help="Zero on the first N s of the stream (nothing on the sensor); z zeroes again.",
+    ),
+    calibration: str | None = typer.Option(
+        None,
+        "--calibration",
+        help="Calibration file (ashiguard.calibration/1, JSON or CSV): raw counts -> kPa.",
+    ),
 ) -> None:
-    """Watch a live source: load, zones, alarms, bell (a acknowledge, t too much, q quit)."""
+    """Watch a live source: load, zones, alarms, bell (a ack, t too much, z zero, q quit)."""
     from ashiguard.services.analyze import limits_from_files
     from ashiguard.services.live_session import LiveSession, hdf5_sink
     from ashiguard.services.session_process import open_live_source
@@ -48,6 +59,8 @@ def monitor(
         fail("--intake and --screening: give one of them, not both")
     if duration is not None and not duration > 0:
         fail(f"--duration: must be positive, got {duration}")
+    if tare_first is not None and not tare_first > 0:
+        fail(f"--tare-first: must be a positive number of seconds, got {tare_first}")
     with refusing_bad_input(OSError):
         cfg = limits_from_files(
             config_text=read_text_arg(config) if config else None,
@@ -55,23 +68,34 @@ def monitor(
             intake=read_json_object(intake, "intake") if intake else None,
         )
         paced = source.startswith(("sim", "replay"))
+        cal = (Path(calibration).name, read_text_arg(calibration)) if calibration else None
         src = open_live_source(
-            source, speed=speed, duration_s=duration, therapist_mass_kg=therapist_mass
+            source,
+            speed=speed,
+            duration_s=duration,
+            therapist_mass_kg=therapist_mass,
+            tare_first_s=tare_first,
         )
-    interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    bell = _Bell()
-    session = LiveSession(
-        src,
-        cfg,
-        sink=hdf5_sink(output) if output is not None else None,
-        therapist_mass_kg=therapist_mass,
-        duration_s=duration,
-        speed=speed if paced else None,
-        depth_stress=True,
-        analyze=False,
-        source_label=source,
-        on_notice=bell.notice if interactive else _print_event,
-    )
+        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+        bell = _Bell()
+        try:
+            session = LiveSession(
+                src,
+                cfg,
+                sink=hdf5_sink(output) if output is not None else None,
+                therapist_mass_kg=therapist_mass,
+                duration_s=duration,
+                speed=speed if paced else None,
+                depth_stress=True,
+                analyze=False,
+                source_label=source,
+                on_notice=bell.notice if interactive else _print_event,
+                tare_first_s=tare_first,
+                calibration=cal,
+            )
+        except BaseException:
+            src.close()
+            raise
     try:
         if interactive:
             outcome = _interactive(session, bell)
@@ -86,7 +110,8 @@ def monitor(
     snap = session.monitor.snapshot()
     typer.echo(
         f"monitor: {snap['frames']} frames, state {snap['state']}, "
-        f"dropped {snap['frames_dropped']}, alerts dropped {snap['alerts_dropped']}",
+        f"dropped {snap['frames_dropped']}, alerts dropped {snap['alerts_dropped']}"
+        + tare_words(session.tare_state()),
         err=True,
     )
     if outcome.error is not None:
@@ -144,7 +169,9 @@ def _interactive(session: Any, bell: _Bell) -> Any:
     mon = session.monitor
     try:
         tty.setcbreak(fd)
-        with Live(_view(mon.snapshot()), refresh_per_second=10, screen=False) as live:
+        with Live(
+            _view(mon.snapshot(), session.tare_state()), refresh_per_second=10, screen=False
+        ) as live:
             while runner.is_alive():
                 ready, _, _ = select.select([sys.stdin], [], [], 0.1)
                 if ready:
@@ -157,9 +184,11 @@ def _interactive(session: Any, bell: _Bell) -> Any:
                         session.add_marker("too_much", "", "terminal")
                     elif key == "c":
                         session.add_marker("technique_change", "", "terminal")
+                    elif key == "z":  # refused while the sheet is loaded: the view says why
+                        session.request_tare("terminal")
                 snap = mon.snapshot()
                 bell.ring(snap, time.monotonic())
-                live.update(_view(snap))
+                live.update(_view(snap, session.tare_state()))
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, old)
         session.request_stop()
@@ -167,7 +196,7 @@ def _interactive(session: Any, bell: _Bell) -> Any:
     return result[0]
 
 
-def _view(snap: dict[str, Any]) -> Any:
+def _view(snap: dict[str, Any], tare: dict[str, Any] | None = None) -> Any:
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
@@ -183,6 +212,13 @@ def _view(snap: dict[str, Any]) -> Any:
     head.append(
         f"\nload on client {load} ({share} of weight, allowed {100 * snap['allowed_share']:.0f} %)"
     )
+    if tare is not None:
+        zeroing = tare["state"] == "zeroing"
+        style = "bold black on yellow" if zeroing or tare.get("refused") else ""
+        head.append("\n")
+        head.append(
+            tare_words(tare, sep="sheet: ").replace("zeroing until", "ZEROING until"), style
+        )
     zones = Table(title="hottest zones (2x2 peak)", expand=False)
     for col in ("zone", "kPa", "limit"):
         zones.add_column(col)
@@ -190,7 +226,7 @@ def _view(snap: dict[str, Any]) -> Any:
         zones.add_row(z["zone"], f"{z['kpa']:.0f}", f"{z['limit_kpa']:.0f}")
     alarms = Table(
         title="active alarms (a: acknowledge all, t: client said too much, "
-        "c: technique change, q: quit)",
+        "c: technique change, z: zero the sheet again (unloaded), q: quit)",
         expand=False,
     )
     for col in ("id", "priority", "kind", "zone", "value", "limit", "since", "status"):

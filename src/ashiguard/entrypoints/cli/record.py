@@ -9,7 +9,12 @@ from typing import Any
 
 import typer
 
-from ashiguard.entrypoints.cli._common import fail, refusing_bad_input
+from ashiguard.entrypoints.cli._common import (
+    fail,
+    read_text_arg,
+    refusing_bad_input,
+    tare_words,
+)
 
 __all__ = ["register"]
 
@@ -35,7 +40,12 @@ def record(
     tare_first: float | None = typer.Option(
         None,
         "--tare-first",
-        help="Zero on the first N s of the stream (nothing on the sensor); recorded after.",
+        help="Zero on the first N s of the stream (nothing on the sensor).",
+    ),
+    calibration: str | None = typer.Option(
+        None,
+        "--calibration",
+        help="Calibration file (ashiguard.calibration/1, JSON or CSV): raw counts -> kPa.",
     ),
 ) -> None:
     """Record a live frame source to a recording, counting dropped/reordered frames."""
@@ -52,6 +62,7 @@ def record(
         if v is not None
     }
     with refusing_bad_input(OSError):
+        cal = (Path(calibration).name, read_text_arg(calibration)) if calibration else None
         src = open_live_source(
             source,
             speed=speed,
@@ -60,24 +71,23 @@ def record(
             therapist_mass_kg=therapist_mass,
             client=client,
             timeout_s=timeout,
+            tare_first_s=tare_first,
         )
-        if tare_first is not None:
-            from ashiguard.adapters.sources.tare import TaredSource
-
-            try:
-                src = TaredSource(src, tare_first)
-            except BaseException:
-                src.close()
-                raise
-    session = LiveSession(
-        src,
-        sink=hdf5_sink(output),
-        duration_s=duration,
-        speed=speed if source.startswith(("sim", "replay")) else None,
-        therapist_mass_kg=therapist_mass,
-        analyze=False,
-        source_label=source,
-    )
+        try:
+            session = LiveSession(
+                src,
+                sink=hdf5_sink(output),
+                duration_s=duration,
+                speed=speed if source.startswith(("sim", "replay")) else None,
+                therapist_mass_kg=therapist_mass,
+                analyze=False,
+                source_label=source,
+                tare_first_s=tare_first,
+                calibration=cal,
+            )
+        except BaseException:
+            src.close()
+            raise
     result: list[Any] = []
     runner = threading.Thread(target=lambda: result.append(session.run()), daemon=True)
     try:
@@ -105,6 +115,7 @@ def record(
     typer.echo(
         f"recorded {outcome.frames} frames ({session.recorded_until:.2f} s) from {source} to "
         f"{output}: dropped {s.dropped}, reordered {s.reordered}{late}"
+        + tare_words(session.tare_state())
     )
 
 

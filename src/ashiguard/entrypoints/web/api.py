@@ -91,6 +91,7 @@ __all__ = [
     "ScreeningOut",
     "SessionIn",
     "SessionOut",
+    "TareOut",
     "TokenOut",
     "TokenRequest",
     "UserCreated",
@@ -189,6 +190,23 @@ class SessionIn(BaseModel):
     duration_s: float | None = Field(
         default=None, gt=0, le=86400, description="End the session after this many seconds"
     )
+    tare_first_s: float | None = Field(
+        default=None,
+        description="Zero the sheet on the first N s (nothing on it): 0 = no zeroing; absent: "
+        "2 s for a sensor (lsl:), none for the simulator or a replay",
+    )
+    calibration: str = Field(
+        default="",
+        max_length=100,
+        description="A calibration file of the clinic (counts -> kPa, for a raw-count sensor)",
+    )
+
+
+class TareOut(BaseModel):
+    """A "zero now" was handed to the running session."""
+
+    requested: bool
+    who: str
 
 
 class MarkerIn(BaseModel):
@@ -971,6 +989,9 @@ async def session_create(
 ) -> dict[str, Any]:
     _csrf(request, p)
     live = request.app.state.live
+    tare_first_s, calibration = live.zeroing_options(
+        body.source, body.tare_first_s, body.calibration
+    )
     with uow:
         t = treatments.start_session(
             uow,
@@ -982,7 +1003,13 @@ async def session_create(
             actor=p.user,
             ip=client_ip(request),
         )
-    opts = {} if body.duration_s is None else {"duration_s": body.duration_s}
+    opts: dict[str, Any] = {}
+    if body.duration_s is not None:
+        opts["duration_s"] = body.duration_s
+    if tare_first_s is not None:
+        opts["tare_first_s"] = tare_first_s
+    if calibration is not None:
+        opts["calibration"] = calibration
     try:
         await run_in_threadpool(live.start, t.id, **opts)  # opening a source may take a while
     except Exception as exc:
@@ -1058,6 +1085,29 @@ def session_marker(
             for_client=body.client,
         )
     return {"kind": body.kind, "text": body.text.strip(), "who": who}
+
+
+@router.post(
+    "/sessions/{session_id}/tare",
+    status_code=202,
+    response_model=TareOut,
+    responses={**_E404, **_E409},
+    summary="Zero the sheet of a live session now (refused by the session while it is loaded;"
+    " the result comes in the live status)",
+)
+def session_tare(
+    session_id: RecordId,
+    request: Request,
+    p: Principal = Depends(CLINICAL),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> dict[str, Any]:
+    _csrf(request, p)
+    live = request.app.state.live
+    with uow:
+        who = treatments.zero_sheet(
+            uow, session_id, lambda sid, who: live.zero(sid, who), p.user, client_ip(request)
+        )
+    return {"requested": True, "who": who}
 
 
 @router.post(

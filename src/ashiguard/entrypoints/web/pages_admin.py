@@ -34,7 +34,7 @@ from ashiguard.entrypoints.web.security import (
     html_user,
 )
 from ashiguard.entrypoints.web.text_guard import proper_query
-from ashiguard.services import clinic_admin, soap_notes
+from ashiguard.services import calibrations, clinic_admin, soap_notes
 from ashiguard.services.uow import parse_record_id
 
 __all__ = ["AUDIT_PER_PAGE", "router"]
@@ -193,6 +193,8 @@ def _rooms_page(
             "field": error_field(error) if error else "",
             "today": date.today(),
             "due_on": repo.bar_due_on,
+            "calibrations": request.app.state.live.calibration_choices(),
+            "max_calibration_mb": calibrations.MAX_CALIBRATION_BYTES // (1024 * 1024),
         },
         status_code=status,
     )
@@ -216,6 +218,36 @@ async def room_create(
     except InputError as exc:
         return _rooms_page(request, uow.session, data, str(exc), 400, "room")
     return RedirectResponse("/admin/rooms", status_code=303)
+
+
+@router.post("/calibrations", include_in_schema=False)
+async def calibration_upload(
+    request: Request, p: Principal = Depends(OWNER), uow: SqlUnitOfWork = Depends(unit_of_work)
+) -> Response:
+    """Store a calibration file (counts -> kPa) for the start form to offer."""
+    from starlette.datastructures import UploadFile
+
+    form = await checked_form(request, p)
+    upload = form.get("file")
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise InputError("calibration: choose a calibration file (.json or .csv)")
+        try:
+            data = await upload.read(calibrations.MAX_CALIBRATION_BYTES + 1)
+        finally:
+            await form.close()  # the spooled upload's temporary file
+        with uow:
+            calibrations.save_calibration(
+                uow,
+                request.app.state.live.calibrations_dir,
+                upload.filename,
+                data,
+                p.user,
+                client_ip(request),
+            )
+    except InputError as exc:
+        return _rooms_page(request, uow.session, {}, str(exc), 400, "calibrations")
+    return RedirectResponse("/admin/rooms#calibrations", status_code=303)
 
 
 @router.post("/rooms/{room_id}/bars", include_in_schema=False)

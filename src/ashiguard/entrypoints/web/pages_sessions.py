@@ -83,6 +83,7 @@ def _start_page(
             "ready": ready,
             "error": error,
             "sources": request.app.state.live.source_choices(),
+            "calibrations": request.app.state.live.calibration_choices(),
             "today": date.today(),
         },
         status_code=status,
@@ -114,6 +115,9 @@ async def session_start(
     client: Client = fetch(uow, Client, cid)
     live = request.app.state.live
     try:
+        tare_first_s, calibration = live.zeroing_options(
+            values.get("source", ""), values.get("tare_first_s", ""), values.get("calibration", "")
+        )
         with uow:
             t = treatments.start_session(
                 uow,
@@ -130,7 +134,9 @@ async def session_start(
     except Refused as exc:
         ready = {"go": False, "reasons": exc.reasons}
         return _start_page(request, uow.session, p, client, values, ready=ready, status=409)
-    await run_in_threadpool(live.start, t.id)  # opening a source may take a while
+    await run_in_threadpool(  # opening a source may take a while
+        lambda: live.start(t.id, tare_first_s=tare_first_s, calibration=calibration)
+    )
     return RedirectResponse(f"/sessions/{t.id}", status_code=303)
 
 
@@ -353,6 +359,24 @@ async def session_ack(
             uow, session_id, alarm_id, live.acknowledge, p.user, client_ip(request)
         )
     return JSONResponse({"acknowledged": [alarm_id]})
+
+
+@router.post("/sessions/{session_id}/tare", include_in_schema=False)
+async def session_tare(
+    request: Request,
+    session_id: RecordId,
+    p: Principal = Depends(CLINICAL),
+    uow: SqlUnitOfWork = Depends(unit_of_work),
+) -> Response:
+    """ "Zero now" from the live page: the session zeroes its sheet again, or refuses while it
+    is loaded (the page shows the result from the session's status)."""
+    check_csrf(p, request.headers.get("x-csrf-token"))
+    live = request.app.state.live
+    with uow:
+        who = treatments.zero_sheet(
+            uow, session_id, lambda sid, who: live.zero(sid, who), p.user, client_ip(request)
+        )
+    return JSONResponse({"requested": True, "who": who}, status_code=202)
 
 
 async def _json_object(request: Request) -> dict[str, Any]:

@@ -69,6 +69,9 @@ templates.env.globals["ZONE_SLUGS"] = ZONE_SLUGS
 templates.env.globals["zone_words"] = zone_words
 templates.env.filters["zip_codes"] = lambda codes: [(c, c.replace("_", " ")) for c in codes]
 templates.env.filters["rules_label"] = rules_version_label
+templates.env.filters["mmss"] = lambda s: (
+    f"{int(s or 0) // 60:02d}:{int(s or 0) % 60:02d}"
+)  # stream seconds as the live page's timer shows them
 templates.env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, ensure_ascii=False)
 
 

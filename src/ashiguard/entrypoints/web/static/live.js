@@ -47,6 +47,7 @@
   const RECORDING_FAULT = {
     "recording:disk_full": "Recording stopped: the disk is full",
     "recording:failed": "Recording stopped: it could not be written",
+    "tare:refused": "Not zeroed: the sheet was loaded while zeroing",
   };
   const KIND_PHRASE = {
     spine_pressure: (a) => `Pressure${on(a.zone) || " on the spine"}`,
@@ -79,6 +80,7 @@
   let serverLog = [], localLog = [], markers = [];
   let lastFrameAt = 0, lostSince = null, staleSince = null, ended = false, retry = 0, socket = null;
   let startedWall = null, pausedUntil = 0, comfortUntil = 0, comfortText = "";
+  let tare = null, zeroAsked = false; // the session's zeroing (status.tare)
 
   const live = (window.ashiguardLive = {
     frames: 0, alarms: 0, acknowledged: 0, lastAlarm: null, lastFrameT: null, peak: 0, lost: 0, reconnects: 0,
@@ -285,6 +287,7 @@
     if (!top) {
       if (Date.now() < comfortUntil) { el_.className = "banner low"; txt.textContent = comfortText; return; }
       const unknown = lastFrame && lastFrame.state === "unknown";
+      if (tare && tare.state === "zeroing" && !unknown) { el_.className = "banner low"; txt.textContent = "Zeroing the sheet: keep all load off it"; return; }
       el_.className = unknown ? "banner medium" : "banner clear";
       txt.textContent = !init ? "Connecting…" : unknown ? "Monitor state unknown: sensor data not trusted" : "All clear";
       return;
@@ -392,8 +395,58 @@
     if (m.groups) groups = m.groups.map((g) => Object.assign({}, g));
     if (m.log) serverLog = m.log;
     if (m.markers) { markers = m.markers; live.markers = markers.length; }
+    if ("tare" in m) renderTare(m.tare);
     renderLog(); refresh();
   }
+
+  // ------------------------------------------------------------------ zeroing
+  function offsetWords(z) {
+    const unit = z.units === "kPa" ? "kPa" : "counts";
+    return `${z.frames} frames, largest offset ${(+z.offset_max).toFixed(1)} ${unit}`;
+  }
+  function renderTare(t) {
+    tare = t; live.tare = t;
+    const box = $("tare"), txt = $("tare-text"), note = $("tare-note"), btn = $("zero-now");
+    const state = t ? t.state : "not_zeroed";
+    const z = t && t.zeroed, r = t && t.refused;
+    box.className = `tare ${state === "zeroing" ? "zeroing" : r ? "refused" : state === "zeroed" ? "zeroed" : ""}`;
+    if (state === "zeroing") {
+      txt.textContent = `Zeroing the sheet… keep all load off it${t.until_t != null ? ` (until ${mmss(t.until_t)})` : ""}`;
+    } else if (r) {
+      txt.textContent = `Zero now refused at ${mmss(r.t_request)}: ${r.reason}.`;
+    } else if (z) {
+      txt.textContent = `Sheet zeroed at ${mmss(z.window_s ? z.window_s[1] : z.t_request)} (${offsetWords(z)})`;
+    } else {
+      txt.textContent = "Sheet not zeroed: readings include any offset the sheet has";
+    }
+    const notes = [];
+    if (r && z) notes.push(`Still using the zeroing of ${mmss(z.window_s ? z.window_s[1] : z.t_request)} (${offsetWords(z)}).`);
+    else if (r) notes.push("The sheet is not zeroed.");
+    if (t && t.calibration) {
+      const c = t.calibration, k = c.kpa_per_count;
+      notes.push(`Calibrated from counts: ${typeof k === "number" ? `${k} kPa per count` : "a factor per sensel"}${c.source ? ` (${c.source})` : ""}.`);
+    }
+    if (!notes.length) notes.push("Before Zero now, take every load off the sheet (for a mat under the client: the client off the table). The sheet is measured for a few seconds; a loaded sheet is never zeroed.");
+    note.textContent = notes.join(" ");
+    btn.disabled = ended || state === "zeroing" || zeroAsked;
+    banner();
+  }
+  async function zeroNow() {
+    const btn = $("zero-now");
+    zeroAsked = true; btn.disabled = true;
+    $("tare-text").textContent = "Asking the session to zero the sheet…";
+    try {
+      const r = await fetch(`/sessions/${sid}/tare`, {
+        method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: "{}", credentials: "same-origin",
+      });
+      if (!r.ok) { const body = await r.json().catch(() => ({})); $("tare-text").textContent = `Zero now not sent: ${body.detail || r.status}`; }
+      else addLog(`${clock(Date.now())} zero now asked`);
+    } catch (e) { $("tare-text").textContent = "Zero now not sent: no connection"; }
+    zeroAsked = false;
+    if (!tare || tare.state !== "zeroing") btn.disabled = ended;
+  }
+  $("zero-now").addEventListener("click", zeroNow);
 
   function comfortNotice(zone) {
     comfortUntil = Date.now() + 10000;
@@ -685,7 +738,7 @@
     else if (m.type === "status") onStatus(m);
     else if (m.type === "marker") onMarker(m);
     else if (m.type === "ended") {
-      ended = true; root.classList.remove("stale"); silence(); audio.pattern = null;
+      ended = true; root.classList.remove("stale"); silence(); audio.pattern = null; $("zero-now").disabled = true;
       $("rec").hidden = true;
       addLog(m.error ? `Session ended: ${m.error}` : "Session ended");
       setTimeout(() => location.reload(), m.error ? 2500 : 300);
