@@ -111,6 +111,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/v1/sessions/{session_id}/stop"): CLINICAL,
     ("POST", "/api/v1/sessions/{session_id}/markers"): CLINICAL,
     ("POST", "/api/v1/sessions/{session_id}/ack"): CLINICAL,
+    ("POST", "/api/v1/sessions/{session_id}/tare"): CLINICAL,
+    ("POST", "/sessions/{session_id}/tare"): CLINICAL,
+    ("POST", "/admin/calibrations"): OWNER,
     ("GET", "/api/v1/sessions/{session_id}/note"): CLINICAL,
     ("PUT", "/api/v1/sessions/{session_id}/note"): CLINICAL,
     ("POST", "/api/v1/sessions/{session_id}/addenda"): CLINICAL,
@@ -246,7 +249,7 @@ def _call(c, method, url, token):
         return c.put(url, json={}, headers={"X-CSRF-Token": token})
     if url.startswith("/api/"):
         return c.post(url, json={}, headers={"X-CSRF-Token": token})
-    if url.endswith(("/ack", "/markers")):  # the live page's JSON calls
+    if url.endswith(("/ack", "/markers", "/tare")):  # the live page's JSON calls
         return c.post(url, json={}, headers={"X-CSRF-Token": token})
     return c.post(url, data={"csrf_token": token})
 
@@ -267,7 +270,7 @@ def test_without_login_pages_redirect_to_login_and_the_api_answers_401(app, db):
             if EXPECTED[(method, path)] == PUBLIC:
                 continue
             r = _call(c, method, _url(path, ids), "")
-            if path.startswith("/api/") or path.endswith(("/ack", "/markers")):
+            if path.startswith("/api/") or path.endswith(("/ack", "/markers", "/tare")):
                 # the API, and the live page's JSON calls: 401 in JSON, not a redirect
                 assert r.status_code == 401, (method, path, r.status_code)
             else:

@@ -14,7 +14,7 @@ from webhelpers import PASSWORDS
 
 from ashiguard.adapters.db.models import Base
 
-JSON_PAGE_CALLS = ("/ack", "/markers")
+JSON_PAGE_CALLS = ("/ack", "/markers", "/tare")
 LOGS = {"audit_log", "web_sessions", "api_tokens", "login_throttle", "audit_head"}
 
 

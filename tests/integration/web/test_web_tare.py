@@ -175,6 +175,9 @@ def test_the_api_takes_the_zeroing_fields_names_a_bad_one_and_zeroes_a_live_sess
     client, db, app
 ):
     app.state.live.speed = 4.0
+    # the sheet stays empty: "zero now" is zeroed however late the request comes (a loaded
+    # sheet's refusal is tested on its own)
+    app.state.live.sim_options = {"unloaded_s": 600.0}
     ids = _api_clinic(db)
     h = _token(client, "therapist")
     _screen(client, h, ids)

@@ -37,6 +37,7 @@ from ashiguard.domain.live_messages import SessionOutcome
 from ashiguard.entrypoints.web.deps import RecordId, unit_of_work
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import (
+    DB_SESSION,
     LoginRefused,
     Principal,
     api_user,
@@ -44,7 +45,6 @@ from ashiguard.entrypoints.web.security import (
     check_code,
     check_csrf,
     client_ip,
-    db_session,
     hash_password,
     issue_api_token,
 )
@@ -640,7 +640,7 @@ def _session_json(t: TreatmentSession) -> dict[str, Any]:
     summary="Exchange a username and password for a bearer token",
 )
 def token(
-    body: TokenRequest, request: Request, s: Session = Depends(db_session)
+    body: TokenRequest, request: Request, s: Session = DB_SESSION
 ) -> dict[str, Any] | JSONResponse:
     try:
         user = authenticate(s, body.username, body.password, ip=client_ip(request))
@@ -685,7 +685,7 @@ def clients(
     page: int = 1,
     per_page: int = 25,
     p: Principal = Depends(CLIENTS),
-    s: Session = Depends(db_session),
+    s: Session = DB_SESSION,
 ) -> dict[str, Any]:
     if not 1 <= per_page <= 200:
         raise InputError("per_page: must be 1 to 200")
@@ -870,7 +870,7 @@ def intake_get(
 
 @router.get("/practitioners", response_model=list[PractitionerOut], summary="Practitioners")
 def practitioners(
-    p: Principal = Depends(CLINICAL), s: Session = Depends(db_session)
+    p: Principal = Depends(CLINICAL), s: Session = DB_SESSION
 ) -> list[dict[str, Any]]:
     return [
         _practitioner_json(x) for x in s.scalars(select(Practitioner).order_by(Practitioner.name))
@@ -896,9 +896,7 @@ def practitioner_create(
 
 
 @router.get("/rooms", response_model=list[RoomOut], summary="Rooms with their bars and inspections")
-def rooms(
-    p: Principal = Depends(CLINICAL), s: Session = Depends(db_session)
-) -> list[dict[str, Any]]:
+def rooms(p: Principal = Depends(CLINICAL), s: Session = DB_SESSION) -> list[dict[str, Any]]:
     return [_room_json(r) for r in s.scalars(select(Room).order_by(Room.name))]
 
 
@@ -964,7 +962,7 @@ def inspection_create(
 
 @router.get("/sessions", response_model=list[SessionOut], summary="Treatment sessions")
 def sessions(
-    status: str = "", p: Principal = Depends(CLINICAL), s: Session = Depends(db_session)
+    status: str = "", p: Principal = Depends(CLINICAL), s: Session = DB_SESSION
 ) -> list[dict[str, Any]]:
     stmt = select(TreatmentSession).order_by(TreatmentSession.started_at.desc())
     if status:
@@ -1289,7 +1287,7 @@ def audit(
     until: str = "",
     limit: int = 200,
     p: Principal = Depends(OWNER),
-    s: Session = Depends(db_session),
+    s: Session = DB_SESSION,
 ) -> dict[str, Any]:
     if not 1 <= limit <= 5000:
         raise InputError("limit: must be 1 to 5000")

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from annotated_types import Interval
-from fastapi import Depends
 from sqlalchemy.orm import Session
 
 from ashiguard.adapters.db.uow import SqlUnitOfWork
-from ashiguard.entrypoints.web.security import db_session
+from ashiguard.entrypoints.web.security import DB_SESSION
 from ashiguard.services.uow import MAX_RECORD_ID  # until 2026-12 2**63 - 1: a 500 on PostgreSQL
 
 __all__ = ["MAX_RECORD_ID", "RecordId", "unit_of_work"]
@@ -21,7 +20,7 @@ field (422 in the API, 400 on pages) before it reaches the database, which would
 overflow for ids past its id columns' range."""
 
 
-async def unit_of_work(s: Session = Depends(db_session)) -> SqlUnitOfWork:
+async def unit_of_work(s: Session = DB_SESSION) -> SqlUnitOfWork:
     """The request's unit of work, over its database session (the one the login check used).
 
     ``with uow:`` commits the use case's changes (or rolls them back on an error) and leaves

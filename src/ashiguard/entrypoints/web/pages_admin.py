@@ -26,10 +26,10 @@ from ashiguard.entrypoints.web.deps import RecordId, unit_of_work
 from ashiguard.entrypoints.web.forms import error_field
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import (
+    DB_SESSION,
     Principal,
     checked_form,
     client_ip,
-    db_session,
     hash_password,
     html_user,
 )
@@ -73,9 +73,7 @@ def _users_page(
 
 
 @router.get("/users", include_in_schema=False)
-def users(
-    request: Request, p: Principal = Depends(OWNER), s: Session = Depends(db_session)
-) -> Response:
+def users(request: Request, p: Principal = Depends(OWNER), s: Session = DB_SESSION) -> Response:
     return _users_page(request, s, {})
 
 
@@ -148,7 +146,7 @@ def practitioners(
     request: Request,
     edit: RecordId | None = None,
     p: Principal = Depends(OWNER),
-    s: Session = Depends(db_session),
+    s: Session = DB_SESSION,
 ) -> Response:
     values: dict[str, Any] = {}
     if edit is not None:  # the form starts from what is stored
@@ -201,9 +199,7 @@ def _rooms_page(
 
 
 @router.get("/rooms", include_in_schema=False)
-def rooms(
-    request: Request, p: Principal = Depends(OWNER), s: Session = Depends(db_session)
-) -> Response:
+def rooms(request: Request, p: Principal = Depends(OWNER), s: Session = DB_SESSION) -> Response:
     return _rooms_page(request, s, {})
 
 
@@ -307,7 +303,7 @@ def _templates_page(
 
 @router.get("/note-templates", include_in_schema=False)
 def note_templates(
-    request: Request, p: Principal = Depends(OWNER), s: Session = Depends(db_session)
+    request: Request, p: Principal = Depends(OWNER), s: Session = DB_SESSION
 ) -> Response:
     return _templates_page(request, s, {})
 
@@ -378,7 +374,7 @@ def audit_log(
     until: str = "",
     page: int = 1,
     p: Principal = Depends(OWNER),
-    s: Session = Depends(db_session),
+    s: Session = DB_SESSION,
 ) -> Response:
     q = {
         "user": user,

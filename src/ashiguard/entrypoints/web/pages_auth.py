@@ -17,6 +17,7 @@ from ashiguard.adapters.db.models import WebSession
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import (
     COOKIE,
+    DB_SESSION,
     DEVICE_COOKIE,
     LoginRefused,
     Principal,
@@ -25,7 +26,6 @@ from ashiguard.entrypoints.web.security import (
     checked_form,
     client_ip,
     cookie_secure,
-    db_session,
     device_cookie,
     device_id,
     end_session,
@@ -207,7 +207,7 @@ def _code_page(request: Request, row: WebSession, error: str = "", status: int =
 
 
 @router.get("/login/code", include_in_schema=False)
-def code_form(request: Request, s: Session = Depends(db_session)) -> Response:
+def code_form(request: Request, s: Session = DB_SESSION) -> Response:
     row = _pending(s, request)
     if row is None:
         return RedirectResponse("/login", status_code=303)
@@ -215,7 +215,7 @@ def code_form(request: Request, s: Session = Depends(db_session)) -> Response:
 
 
 @router.post("/login/code", include_in_schema=False)
-async def code_submit(request: Request, s: Session = Depends(db_session)) -> Response:
+async def code_submit(request: Request, s: Session = DB_SESSION) -> Response:
     form = await request.form()
     row = _pending(s, request)
     if row is None:
@@ -245,7 +245,7 @@ async def code_submit(request: Request, s: Session = Depends(db_session)) -> Res
 
 @router.post("/logout", include_in_schema=False)
 async def logout(
-    request: Request, p: Principal = Depends(html_user()), s: Session = Depends(db_session)
+    request: Request, p: Principal = Depends(html_user()), s: Session = DB_SESSION
 ) -> Response:
     await checked_form(request, p)
     end_session(s, request.cookies.get(COOKIE, ""))
@@ -259,7 +259,7 @@ async def logout(
 
 @router.get("/", include_in_schema=False)
 def dashboard(
-    request: Request, p: Principal = Depends(html_user()), s: Session = Depends(db_session)
+    request: Request, p: Principal = Depends(html_user()), s: Session = DB_SESSION
 ) -> Response:
     today = date.today()
     role = p.user.role

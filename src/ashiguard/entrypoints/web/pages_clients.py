@@ -26,10 +26,10 @@ from ashiguard.entrypoints.web.deps import RecordId, unit_of_work
 from ashiguard.entrypoints.web.pages_clearances import clearance_context
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import (
+    DB_SESSION,
     Principal,
     checked_form,
     client_ip,
-    db_session,
     html_user,
 )
 from ashiguard.entrypoints.web.text_guard import proper_query
@@ -50,7 +50,7 @@ def client_list(
     q: str = "",
     page: int = 1,
     p: Principal = Depends(html_user(*CLIENT_ROLES)),
-    s: Session = Depends(db_session),
+    s: Session = DB_SESSION,
 ) -> Response:
     q = q.strip()[:100]
     page = max(1, page)

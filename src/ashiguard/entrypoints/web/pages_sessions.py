@@ -25,11 +25,11 @@ from ashiguard.domain.errors import Conflict, DomainError, InputError, NotFound,
 from ashiguard.entrypoints.web.deps import RecordId, unit_of_work
 from ashiguard.entrypoints.web.rendering import render
 from ashiguard.entrypoints.web.security import (
+    DB_SESSION,
     Principal,
     check_csrf,
     checked_form,
     client_ip,
-    db_session,
     html_user,
     principal_from_request,
 )
@@ -46,7 +46,7 @@ RESEARCH = html_user(*research.RESEARCH_ROLES)
 
 @router.get("/sessions", include_in_schema=False)
 def session_list(
-    request: Request, p: Principal = Depends(CLINICAL), s: Session = Depends(db_session)
+    request: Request, p: Principal = Depends(CLINICAL), s: Session = DB_SESSION
 ) -> Response:
     rows = s.scalars(
         select(TreatmentSession).order_by(TreatmentSession.started_at.desc()).limit(200)

@@ -38,6 +38,7 @@ from ashiguard.services.uow import Actor
 
 __all__ = [
     "COOKIE",
+    "DB_SESSION",
     "DEVICE_COOKIE",
     "Actor",
     "LoginRefused",
@@ -318,6 +319,14 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
         yield s
 
 
+DB_SESSION: Any = Depends(db_session, scope="function")
+"""The request's database session as every route and dependency takes it: committed when the
+handler returns, *before* the response is sent (FastAPI's ``scope="function"``). With the
+default scope the commit ran after the response had started: a database that went away at that
+moment showed the user a page as if their change (or an audited read's entry) was stored, and
+the 503 could no longer be sent."""
+
+
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -334,7 +343,7 @@ async def _submitted_token(request: Request) -> str:
 
 
 def _checker(api: bool, roles: tuple[str, ...]) -> Callable[..., Principal]:
-    async def dep(request: Request, s: Session = Depends(db_session)) -> Principal:
+    async def dep(request: Request, s: Session = DB_SESSION) -> Principal:
         p = principal_from_request(s, request)
         if p is None:
             raise NotAuthenticated(api=api)
