@@ -35,7 +35,8 @@ def _run_cli(
     *args: str, input: str | None = None, timeout: float = 300, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
-    env.setdefault("COLUMNS", "120")
+    # one width for rich's tables, whatever the parent says (an xdist worker says 80)
+    env["COLUMNS"] = "120"
     return subprocess.run(
         [sys.executable, "-m", "ashiguard", *map(str, args)],
         input=input,
