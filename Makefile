@@ -3,6 +3,8 @@ VENV    ?= .venv
 PYTHON  ?= python3
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+# pytest workers for `make test` (pytest-xdist; 0 runs the suite in one process)
+WORKERS ?= 2
 
 .PHONY: run test lint bench install system-deps clean demo
 
@@ -23,7 +25,7 @@ run: $(STAMP)
 
 ## test: everything the tests need (system packages included), lint, types, the whole suite
 test: $(STAMP) system-deps lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

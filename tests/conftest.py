@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,8 @@ def _run_cli(
     *args: str, input: str | None = None, timeout: float = 300, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
-    env.setdefault("COLUMNS", "120")
+    # one width for rich's tables, whatever the parent says (an xdist worker says 80)
+    env["COLUMNS"] = "120"
     return subprocess.run(
         [sys.executable, "-m", "ashiguard", *map(str, args)],
         input=input,
@@ -44,6 +46,37 @@ def _run_cli(
         cwd=cwd or PROJECT_ROOT,
         env=env,
     )
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated to head, made once per test session (per xdist worker)."""
+    from ashiguard.adapters.db import Database, sqlite_url
+
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
+    database = Database(sqlite_url(path))
+    database.migrate()
+    database.dispose()  # the last connection checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(_migrated_sqlite_template: Path) -> Callable[[Path], Any]:
+    """``migrated_sqlite(path)`` -> a ``Database`` on a new SQLite file at ``path`` holding the
+    schema at head: a byte copy of a file migrated once, the same as ``Database(...).migrate()``
+    (the migrations write no rows) without running Alembic for every test."""
+    import shutil
+
+    from ashiguard.adapters.db import Database, sqlite_url
+
+    def _make(path: Path) -> Any:
+        for suffix in ("", "-wal"):
+            src = _migrated_sqlite_template.with_name(_migrated_sqlite_template.name + suffix)
+            if src.exists():
+                shutil.copyfile(src, path.with_name(path.name + suffix))
+        return Database(sqlite_url(path))
+
+    return _make
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from test_uploads import PDF, png_bytes
 
-from ashiguard.adapters.db import Database, SqlUnitOfWork, repo, sqlite_url
+from ashiguard.adapters.db import SqlUnitOfWork, repo
 from ashiguard.adapters.db.models import (
     AuditEntry,
     Clearance,
@@ -30,9 +30,8 @@ RESEARCHER = Actor(4, "rex", "Rex", "researcher")
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = Database(sqlite_url(tmp_path / "clinic.sqlite3"))
-    database.migrate()
+def db(tmp_path, migrated_sqlite):
+    database = migrated_sqlite(tmp_path / "clinic.sqlite3")
     with SqlUnitOfWork(database) as uow:
         for a in (OWNER, THERAPIST, DESK, RESEARCHER):
             clinic_admin.add_user(

@@ -9,7 +9,7 @@ import pytest
 import typer
 from sqlalchemy import func, select
 
-from ashiguard.adapters.db import Database, SqlUnitOfWork, sqlite_url
+from ashiguard.adapters.db import SqlUnitOfWork
 from ashiguard.adapters.db.models import AuditEntry, Client, Intake, Screening, TreatmentSession
 from ashiguard.domain.errors import Conflict, Forbidden, InputError, NotFound, Refused
 from ashiguard.domain.live_messages import SessionOutcome
@@ -28,9 +28,8 @@ def _fast_hash(password: str) -> str:
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = Database(sqlite_url(tmp_path / "clinic.sqlite3"))
-    database.migrate()
+def db(tmp_path, migrated_sqlite):
+    database = migrated_sqlite(tmp_path / "clinic.sqlite3")
     with SqlUnitOfWork(database) as uow:
         for a in (OWNER, THERAPIST, DESK):
             clinic_admin.add_user(

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from ashiguard.adapters.db import Database, SqlUnitOfWork, sqlite_url
+from ashiguard.adapters.db import SqlUnitOfWork
 from ashiguard.adapters.db.models import (
     AuditEntry,
     Client,
@@ -58,9 +58,8 @@ ALERTS = [
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = Database(sqlite_url(tmp_path / "clinic.sqlite3"))
-    database.migrate()
+def db(tmp_path, migrated_sqlite):
+    database = migrated_sqlite(tmp_path / "clinic.sqlite3")
     with SqlUnitOfWork(database) as uow:
         for a in (OWNER, THERAPIST, OTHER):
             clinic_admin.add_user(

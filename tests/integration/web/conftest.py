@@ -172,8 +172,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A migrated database on each backend (SQLite file, or a fresh PostgreSQL database)."""
     if request.param == "sqlite":
-        database = Database(sqlite_url(tmp_path / "ashiguard.sqlite3"))
-        database.migrate()
+        database = request.getfixturevalue("migrated_sqlite")(tmp_path / "ashiguard.sqlite3")
         yield database
         database.dispose()
         return
