@@ -54,6 +54,7 @@ __all__ = [
     "RecordingReader",
     "RecordingWriteError",
     "RecordingWriter",
+    "lower_thread_priority",
     "open_recording",
 ]
 
@@ -68,6 +69,16 @@ _TRUTH_DTYPE = np.dtype(
 _TIME_BLOCK = 1 << 16
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
+
+
+def lower_thread_priority(nice: int) -> None:
+    """Give the calling thread the scheduling niceness ``nice`` (> 0: it yields the CPU to the
+    process's other threads and to other processes when the machine is busy; Linux schedules
+    threads one by one). Nothing happens for ``nice <= 0`` or where the OS refuses."""
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), int(nice))
 
 
 class RecordingWriteError(OSError):
@@ -131,6 +142,10 @@ class RecordingWriter:
     compression : ``lzf`` (default), ``gzip`` or None.
     chunk_frames : frames per HDF5 chunk of ``/mat/pressure``.
     flush_interval_s : s, at most 0.5: buffered frames reach the file at least this often.
+    flush_nice : int
+        Niceness of the thread that flushes (and compresses) while the appender idles (0: as
+        the process; a session host gives 10: see :data:`ashiguard.services.session_host.
+        RECORDING_NICE`).
 
     Notes
     -----
@@ -163,11 +178,13 @@ class RecordingWriter:
         compression: str | None = "lzf",
         chunk_frames: int = 16,
         flush_interval_s: float = 0.25,
+        flush_nice: int = 0,
     ) -> None:
         self._validate_args(rows, cols, pitch_mm, placement, side, units, flush_interval_s)
         self.path = Path(path)
         self.rows, self.cols = rows, cols
         self.flush_interval_s = float(flush_interval_s)
+        self.flush_nice = int(flush_nice)
         self._lock = threading.RLock()
         self._closed = False
         self._n = 0
@@ -467,6 +484,7 @@ class RecordingWriter:
             self._flush_locked()
 
     def _flusher(self) -> None:
+        lower_thread_priority(self.flush_nice)
         while not self._stop.wait(self.flush_interval_s / 2):
             with self._lock:
                 if self._closed or self._failed is not None:

@@ -117,8 +117,15 @@ SinkFactory = Callable[[SourceInfo, float | None], RecordingSink]
 class _Hdf5Sink:
     """A crash-safe HDF5 recording (SWMR, flushed at least every 0.25 s)."""
 
-    def __init__(self, path: Path, info: SourceInfo, therapist_mass_kg: float | None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        info: SourceInfo,
+        therapist_mass_kg: float | None,
+        background_nice: int = 0,
+    ) -> None:
         self.path: Path | None = Path(path)
+        self.background_nice = int(background_nice)  # of the threads that write the file
         mat_attrs: dict[str, object] = {"source": info.name}
         for key, value in info.extra.items():
             if key == "units":
@@ -138,6 +145,7 @@ class _Hdf5Sink:
             counter=True,
             bars=info.has_bars,
             units=str(info.extra.get("units", "kPa")),
+            flush_nice=self.background_nice,
         )
 
     def append(
@@ -165,11 +173,12 @@ class _Hdf5Sink:
         self._writer.close()  # what was written stays readable
 
 
-def hdf5_sink(path: Path | str) -> SinkFactory:
-    """A sink factory that records into the HDF5 file ``path``."""
+def hdf5_sink(path: Path | str, background_nice: int = 0) -> SinkFactory:
+    """A sink factory that records into the HDF5 file ``path``; ``background_nice`` > 0 gives
+    the threads that write (and compress) it that niceness, below the alarm engine's."""
 
     def open_sink(info: SourceInfo, therapist_mass_kg: float | None) -> RecordingSink:
-        return _Hdf5Sink(Path(path), info, therapist_mass_kg)
+        return _Hdf5Sink(Path(path), info, therapist_mass_kg, background_nice)
 
     return open_sink
 
@@ -253,6 +262,9 @@ class _Batches:
         self._queue.put(("attrs", attrs))
 
     def _write(self) -> None:
+        from ashiguard.adapters.recording import lower_thread_priority
+
+        lower_thread_priority(int(getattr(self.sink, "background_nice", 0)))
         while True:
             batch = self._queue.get()
             if batch is None:

@@ -35,6 +35,7 @@ Notes
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 import threading
@@ -57,6 +58,7 @@ from ashiguard.services.ports import OutcomeHandler
 from ashiguard.services.session_process import SessionSpec, open_live_source
 
 __all__ = [
+    "RECORDING_NICE",
     "SWITCH_INTERVAL_S",
     "TICK_S",
     "BatchPublisher",
@@ -75,6 +77,11 @@ TICK_S = 0.01
 SWITCH_INTERVAL_S = 0.001
 """The interpreter's thread switch interval in a host (the default 5 ms would let a session's
 start-up or end-of-session analysis hold the tick back that long)."""
+
+RECORDING_NICE = 10
+"""Niceness of the threads that write and compress a hosted session's recording. The tick
+(alarms first) keeps the process's priority; the recording is written with what is left, and
+never loses a frame for it (buffered, flushed at the latest 0.25 s after the machine idles)."""
 
 _EARLY_S = 0.0005  # a frame due this little after the tick is taken on it (float rounding)
 _QUEUE_FRAMES = 512  # as FrameSource.start's queue: frames a late consumer may owe a sensor
@@ -466,7 +473,7 @@ def _hosted(spec: SessionSpec, outbox: _Outbox, send: Callable[[Any], None]) -> 
     session = LiveSession(
         source,
         config,
-        sink=hdf5_sink(spec.recording_path),
+        sink=hdf5_sink(spec.recording_path, background_nice=RECORDING_NICE),
         publisher=_Publisher(outbox, sid),
         session_id=sid,
         therapist_mass_kg=spec.therapist_mass_kg,
@@ -537,6 +544,10 @@ def session_host_main(conn: Any) -> None:
             send(("outcome", sid, SessionOutcome(error=error)))
             return
         sessions[sid] = hosted
+        # what a session keeps for its whole life (its engine, plan, layout) leaves the
+        # collector's generations: full collections then scan only what the tick makes and
+        # drops, instead of pausing the tick for every session's setup again
+        gc.freeze()
         if sid in stops:
             hosted.session.request_stop()
         try:

@@ -164,6 +164,9 @@ class Worker:
             threading.Thread(target=self._reap, name="reaper", daemon=True),
         ]
         self.queue.heartbeat(self.id, [])
+        import gc
+
+        gc.freeze()  # as ``serve``: no full collection of the imports stalls the alarm relay
         for t in threads:
             t.start()
         _log(f"{self.id} ready")

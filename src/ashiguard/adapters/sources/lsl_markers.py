@@ -9,12 +9,22 @@
 - :class:`MarkerInlet` listens on a marker stream by name (e.g. a hardware button at the head
   of the table publishing ``too_much``) and hands each sample to a callback: a plain kind
   (``too_much``, ``technique_change``) or JSON ``{"kind": ..., "text": ...}``.
+
+Notes
+-----
+The inlets of a process that are still looking for their stream share one discovery
+(:class:`_Discovery`): one LSL query wave of ``WAVE_S`` every ``retry_s`` for all of them,
+instead of one continuous ``resolve_byprop`` each. Every outlet on the network answers every
+query, so with one resolver per stream a session host running 16 sessions (16 rooms, each with
+its button stream) and 32 alarm outlets on the machine spent about 0.15 of a core on
+discovery alone (2026-12-06, `ashiguard bench live`).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -52,6 +62,67 @@ class AlarmOutlet:
         del self._outlet
 
 
+WAVE_S = 1.0
+"""How long one shared discovery wave collects the streams that answer, s."""
+
+
+class _Discovery:
+    """The process's one LSL discovery for every marker inlet still looking for its stream.
+
+    While anyone waits, a thread runs a wave (``pylsl.resolve_streams(WAVE_S)``, every stream on
+    the network) and pauses ``pause_s`` between waves; each waiter gets the stream of its name
+    from the first wave that ends after it asked, or None.
+    """
+
+    def __init__(self, pause_s: float = 1.0) -> None:
+        self.pause_s = pause_s
+        self._cond = threading.Condition()
+        self._waiting = 0
+        self._round = 0
+        self._found: dict[str, Any] = {}
+        self._thread: threading.Thread | None = None
+
+    def find(self, name: str, timeout_s: float) -> Any:
+        """The StreamInfo of the stream ``name`` (None when no wave found it in time)."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            self._waiting += 1
+            try:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._run, name="lsl-discovery", daemon=True
+                    )
+                    self._thread.start()
+                asked = self._round
+                while self._round == asked:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not self._cond.wait(left):
+                        return None
+                return self._found.get(name)
+            finally:
+                self._waiting -= 1
+
+    def _run(self) -> None:
+        pylsl = load_pylsl()
+        while True:
+            with self._cond:
+                if not self._waiting:
+                    self._thread = None
+                    return
+            try:
+                infos = pylsl.resolve_streams(WAVE_S)
+            except Exception:  # pragma: no cover - liblsl failing at runtime
+                infos = []
+            with self._cond:
+                self._found = {i.name(): i for i in infos}
+                self._round += 1
+                self._cond.notify_all()
+            time.sleep(self.pause_s)
+
+
+_DISCOVERY = _Discovery()
+
+
 class MarkerInlet:
     """Hands every sample of the marker stream ``name`` to ``on_marker(kind, text)``.
 
@@ -75,10 +146,11 @@ class MarkerInlet:
         inlet: Any = None
         while not self._stop.is_set():
             if inlet is None:
-                found = pylsl.resolve_byprop("name", self.name, 1, self.retry_s)
-                if not found:
+                info = _DISCOVERY.find(self.name, self.retry_s + WAVE_S)
+                if info is None:
+                    self._stop.wait(0.2)
                     continue
-                inlet = pylsl.StreamInlet(found[0])
+                inlet = pylsl.StreamInlet(info)
             sample, _ts = inlet.pull_sample(timeout=0.2)
             if sample is None:
                 continue
