@@ -234,3 +234,49 @@ def test_a_killed_session_host_reports_each_of_its_sessions_with_an_error(tmp_pa
     kinds = {(sid, enc[0]) for sid, enc, _view in broker.items}
     assert {(1, "init"), (2, "frame"), (3, "ended")} <= kinds
     assert not hosts.running(1) and not hosts.command(1, "stop")
+
+
+def test_an_ended_hosted_session_lets_the_collector_free_what_its_start_froze(tmp_path):
+    import gc
+    import weakref
+
+    from ashiguard.services.session_host import _hosted, _Outbox
+
+    class Cycle:  # garbage only the cyclic collector frees
+        pass
+
+    sent: list = []
+    outbox = _Outbox(sent.append)
+    spec = SessionSpec(
+        session_id=1,
+        source="sim:baseline",
+        therapist_mass_kg=60.0,
+        client={"height_cm": 170.0, "weight_kg": 70.0},
+        screening=None,
+        recording_path=tmp_path / "s.h5",
+        recordings_dir=tmp_path,
+        speed=0.0,
+        duration_s=2.0,
+        alarm_outlet=False,
+    )
+    hosted = _hosted(spec, outbox, sent.append)
+    host = SessionHost(outbox.flush)
+    try:
+        garbage = Cycle()
+        garbage.me = garbage
+        gone = weakref.ref(garbage)
+        gc.freeze()  # as the host does when a session starts
+        del garbage
+        gc.collect()
+        assert gone() is not None  # frozen: a full collection does not see it
+        hosted.open()
+        host.add(hosted)
+        deadline = time.monotonic() + 60
+        while not any(m[0] == "outcome" for m in sent) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any(m[0] == "outcome" for m in sent)
+        assert gone() is None  # the session's end unfroze and collected it
+    finally:
+        host.close()
+        host.join(30)
+        gc.unfreeze()
