@@ -13,7 +13,7 @@
 Notes
 -----
 The inlets of a process that are still looking for their stream share one discovery
-(:class:`_Discovery`): one LSL query wave of ``WAVE_S`` every ``retry_s`` for all of them,
+(:class:`_Discovery`): one LSL query wave of ``WAVE_S`` (1 s) every 2 s for all of them,
 instead of one continuous ``resolve_byprop`` each. Every outlet on the network answers every
 query, so with one resolver per stream a session host running 16 sessions (16 rooms, each with
 its button stream) and 32 alarm outlets on the machine spent about 0.15 of a core on
