@@ -80,8 +80,9 @@ start-up or end-of-session analysis hold the tick back that long)."""
 
 RECORDING_NICE = 10
 """Niceness of the threads that write and compress a hosted session's recording. The tick
-(alarms first) keeps the process's priority; the recording is written with what is left, and
-never loses a frame for it (buffered, flushed at the latest 0.25 s after the machine idles)."""
+(alarms first) keeps the process's priority; the recording is written with the CPU left, its
+frames waiting in their buffer meanwhile (on a machine busy beyond its cores, a crash could then
+lose more than the usual at most 1 s of frames; no frame is dropped while the host runs)."""
 
 _EARLY_S = 0.0005  # a frame due this little after the tick is taken on it (float rounding)
 _QUEUE_FRAMES = 512  # as FrameSource.start's queue: frames a late consumer may owe a sensor
