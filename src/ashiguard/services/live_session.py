@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ashiguard.adapters.recording import RecordingWriter
+from ashiguard.adapters.recording import RecordingWriter, lower_thread_priority
 from ashiguard.adapters.sources.base import Frame, FrameSource, SourceInfo
 from ashiguard.domain.alarms import AlarmConfig
 from ashiguard.domain.live_messages import (
@@ -262,8 +262,6 @@ class _Batches:
         self._queue.put(("attrs", attrs))
 
     def _write(self) -> None:
-        from ashiguard.adapters.recording import lower_thread_priority
-
         lower_thread_priority(int(getattr(self.sink, "background_nice", 0)))
         while True:
             batch = self._queue.get()
