@@ -202,8 +202,14 @@ class HostedSession:
             self._failed = exc
             return None
 
-    def _due(self, now: float, max_batch: int) -> list[Frame]:
-        """The paced source's frames due by ``now`` (each stamped with its due time)."""
+    def _due(self, now: float, max_batch: int, tick_t: float | None = None) -> list[Frame]:
+        """The paced source's frames due by ``now`` (each stamped with its due time).
+
+        The first frame is due at ``tick_t``, the time the tick that takes it was scheduled
+        for (``now`` when not given), and every later one on the same grid: each is then
+        taken by the tick scheduled for its due time, however late that tick begins. Set to
+        the moment the tick happened to begin instead, every frame fell a fraction of a tick
+        after its own tick's schedule and waited for the next one (5 ms on average)."""
         if self._failed is not None:
             raise self._failed  # the frames before it were processed on earlier ticks
         pending = self._pending
@@ -216,7 +222,8 @@ class HostedSession:
                 pending = self._next()
         else:
             if self._base is None:
-                self._base, self._t_first = now, pending.t
+                self._base = now if tick_t is None else min(tick_t, now)
+                self._t_first = pending.t
             base, t1, per_s = self._base, self._t_first, self._per_s
             late = now - self._backlog_s
             stats = self.source.stats
@@ -252,10 +259,13 @@ class HostedSession:
             out.append(fr)
         return out
 
-    def take(self, now: float) -> list[Frame]:
-        """The frames this tick processes; checks for silence when there are none."""
+    def take(self, now: float, tick_t: float | None = None) -> list[Frame]:
+        """The frames this tick processes; checks for silence when there are none.
+        ``tick_t``: when the tick was scheduled (``now`` is when it began)."""
         mon = self.session.monitor
-        frames = self._due(now, mon.max_batch) if self.paced else self._queued(mon.max_batch)
+        frames = (
+            self._due(now, mon.max_batch, tick_t) if self.paced else self._queued(mon.max_batch)
+        )
         if frames:
             self._last_frame = now
         elif now - max(self._last_frame, self._last_check) >= self._gap / 2:
@@ -352,7 +362,7 @@ class SessionHost:
                 sessions = list(self._sessions)
                 if self._closing and not sessions:
                     return
-            self._step(sessions, time.monotonic())
+            self._step(sessions, time.monotonic(), next_t)
             self._flush()
             self.ticks += 1
             next_t += tick
@@ -363,7 +373,7 @@ class SessionHost:
                 self.late_ticks += 1
                 next_t += int((now - next_t) / tick) * tick
 
-    def _step(self, sessions: list[HostedSession], now: float) -> None:
+    def _step(self, sessions: list[HostedSession], now: float, tick_t: float) -> None:
         done: list[tuple[HostedSession, str | None]] = []
         fed: list[tuple[HostedSession, list[Frame], bool]] = []
         # first every engine (alarms go out as they are raised), then recordings and views
@@ -373,7 +383,7 @@ class SessionHost:
                 done.append((h, None))
                 continue
             try:
-                frames = h.take(now)
+                frames = h.take(now, tick_t)
                 batch, ended = s.process(frames) if frames else (frames, False)
             except Exception as exc:  # this session alone ends, with the reason
                 done.append((h, f"{type(exc).__name__}: {exc}"))

@@ -1,0 +1,62 @@
+"""The pacing of a session host's tick: each simulated frame is due on the tick grid."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from ashiguard.adapters.sources.base import Frame
+from ashiguard.services.session_host import HostedSession
+
+TICK = 0.01
+
+
+class _Source:
+    """A 100 Hz source of empty frames (what the tick takes synchronously)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.info = SimpleNamespace(rate_hz=100.0)
+        self.stats = SimpleNamespace(overflowed=0)
+
+    def frames(self):
+        for k in range(self.n):
+            yield Frame(k, k * TICK, np.zeros((2, 2), dtype=np.float32), None)
+
+
+def _hosted(n: int = 20) -> HostedSession:
+    monitor = SimpleNamespace(
+        max_batch=50,
+        engine=SimpleNamespace(config=SimpleNamespace(max_frame_gap_s=0.5)),
+        check_silence=lambda: None,
+    )
+    session = SimpleNamespace(source=_Source(n), session_id=1, monitor=monitor, begin=lambda: None)
+    h = HostedSession(session, speed=1.0)
+    h.open()
+    return h
+
+
+def test_a_frame_is_taken_by_the_tick_scheduled_for_it_though_the_first_tick_began_late():
+    h = _hosted()
+    grid = 1000.0
+    # the tick that takes frame 0 was scheduled at `grid` and began 4 ms late
+    first = h.take(grid + 0.004, grid)
+    assert [f.counter for f in first] == [0]
+    assert first[0].arrived == grid  # due when its tick was scheduled
+    # every following tick begins 0.2 ms after its schedule: each takes its own frame
+    for k in range(1, 10):
+        tick_t = grid + k * TICK
+        got = h.take(tick_t + 0.0002, tick_t)
+        assert [f.counter for f in got] == [k]
+        assert abs(got[0].arrived - tick_t) < 1e-9
+
+
+def test_a_late_tick_takes_every_frame_due_meanwhile_stamped_with_its_due_time():
+    h = _hosted()
+    grid = 50.0
+    h.take(grid, grid)
+    # the ticks at +10 and +20 ms did not run; the one scheduled at +30 ms began at +34 ms
+    got = h.take(grid + 0.034, grid + 0.03)
+    assert [f.counter for f in got] == [1, 2, 3]
+    assert np.allclose([f.arrived for f in got], [grid + 0.01, grid + 0.02, grid + 0.03])
