@@ -1,13 +1,15 @@
-"""The pacing of a session host's tick: each simulated frame is due on the tick grid."""
+"""A session host's tick: its pacing (each simulated frame due on the tick grid) and the
+views it slows while busy."""
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 
 import numpy as np
 
 from ashiguard.adapters.sources.base import Frame
-from ashiguard.services.session_host import HostedSession
+from ashiguard.services.session_host import HostedSession, SessionHost, ViewGovernor
 
 TICK = 0.01
 
@@ -60,3 +62,52 @@ def test_a_late_tick_takes_every_frame_due_meanwhile_stamped_with_its_due_time()
     got = h.take(grid + 0.034, grid + 0.03)
     assert [f.counter for f in got] == [1, 2, 3]
     assert np.allclose([f.arrived for f in got], [grid + 0.01, grid + 0.02, grid + 0.03])
+
+
+def test_the_view_governor_slows_views_while_the_tick_is_busy_and_restores_them_after():
+    g = ViewGovernor(busy_hz=10.0, high=0.6, low=0.35, window=4)
+    assert g.view_hz(20.0) == 20.0
+    # a window at 50 % of the period: between the thresholds, nothing changes
+    assert [g.update(0.005, TICK) for _ in range(4)] == [None] * 4
+    assert not g.busy and g.load == 0.5
+    # a window at 70 %: busy, views at 10 a second (a session asking for fewer keeps its own)
+    assert [g.update(0.007, TICK) for _ in range(4)] == [None, None, None, True]
+    assert g.view_hz(20.0) == 10.0 and g.view_hz(5.0) == 5.0
+    # 50 % again: still busy (no flapping between the thresholds)
+    assert [g.update(0.005, TICK) for _ in range(4)] == [None] * 4
+    assert g.busy
+    # 30 %: back to each session's own rate
+    assert [g.update(0.003, TICK) for _ in range(4)] == [None, None, None, False]
+    assert g.view_hz(20.0) == 20.0 and g.busy_windows == 1
+
+
+def test_a_busy_host_slows_the_views_of_its_sessions():
+    # every window of one tick counts as busy (high 0): the sessions' views go to 10 a second
+    host = SessionHost(views=ViewGovernor(busy_hz=10.0, high=0.0, low=-1.0, window=1))
+    session = SimpleNamespace(
+        source=_Source(10**6),
+        session_id=1,
+        view_hz=20.0,
+        stopping=False,
+        begin=lambda: None,
+        process=lambda frames: (frames, False),
+        record_and_view=lambda batch: None,
+        request_stop=lambda: None,
+        finish=lambda error=None: None,
+        monitor=SimpleNamespace(
+            max_batch=50,
+            engine=SimpleNamespace(config=SimpleNamespace(max_frame_gap_s=0.5)),
+            check_silence=lambda: None,
+        ),
+    )
+    h = HostedSession(session, speed=1.0)
+    h.open()
+    host.add(h)
+    deadline = time.monotonic() + 10
+    while session.view_hz != 10.0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert session.view_hz == 10.0
+    assert h.view_hz == 20.0  # its own rate, restored when the host is no longer busy
+    session.stopping = True
+    host.close()
+    host.join(10)

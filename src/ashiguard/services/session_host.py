@@ -17,8 +17,9 @@ the tick), and the parent wakes once per tick and host instead of once per messa
 
 Notes
 -----
-- A paced source (simulator, replay) is opened unpaced and paced by the tick: frame 0 is due at
-  the tick that takes it, every later one ``t / speed`` after it. A frame more than a queue's
+- A paced source (simulator, replay) is opened unpaced and paced by the tick: frame 0 is due
+  when the tick that takes it was scheduled, every later one ``t / speed`` after it (on the
+  tick grid: each frame is taken by the tick scheduled for it). A frame more than a queue's
   worth (512 frames) late is dropped and counted in ``overflowed``, as a sensor's queue would.
   A sensor (LSL) keeps its own reading thread; the tick drains its queue (at most 10 ms late).
 - A session that fails (its source, its engine step, its recording) is ended alone: its
@@ -30,6 +31,9 @@ Notes
 - A host whose parent disappears (the pipe closes) ends its sessions cleanly.
 - Ending a session (closing the recording, the offline analysis) runs on a thread of its own,
   never on the tick.
+- A busy tick (its work taking 60 % of its period or more, over a second) slows the views of
+  its sessions to ``VIEW_HZ_BUSY`` (10 a second) until it is down to 35 % (:class:`ViewGovernor`):
+  the heatmap gives way, the alarms, the recording and the stream never do.
 """
 
 from __future__ import annotations
@@ -61,12 +65,14 @@ __all__ = [
     "RECORDING_NICE",
     "SWITCH_INTERVAL_S",
     "TICK_S",
+    "VIEW_HZ_BUSY",
     "BatchPublisher",
     "HostProcess",
     "HostedSession",
     "LocalLauncher",
     "SessionHost",
     "SessionHosts",
+    "ViewGovernor",
     "outcome_from_recording",
     "session_host_main",
 ]
@@ -83,6 +89,10 @@ RECORDING_NICE = 10
 (alarms first) keeps the process's priority; the recording is written with the CPU left, its
 frames waiting in their buffer meanwhile (on a machine busy beyond its cores, a crash could then
 lose more than the usual at most 1 s of frames; no frame is dropped while the host runs)."""
+
+VIEW_HZ_BUSY = 10.0
+"""View frames per second of a host's sessions while its tick is busy (:class:`ViewGovernor`);
+:data:`~ashiguard.services.live_session.VIEW_HZ` otherwise."""
 
 _EARLY_S = 0.0005  # a frame due this little after the tick is taken on it (float rounding)
 _QUEUE_FRAMES = 512  # as FrameSource.start's queue: frames a late consumer may owe a sensor
@@ -165,6 +175,7 @@ class HostedSession:
         self.on_end = on_end
         self.closers = closers
         self.session_id: int = session.session_id
+        self.view_hz = float(getattr(session, "view_hz", 0.0))  # its own (the host may slow it)
         self._it: Iterator[Frame] | None = None
         self._pending: Frame | None = None
         self._base: float | None = None  # monotonic time stream time ``_t_first`` is due
@@ -287,6 +298,61 @@ class HostedSession:
                 close()
 
 
+class ViewGovernor:
+    """Slows the views of a host's sessions while its tick is busy, so that alarms stay on time.
+
+    The alarms of a tick wait for the engines of the sessions before theirs, and a tick that
+    overruns its period delays the next one's frames; the views (a heatmap frame, its contacts
+    and zones, 20 times a second per session) are the work that can give way. Every ``window``
+    ticks the governor takes the mean share of the tick period the tick's work took, in wall
+    time (a tick kept off the processor by other processes counts as busy): at ``high`` or more
+    the views go to at most ``busy_hz``, at ``low`` or less back to each session's own rate
+    (between the two nothing changes, so that the rate does not flap). Alarms, recordings and
+    the stream are never thinned.
+    """
+
+    def __init__(
+        self,
+        *,
+        busy_hz: float = VIEW_HZ_BUSY,
+        high: float = 0.6,
+        low: float = 0.35,
+        window: int = 100,
+    ) -> None:
+        self.busy_hz = float(busy_hz)
+        self.high, self.low, self.window = float(high), float(low), int(window)
+        self.busy = False
+        self.busy_windows = 0  # windows judged busy so far
+        self.load = 0.0  # the last window's mean share of the tick period
+        self._sum = 0.0
+        self._n = 0
+
+    def update(self, step_s: float, tick_s: float) -> bool | None:
+        """Count one tick whose work took ``step_s`` of ``tick_s``; at the end of a window that
+        changes the state, returns the new state (True: busy), else None."""
+        self._sum += step_s / tick_s
+        self._n += 1
+        if self._n < self.window:
+            return None
+        self.load = self._sum / self._n
+        self._sum, self._n = 0.0, 0
+        if self.load >= self.high:
+            self.busy_windows += 1
+            busy = True
+        elif self.load <= self.low:
+            busy = False
+        else:
+            return None
+        if busy == self.busy:
+            return None
+        self.busy = busy
+        return busy
+
+    def view_hz(self, own_hz: float) -> float:
+        """The view rate of a session whose own rate is ``own_hz``, now."""
+        return min(own_hz, self.busy_hz) if self.busy else own_hz
+
+
 class SessionHost:
     """The sessions of one host and the tick that runs them (see the module notes).
 
@@ -296,8 +362,14 @@ class SessionHost:
     waits until all have ended.
     """
 
-    def __init__(self, flush: Callable[[], None] = lambda: None, tick_s: float = TICK_S) -> None:
+    def __init__(
+        self,
+        flush: Callable[[], None] = lambda: None,
+        tick_s: float = TICK_S,
+        views: ViewGovernor | None = None,
+    ) -> None:
         self.tick_s = float(tick_s)
+        self.views = views if views is not None else ViewGovernor()
         self._flush = flush
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -357,13 +429,17 @@ class SessionHost:
                 while not self._sessions and not self._new and not self._closing:
                     self._wake.wait()
                     next_t = time.monotonic()
+                self._set_views(self._new)
                 self._sessions += self._new
                 self._new = []
                 sessions = list(self._sessions)
                 if self._closing and not sessions:
                     return
-            self._step(sessions, time.monotonic(), next_t)
+            began = time.monotonic()
+            self._step(sessions, began, next_t)
             self._flush()
+            if self.views.update(time.monotonic() - began, tick) is not None:
+                self._set_views(sessions)
             self.ticks += 1
             next_t += tick
             now = time.monotonic()
@@ -372,6 +448,11 @@ class SessionHost:
             else:  # late: the frames due meanwhile are taken at once, and the grid kept
                 self.late_ticks += 1
                 next_t += int((now - next_t) / tick) * tick
+
+    def _set_views(self, sessions: list[HostedSession]) -> None:
+        for h in sessions:
+            if h.view_hz > 0:
+                h.session.view_hz = self.views.view_hz(h.view_hz)
 
     def _step(self, sessions: list[HostedSession], now: float, tick_t: float) -> None:
         done: list[tuple[HostedSession, str | None]] = []
