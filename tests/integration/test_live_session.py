@@ -126,3 +126,27 @@ def test_markers_go_into_the_recording_and_the_outcome_with_a_comfort_episode(ru
     assert comfort["t_start"] == marker.t and comfort["priority"] == "low"
     assert comfort["peak"] is None and comfort["limit"] is None
     assert outcome.frames == 3000 and outcome.error is None
+
+
+@pytest.mark.parametrize("late", [False, True])
+def test_view_frames_stay_on_their_grid_when_frames_come_two_at_a_time(late):
+    """Views at 20 a second on the session's own grid of view times: a late tick (two frames
+    at once, the view gets the last) does not shift the ones after it (shifted, the views of a
+    host's sessions drifted together onto the same ticks)."""
+    pub = Collect()
+    src = open_live_source("sim:spine", speed=0, seed=4, duration_s=4.0, therapist_mass_kg=68)
+    session = LiveSession(src, publisher=pub, speed=0, analyze=False, view_hz=20.0)
+    session.begin()
+    frames = list(src.frames())
+    batches = [frames[:1]] + (
+        [frames[i : i + 2] for i in range(1, len(frames), 2)] if late else [[f] for f in frames[1:]]
+    )
+    for batch in batches:
+        session.feed(batch)
+    session.finish()
+    src.close()
+    times = [m.t for m in pub.of(FrameMessage)]
+    # each view at most one frame (10 ms) after its point on the 50 ms grid, none skipped
+    assert len(times) == len(frames) // 5
+    for k, t in enumerate(times):
+        assert 0.05 * k - 1e-6 <= t <= 0.05 * k + 0.0101, (k, t)
