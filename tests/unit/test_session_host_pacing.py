@@ -3,6 +3,8 @@ views it slows while busy."""
 
 from __future__ import annotations
 
+import gc
+import threading
 import time
 from types import SimpleNamespace
 
@@ -81,10 +83,9 @@ def test_the_view_governor_slows_views_while_the_tick_is_busy_and_restores_them_
     assert g.view_hz(20.0) == 20.0 and g.busy_windows == 1
 
 
-def test_a_busy_host_slows_the_views_of_its_sessions():
-    # every window of one tick counts as busy (high 0): the sessions' views go to 10 a second
-    host = SessionHost(views=ViewGovernor(busy_hz=10.0, high=0.0, low=-1.0, window=1))
-    session = SimpleNamespace(
+def _ticking_session() -> SimpleNamespace:
+    """A session the tick can run (an endless source; engine and view do nothing)."""
+    return SimpleNamespace(
         source=_Source(10**6),
         session_id=1,
         view_hz=20.0,
@@ -100,14 +101,55 @@ def test_a_busy_host_slows_the_views_of_its_sessions():
             check_silence=lambda: None,
         ),
     )
+
+
+def _wait(cond, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not cond() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_a_busy_host_slows_the_views_of_its_sessions():
+    # every window of one tick counts as busy (high 0): the sessions' views go to 10 a second
+    host = SessionHost(views=ViewGovernor(busy_hz=10.0, high=0.0, low=-1.0, window=1))
+    session = _ticking_session()
     h = HostedSession(session, speed=1.0)
     h.open()
     host.add(h)
-    deadline = time.monotonic() + 10
-    while session.view_hz != 10.0 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _wait(lambda: session.view_hz == 10.0)
     assert session.view_hz == 10.0
     assert h.view_hz == 20.0  # its own rate, restored when the host is no longer busy
     session.stopping = True
     host.close()
     host.join(10)
+
+
+def test_a_collecting_host_runs_the_young_collections_on_its_tick():
+    """With the automatic collector off (as in a host process), the tick collects: never a
+    thread that happened to allocate (a niced recording thread held every tick up so)."""
+    threads: list[str] = []
+
+    def seen(phase, info):
+        if phase == "start":
+            threads.append(threading.current_thread().name)
+
+    was = gc.isenabled()
+    gc.disable()
+    gc.callbacks.append(seen)
+    try:
+        host = SessionHost(collect=True)
+        session = _ticking_session()
+        h = HostedSession(session, speed=1.0)
+        h.open()
+        host.add(h)
+        junk = [[i] for i in range(5000)]  # allocations on this thread, not collected here
+        _wait(lambda: host.collections > 0)
+        session.stopping = True
+        host.close()
+        host.join(10)
+        assert host.collections > 0 and len(junk) == 5000
+        assert threads and set(threads) == {"session-host-tick"}
+    finally:
+        gc.callbacks.remove(seen)
+        if was:
+            gc.enable()

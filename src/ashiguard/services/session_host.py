@@ -34,6 +34,10 @@ Notes
 - A busy tick (its work taking 60 % of its period or more, over a second) slows the views of
   its sessions to ``VIEW_HZ_BUSY`` (10 a second) until it is down to 35 % (:class:`ViewGovernor`):
   the heatmap gives way, the alarms, the recording and the stream never do.
+- A host process turns the automatic garbage collector off: the tick runs the young
+  collections between its steps, and a session's end one full collection. Left automatic, a
+  collection ran on whichever thread allocated, e.g. a recording thread at niceness 10, which
+  the operating system could keep off a busy processor while it held the interpreter lock.
 """
 
 from __future__ import annotations
@@ -94,6 +98,7 @@ VIEW_HZ_BUSY = 10.0
 """View frames per second of a host's sessions while its tick is busy (:class:`ViewGovernor`);
 :data:`~ashiguard.services.live_session.VIEW_HZ` otherwise."""
 
+_YOUNG_ALLOCATIONS = 700  # the interpreter's own threshold for a young collection
 _EARLY_S = 0.0005  # a frame due this little after the tick is taken on it (float rounding)
 _QUEUE_FRAMES = 512  # as FrameSource.start's queue: frames a late consumer may owe a sensor
 
@@ -367,9 +372,12 @@ class SessionHost:
         flush: Callable[[], None] = lambda: None,
         tick_s: float = TICK_S,
         views: ViewGovernor | None = None,
+        collect: bool = False,
     ) -> None:
         self.tick_s = float(tick_s)
         self.views = views if views is not None else ViewGovernor()
+        self.collect = collect  # run the process's young collections on the tick (see _run)
+        self.collections = 0
         self._flush = flush
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -440,6 +448,8 @@ class SessionHost:
             self._flush()
             if self.views.update(time.monotonic() - began, tick) is not None:
                 self._set_views(sessions)
+            if self.collect:
+                self._young_collection()
             self.ticks += 1
             next_t += tick
             now = time.monotonic()
@@ -448,6 +458,18 @@ class SessionHost:
             else:  # late: the frames due meanwhile are taken at once, and the grid kept
                 self.late_ticks += 1
                 next_t += int((now - next_t) / tick) * tick
+
+    def _young_collection(self) -> None:
+        """The collector's young generations, on the tick after its step (the host turned
+        the automatic collector off): as often as the interpreter would (700 allocations, the
+        middle generation every 10th time). Left automatic, a collection ran on whichever
+        thread allocated: on a recording thread (niceness 10) kept off a busy processor it
+        held the interpreter lock, and so every session's tick, for up to 65 ms. The old
+        generation is collected when a session ends."""
+        if gc.get_count()[0] < _YOUNG_ALLOCATIONS:
+            return
+        self.collections += 1
+        gc.collect(1 if self.collections % 10 == 0 else 0)
 
     def _set_views(self, sessions: list[HostedSession]) -> None:
         for h in sessions:
@@ -617,6 +639,9 @@ def session_host_main(conn: Any) -> None:
     # Ctrl-C in the terminal reaches the whole process group: the parent stops its sessions
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.setswitchinterval(SWITCH_INTERVAL_S)
+    # collections run on the tick, between its steps (SessionHost._young_collection), and in
+    # full when a session ends: never on a thread that happened to allocate
+    gc.disable()
     lock = threading.Lock()
 
     def send(msg: Any) -> None:
@@ -624,7 +649,7 @@ def session_host_main(conn: Any) -> None:
             conn.send(msg)
 
     outbox = _Outbox(send)
-    host = SessionHost(outbox.flush)
+    host = SessionHost(outbox.flush, collect=True)
     sessions: dict[int, HostedSession] = {}
     stops: set[int] = set()  # stop commands that came before their session was built
     starting: list[threading.Thread] = []
