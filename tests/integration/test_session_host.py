@@ -280,3 +280,65 @@ def test_an_ended_hosted_session_lets_the_collector_free_what_its_start_froze(tm
         host.close()
         host.join(30)
         gc.unfreeze()
+
+
+def test_the_full_collection_after_a_sessions_end_waits_until_no_session_runs(tmp_path):
+    """A full collection holds every session of the process back (60-100 ms with 16): after
+    a session's end while another runs, only the unfrozen generations are collected; the
+    frozen garbage goes once the last one ends."""
+    import gc
+    import weakref
+
+    from ashiguard.services import session_host as sh
+
+    class Cycle:
+        pass
+
+    def spec(sid: int, duration_s: float) -> SessionSpec:
+        return SessionSpec(
+            session_id=sid,
+            source="sim:baseline",
+            therapist_mass_kg=60.0,
+            client={"height_cm": 170.0, "weight_kg": 70.0},
+            screening=None,
+            recording_path=tmp_path / f"s{sid}.h5",
+            recordings_dir=tmp_path,
+            speed=0.0,
+            duration_s=duration_s,
+            alarm_outlet=False,
+        )
+
+    sent: list = []
+    outbox = sh._Outbox(sent.append)
+    short = sh._hosted(spec(1, 1.0), outbox, sent.append)
+    long = sh._hosted(spec(2, 3600.0), outbox, sent.append)
+    host = SessionHost(outbox.flush)
+
+    def ended(sid: int) -> bool:
+        return any(m[0] == "outcome" and m[1] == sid for m in sent)
+
+    try:
+        garbage = Cycle()
+        garbage.me = garbage
+        gone = weakref.ref(garbage)
+        gc.freeze()  # as the host does when a session starts
+        del garbage
+        for h in (short, long):
+            h.open()
+            host.add(h)
+        deadline = time.monotonic() + 60
+        while not ended(1) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ended(1)
+        time.sleep(0.5)  # the end thread has collected by now
+        assert gone() is not None  # session 2 runs: no full collection yet
+        long.session.request_stop()
+        deadline = time.monotonic() + 60
+        while gone() is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ended(2)
+        assert gone() is None  # the last one ended: the full collection freed it
+    finally:
+        host.close()
+        host.join(30)
+        gc.unfreeze()

@@ -35,7 +35,9 @@ Notes
   its sessions to ``VIEW_HZ_BUSY`` (10 a second) until it is down to 35 % (:class:`ViewGovernor`):
   the heatmap gives way, the alarms, the recording and the stream never do.
 - A host process turns the automatic garbage collector off: the tick runs the young
-  collections between its steps, and a session's end one full collection. Left automatic, a
+  collections between its steps, a session's end the rest of what was not frozen, and the
+  end of the last running session one full collection (with the frozen objects, which holds
+  every thread 60-100 ms: never while another session runs). Left automatic, a
   collection ran on whichever thread allocated, e.g. a recording thread at niceness 10, which
   the operating system could keep off a busy processor while it held the interpreter lock.
 """
@@ -465,7 +467,7 @@ class SessionHost:
         middle generation every 10th time). Left automatic, a collection ran on whichever
         thread allocated: on a recording thread (niceness 10) kept off a busy processor it
         held the interpreter lock, and so every session's tick, for up to 65 ms. The old
-        generation is collected when a session ends."""
+        generation is collected when a session ends (:func:`_ended_collection`)."""
         if gc.get_count()[0] < _YOUNG_ALLOCATIONS:
             return
         self.collections += 1
@@ -564,6 +566,29 @@ _MARKER_INLETS = _MarkerInlets()
 """The marker inlets of this process (a session host)."""
 
 
+_LIVE: set[int] = set()
+"""The sessions of this process built and not yet ended (``_hosted``, ``_ended_collection``)."""
+_LIVE_LOCK = threading.Lock()
+
+
+def _ended_collection(session_id: int) -> None:
+    """The collection after a session's end. What the session froze at its start may now be
+    garbage in reference cycles (a few dozen objects): the collector sees it in a full
+    collection (unfreeze, collect, freeze: 60-100 ms with 16 sessions, every thread of the
+    process held that long), run only once the process runs no other session, so that no
+    session's alarms wait for it. Until then the unfrozen generations are collected (what was
+    made since the last start: milliseconds)."""
+    with _LIVE_LOCK:
+        _LIVE.discard(session_id)
+        idle = not _LIVE
+    if idle:
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+    else:
+        gc.collect()
+
+
 def _hosted(spec: SessionSpec, outbox: _Outbox, send: Callable[[Any], None]) -> HostedSession:
     """Build a clinic session for a host (the source opened unpaced when the tick paces it)."""
     from ashiguard.services.analyze import limits_from_files
@@ -618,12 +643,10 @@ def _hosted(spec: SessionSpec, outbox: _Outbox, send: Callable[[Any], None]) -> 
     def ended(outcome: SessionOutcome) -> None:
         outbox.flush()  # its ``ended`` message first
         send(("outcome", sid, outcome))
-        # what the session froze at its start may now be garbage in reference cycles: let
-        # the collector see it once (one pause per ended session), then freeze what is left
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()
+        _ended_collection(sid)
 
+    with _LIVE_LOCK:
+        _LIVE.add(sid)
     return HostedSession(
         session, speed=spec.speed, paced=paced, on_end=ended, closers=tuple(closers)
     )
@@ -683,6 +706,7 @@ def session_host_main(conn: Any) -> None:
             outcome = hosted.session.finish(hosted.error)
             outbox.flush()
             send(("outcome", sid, outcome))
+            _ended_collection(sid)
             return
         host.add(hosted)
 
