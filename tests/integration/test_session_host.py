@@ -195,7 +195,7 @@ class Broker:
             self.ended.append((session_id, msg))
 
 
-def _spec(tmp_path, sid: int, scenario: str) -> SessionSpec:
+def _spec(tmp_path, sid: int, scenario: str, speed: float = 4.0, **kw) -> SessionSpec:
     return SessionSpec(
         session_id=sid,
         source=f"sim:{scenario}",
@@ -204,8 +204,9 @@ def _spec(tmp_path, sid: int, scenario: str) -> SessionSpec:
         screening=None,
         recording_path=tmp_path / f"session-{sid}.h5",
         recordings_dir=tmp_path,
-        speed=4.0,
+        speed=speed,
         alarm_outlet=False,
+        **kw,
     )
 
 
@@ -247,18 +248,7 @@ def test_an_ended_hosted_session_lets_the_collector_free_what_its_start_froze(tm
 
     sent: list = []
     outbox = _Outbox(sent.append)
-    spec = SessionSpec(
-        session_id=1,
-        source="sim:baseline",
-        therapist_mass_kg=60.0,
-        client={"height_cm": 170.0, "weight_kg": 70.0},
-        screening=None,
-        recording_path=tmp_path / "s.h5",
-        recordings_dir=tmp_path,
-        speed=0.0,
-        duration_s=2.0,
-        alarm_outlet=False,
-    )
+    spec = _spec(tmp_path, 1, "baseline", speed=0.0, duration_s=2.0)
     hosted = _hosted(spec, outbox, sent.append)
     host = SessionHost(outbox.flush)
     try:
@@ -294,24 +284,14 @@ def test_the_full_collection_after_a_sessions_end_waits_until_no_session_runs(tm
     class Cycle:
         pass
 
-    def spec(sid: int, duration_s: float) -> SessionSpec:
-        return SessionSpec(
-            session_id=sid,
-            source="sim:baseline",
-            therapist_mass_kg=60.0,
-            client={"height_cm": 170.0, "weight_kg": 70.0},
-            screening=None,
-            recording_path=tmp_path / f"s{sid}.h5",
-            recordings_dir=tmp_path,
-            speed=0.0,
-            duration_s=duration_s,
-            alarm_outlet=False,
-        )
-
     sent: list = []
     outbox = sh._Outbox(sent.append)
-    short = sh._hosted(spec(1, 1.0), outbox, sent.append)
-    long = sh._hosted(spec(2, 3600.0), outbox, sent.append)
+    short = sh._hosted(
+        _spec(tmp_path, 1, "baseline", speed=0.0, duration_s=1.0), outbox, sent.append
+    )
+    long = sh._hosted(
+        _spec(tmp_path, 2, "baseline", speed=0.0, duration_s=3600.0), outbox, sent.append
+    )
     host = SessionHost(outbox.flush)
 
     def ended(sid: int) -> bool:
