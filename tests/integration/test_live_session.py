@@ -128,6 +128,38 @@ def test_markers_go_into_the_recording_and_the_outcome_with_a_comfort_episode(ru
     assert outcome.frames == 3000 and outcome.error is None
 
 
+def test_sessions_started_together_take_their_views_on_different_frames_even_after_a_stall():
+    """16 sessions of one host, started on the same tick: their views spread over the frames
+    of a view period (a session's place in it follows its id), and a stall (a batch of 0.3 s
+    of frames at once) keeps each session's place (started again at the stall's last frame,
+    all 16 then took their views on the same tick from then on)."""
+    from collections import Counter
+
+    views: Counter[int] = Counter()  # frame counter -> sessions that showed it
+    after: Counter[int] = Counter()
+    for sid in range(1, 17):
+        pub = Collect()
+        src = open_live_source("sim:spine", speed=0, seed=4, duration_s=3.0, therapist_mass_kg=68)
+        session = LiveSession(
+            src, publisher=pub, speed=0, analyze=False, view_hz=20.0, session_id=sid
+        )
+        session.begin()
+        frames = list(src.frames())
+        batches = [[f] for f in frames[:100]] + [frames[100:131]] + [[f] for f in frames[131:]]
+        for batch in batches:
+            session.feed(batch)
+        session.finish()
+        src.close()
+        for m in pub.of(FrameMessage):
+            (views if m.counter < 100 else after)[m.counter] += 1
+    # 16 sessions, a view every 5 frames: 3.2 a frame on average (16 on one frame before)
+    assert max(views.values()) <= 4, views
+    # each shows the stall's last frame at once (the newest), then its place again
+    assert after.pop(130) == 16
+    assert max(after.values()) <= 4, after
+    assert sum(after.values()) >= 16 * ((len(frames) - 131) // 5)
+
+
 @pytest.mark.parametrize("late", [False, True])
 def test_view_frames_stay_on_their_grid_when_frames_come_two_at_a_time(late):
     """Views at 20 a second on the session's own grid of view times: a late tick (two frames

@@ -24,6 +24,7 @@ import base64
 import dataclasses
 import errno
 import json
+import math
 import queue
 import threading
 import time
@@ -185,6 +186,16 @@ def hdf5_sink(path: Path | str, background_nice: int = 0) -> SinkFactory:
         return _Hdf5Sink(Path(path), info, therapist_mass_kg, background_nice)
 
     return open_sink
+
+
+_GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
+
+
+def _view_phase(session_id: int) -> float:
+    """Where a session's views fall in their period (0 to 1): consecutive session ids spread
+    over it (the golden ratio), so the sessions a host starts together do not all take their
+    view on the same tick (a view costs about a frame's alarm work)."""
+    return (session_id * _GOLDEN) % 1.0
 
 
 def quantize(pressure: np.ndarray) -> tuple[str, float, float]:
@@ -730,14 +741,18 @@ class LiveSession:
     def _view(self, frame: Frame) -> None:
         period = 1.0 / self.view_hz
         nxt = self._next_view_t
-        if nxt is not None and frame.t < nxt - 1e-9:
+        if nxt is None:  # the first frame: the grid starts at this session's place in it
+            nxt = self._next_view_t = frame.t + _view_phase(self.session_id) * period
+        if frame.t < nxt - 1e-9:
             return
         # the next view on the session's own grid of view times: a view taken a frame late
         # (a late tick hands the engine two frames, the view gets the last) does not move it.
         # Moved with each late tick, the views of a host's sessions drifted onto the same
         # ticks (all 16 on one tick in 10: a 6-10 ms burst that held the next alarms back).
-        if nxt is None or frame.t - nxt >= period:  # the first, or a whole period missed
-            nxt = frame.t
+        # After a stall (whole periods without a frame) the grid moves on by whole periods:
+        # started again at the frame, every session of a stalled host had its views on the
+        # same tick from then on (15 of 16 seen).
+        nxt += max(0, math.floor((frame.t - nxt) / period + 1e-6)) * period
         self._next_view_t = nxt + period
         self._view_seq += 1
         snap = self.monitor.view_state()
