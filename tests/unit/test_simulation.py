@@ -276,11 +276,15 @@ def test_mixed_scenario_holds_several_events_of_every_kind_in_ten_minutes():
 def test_same_seed_gives_identical_frames_and_another_seed_does_not():
     _, a = _run("mixed", 40.0, 7)
     sim_b = Simulation(SimulationConfig(duration_s=40.0, scenario="mixed", seed=7))
-    b = list(sim_b.chunks(37))  # a different chunking must not change the data
-    pb = np.concatenate([c.pressure for c in b])
-    assert np.array_equal(a.pressure, pb, equal_nan=True)
-    assert np.array_equal(a.bars, np.concatenate([c.bars for c in b]))
-    assert np.array_equal(a.counters, np.concatenate([c.counters for c in b]))
+    for b in (list(sim_b.chunks(37)), list(sim_b.chunks(50, first_frames=13))):
+        # a different chunking (also a shorter first chunk) must not change the data
+        pb = np.concatenate([c.pressure for c in b])
+        assert np.array_equal(a.pressure, pb, equal_nan=True)
+        assert np.array_equal(a.bars, np.concatenate([c.bars for c in b]))
+        assert np.array_equal(a.counters, np.concatenate([c.counters for c in b]))
+    assert [c.counters[0] for c in sim_b.chunks(50, first_frames=13)][:3] == [0, 13, 63]
+    with pytest.raises(InputError, match="first_frames"):
+        next(sim_b.chunks(50, first_frames=0))
     _, c = _run("mixed", 40.0, 8)
     n = min(len(c.pressure), len(a.pressure))
     assert not np.array_equal(a.pressure[:n], c.pressure[:n], equal_nan=True)

@@ -268,3 +268,27 @@ def test_lsl_samples_carry_large_counters_and_missing_bars_exactly(counter):
         assert back.counter == counter
         assert np.array_equal(back.pressure, p, equal_nan=True)
         assert (back.bars is None) if bars is None else np.array_equal(back.bars, bars)
+
+
+def test_simulated_sessions_with_consecutive_seeds_render_their_chunks_on_different_frames(
+    monkeypatch,
+):
+    """A session host takes the frames of all its simulated sessions on one tick: with the
+    chunks of 16 sessions started together beginning on the same frame, one tick in 50 rendered
+    them all (15 ms). The first chunk's length follows the seed; the frames do not change."""
+    starts: dict[int, list[int]] = {}
+    real = Simulation.chunks
+
+    def logged(self, chunk_frames=100, first_frames=None):
+        for c in real(self, chunk_frames, first_frames):
+            starts.setdefault(self.config.seed, []).append(int(c.counters[0]))
+            yield c
+
+    monkeypatch.setattr(Simulation, "chunks", logged)
+    for seed in range(1, 17):
+        src = SimulatorSource(duration_s=2, scenario="spine", seed=seed, speed=0)
+        frames = list(src.frames())
+        ref = np.concatenate([c.pressure for c in real(Simulation(src.simulation.config), 100)])
+        assert np.array_equal(np.stack([f.pressure for f in frames]), ref, equal_nan=True)
+    second = [starts[seed][1] for seed in range(1, 17)]  # where each second chunk begins
+    assert len(set(second)) == 16, second

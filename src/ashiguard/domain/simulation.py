@@ -1234,19 +1234,27 @@ class Simulation:
         out: F64 = body * (weight / (body.sum() * area))
         return out
 
-    def chunks(self, chunk_frames: int = 100) -> Iterator[SimChunk]:
-        """Render the session in chunks of ``chunk_frames`` frames (fewer where dropped).
+    def chunks(
+        self, chunk_frames: int = 100, first_frames: int | None = None
+    ) -> Iterator[SimChunk]:
+        """Render the session in chunks of ``chunk_frames`` frames (fewer where dropped), the
+        first of ``first_frames`` (default ``chunk_frames``).
 
-        The frames do not depend on ``chunk_frames``: noise is drawn frame by frame in order,
+        The frames do not depend on the chunking: noise is drawn frame by frame in order,
         and every call renders the same session again.
         """
         if chunk_frames < 1:
             raise InputError(f"chunk_frames: must be positive, got {chunk_frames}")
+        first = chunk_frames if first_frames is None else first_frames
+        if first < 1:
+            raise InputError(f"first_frames: must be positive, got {first_frames}")
         rate = self.config.rate_hz
         noise = np.random.default_rng(self._mat_seed)  # every call replays the same session
         stale: F32 | None = None
-        for k0 in range(0, self.n_frames, chunk_frames):
-            k1 = min(self.n_frames, k0 + chunk_frames)
+        starts = [0, *range(first, self.n_frames, chunk_frames)]
+        for k0, k1 in zip(starts, [*starts[1:], self.n_frames], strict=True):
+            if k0 >= k1:
+                continue
             m = k1 - k0
             p = np.zeros((m, *self.grid.shape))
             self._paste(p, k0, k1, blur=self._body is not None)
