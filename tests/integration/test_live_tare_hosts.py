@@ -8,10 +8,10 @@ import time
 
 import numpy as np
 import pytest
+from hosthelpers import sim_spec
 
 from ashiguard.adapters.recording import open_recording
 from ashiguard.services.session_host import SessionHosts
-from ashiguard.services.session_process import SessionSpec
 
 
 class Broker:
@@ -45,21 +45,6 @@ class Broker:
         ]
 
 
-def _spec(tmp_path, sid, **kw) -> SessionSpec:
-    return SessionSpec(
-        session_id=sid,
-        source="sim:baseline",
-        therapist_mass_kg=68.0,
-        client={"height_cm": 172.0, "weight_kg": 74.0},
-        screening=None,
-        recording_path=tmp_path / f"session-{sid}.h5",
-        recordings_dir=tmp_path,
-        speed=4.0,
-        alarm_outlet=False,
-        **kw,
-    )
-
-
 def _wait(what, limit_s=60.0):
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
@@ -77,11 +62,11 @@ def test_zero_now_reaches_a_hosted_session_and_its_result_or_refusal_comes_back(
     try:
         # 1: an empty sheet with offsets (up to 3 kPa), not zeroed at the start
         assert hosts.launch(
-            _spec(tmp_path, 1, sim_options={"offset_kpa": 3.0, "unloaded_s": 600.0}), timeout=60
+            sim_spec(tmp_path, 1, sim_options={"offset_kpa": 3.0, "unloaded_s": 600.0}), timeout=60
         )
         # 2: the simulated therapist on the sheet from 0.1 s, zeroed on its first 0.5 s: refused
         assert hosts.launch(
-            _spec(tmp_path, 2, tare_first_s=0.5, sim_options={"unloaded_s": 0.0}), timeout=60
+            sim_spec(tmp_path, 2, tare_first_s=0.5, sim_options={"unloaded_s": 0.0}), timeout=60
         )
         _wait(lambda: broker.peaks(1))
         assert broker.peaks(1)[-1] == pytest.approx(3.0, abs=0.5)  # the offset, not zeroed

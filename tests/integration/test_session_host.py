@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from hosthelpers import sim_spec
 
 from ashiguard.adapters.recording import open_recording
 from ashiguard.adapters.sources.base import Frame, FrameSource
@@ -17,7 +18,7 @@ from ashiguard.domain.errors import InputError
 from ashiguard.domain.live_messages import AlarmMessage, EndedMessage, FrameMessage, encode
 from ashiguard.services.live_session import LiveSession, hdf5_sink
 from ashiguard.services.session_host import HostedSession, SessionHost, SessionHosts
-from ashiguard.services.session_process import SessionSpec, open_live_source
+from ashiguard.services.session_process import open_live_source
 
 SESSIONS = (("spine", 4), ("mixed", 5), ("weight", 6))
 
@@ -195,28 +196,13 @@ class Broker:
             self.ended.append((session_id, msg))
 
 
-def _spec(tmp_path, sid: int, scenario: str, speed: float = 4.0, **kw) -> SessionSpec:
-    return SessionSpec(
-        session_id=sid,
-        source=f"sim:{scenario}",
-        therapist_mass_kg=68.0,
-        client={"height_cm": 172.0, "weight_kg": 74.0},
-        screening=None,
-        recording_path=tmp_path / f"session-{sid}.h5",
-        recordings_dir=tmp_path,
-        speed=speed,
-        alarm_outlet=False,
-        **kw,
-    )
-
-
 @pytest.mark.slow
 def test_a_killed_session_host_reports_each_of_its_sessions_with_an_error(tmp_path):
     broker, outcomes = Broker(), {}
     hosts = SessionHosts(broker, lambda sid, out: outcomes.__setitem__(sid, out), hosts=1)
     try:
         for sid, scenario in ((1, "mixed"), (2, "spine"), (3, "weight")):
-            assert hosts.launch(_spec(tmp_path, sid, scenario), timeout=60)
+            assert hosts.launch(sim_spec(tmp_path, sid, scenario), timeout=60)
         assert sorted(hosts.running_ids()) == [1, 2, 3]
         time.sleep(1.5)
         assert hosts.command(3, "stop")  # one ends normally first
@@ -248,7 +234,7 @@ def test_an_ended_hosted_session_lets_the_collector_free_what_its_start_froze(tm
 
     sent: list = []
     outbox = _Outbox(sent.append)
-    spec = _spec(tmp_path, 1, "baseline", speed=0.0, duration_s=2.0)
+    spec = sim_spec(tmp_path, 1, "baseline", speed=0.0, duration_s=2.0)
     hosted = _hosted(spec, outbox, sent.append)
     host = SessionHost(outbox.flush)
     try:
@@ -287,10 +273,10 @@ def test_the_full_collection_after_a_sessions_end_waits_until_no_session_runs(tm
     sent: list = []
     outbox = sh._Outbox(sent.append)
     short = sh._hosted(
-        _spec(tmp_path, 1, "baseline", speed=0.0, duration_s=1.0), outbox, sent.append
+        sim_spec(tmp_path, 1, "baseline", speed=0.0, duration_s=1.0), outbox, sent.append
     )
     long = sh._hosted(
-        _spec(tmp_path, 2, "baseline", speed=0.0, duration_s=3600.0), outbox, sent.append
+        sim_spec(tmp_path, 2, "baseline", speed=0.0, duration_s=3600.0), outbox, sent.append
     )
     host = SessionHost(outbox.flush)
 
