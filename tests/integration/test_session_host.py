@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 
 import numpy as np
@@ -223,14 +225,22 @@ def test_a_killed_session_host_reports_each_of_its_sessions_with_an_error(tmp_pa
     assert not hosts.running(1) and not hosts.command(1, "stop")
 
 
-def test_an_ended_hosted_session_lets_the_collector_free_what_its_start_froze(tmp_path):
-    import gc
-    import weakref
+def _frozen_cycle() -> weakref.ref:
+    """Garbage only the cyclic collector frees, frozen as the host does when a session starts
+    (a weak reference to it: None once it is freed)."""
 
-    from ashiguard.services.session_host import _hosted, _Outbox
-
-    class Cycle:  # garbage only the cyclic collector frees
+    class Cycle:
         pass
+
+    garbage = Cycle()
+    garbage.me = garbage
+    gone = weakref.ref(garbage)
+    gc.freeze()
+    return gone
+
+
+def test_an_ended_hosted_session_lets_the_collector_free_what_its_start_froze(tmp_path):
+    from ashiguard.services.session_host import _hosted, _Outbox
 
     sent: list = []
     outbox = _Outbox(sent.append)
@@ -238,11 +248,7 @@ def test_an_ended_hosted_session_lets_the_collector_free_what_its_start_froze(tm
     hosted = _hosted(spec, outbox, sent.append)
     host = SessionHost(outbox.flush)
     try:
-        garbage = Cycle()
-        garbage.me = garbage
-        gone = weakref.ref(garbage)
-        gc.freeze()  # as the host does when a session starts
-        del garbage
+        gone = _frozen_cycle()
         gc.collect()
         assert gone() is not None  # frozen: a full collection does not see it
         hosted.open()
@@ -262,13 +268,7 @@ def test_the_full_collection_after_a_sessions_end_waits_until_no_session_runs(tm
     """A full collection holds every session of the process back (60-100 ms with 16): after
     a session's end while another runs, only the unfrozen generations are collected; the
     frozen garbage goes once the last one ends."""
-    import gc
-    import weakref
-
     from ashiguard.services import session_host as sh
-
-    class Cycle:
-        pass
 
     sent: list = []
     outbox = sh._Outbox(sent.append)
@@ -284,11 +284,7 @@ def test_the_full_collection_after_a_sessions_end_waits_until_no_session_runs(tm
         return any(m[0] == "outcome" and m[1] == sid for m in sent)
 
     try:
-        garbage = Cycle()
-        garbage.me = garbage
-        gone = weakref.ref(garbage)
-        gc.freeze()  # as the host does when a session starts
-        del garbage
+        gone = _frozen_cycle()
         for h in (short, long):
             h.open()
             host.add(h)
